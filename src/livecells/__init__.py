@@ -1,0 +1,44 @@
+"""livecells: make the code cells of notebooks and Markdown pages live."""
+
+from __future__ import annotations
+
+from livecells.errors import (
+    AuthenticationFailed,
+    ConfigError,
+    ConnectionFailed,
+    ExecutionError,
+    ExecutionTimeout,
+    KernelDied,
+    KernelNotFound,
+    LivecellsError,
+    MessageError,
+    NotebookError,
+    RuntimeNotAvailable,
+)
+from livecells.messages import Message
+from livecells.outputs import OutputArea
+from livecells.runtimes import ExecutionResult, ExecutionStream, Kernel, Status, connect
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AuthenticationFailed",
+    "ConfigError",
+    "ConnectionFailed",
+    "ExecutionError",
+    "ExecutionResult",
+    "ExecutionStream",
+    "ExecutionTimeout",
+    "Kernel",
+    "KernelDied",
+    "KernelNotFound",
+    "LivecellsError",
+    "Message",
+    "MessageError",
+    "NotebookError",
+    "OutputArea",
+    "RuntimeNotAvailable",
+    "Status",
+    "__version__",
+    "connect",
+]

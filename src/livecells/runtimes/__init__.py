@@ -1,0 +1,33 @@
+"""Runtimes: one Kernel contract, several back-ends. A new runtime is one new module here."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from livecells.errors import RuntimeNotAvailable
+from livecells.runtimes.base import ExecutionResult, ExecutionStream, Kernel, Status
+
+__all__ = ["RUNTIMES", "ExecutionResult", "ExecutionStream", "Kernel", "Status", "connect"]
+
+RUNTIMES: dict[str, str] = {
+    "local": "livecells.runtimes.local:LocalKernel",
+    "server": "livecells.runtimes.server:ServerKernel",
+}
+
+
+def connect(runtime: str = "local", /, **options: Any) -> Kernel:
+    """A Kernel on ``runtime``; use it as ``async with connect(...) as kernel``.
+
+    ``local`` takes ``kernel_name``; ``server`` takes ``url``, ``token``, ``kernel_name``,
+    ``kernel_id`` and ``shutdown_on_dispose``. Every runtime takes ``on_status``, ``on_input``
+    and the timeouts of :class:`~livecells.runtimes.base.Kernel`.
+    """
+    target = RUNTIMES.get(runtime)
+    if target is None:
+        raise RuntimeNotAvailable(
+            f"unknown runtime {runtime!r}; choose one of: {', '.join(sorted(RUNTIMES))}"
+        )
+    module_name, _, class_name = target.partition(":")
+    kernel_class: type[Kernel] = getattr(importlib.import_module(module_name), class_name)
+    return kernel_class(**options)

@@ -1,0 +1,149 @@
+"""Runtime ``local``: a kernel from the user's kernelspecs, started by jupyter_client.
+
+Messages travel over the kernel's ZMQ sockets directly (one reader per socket, no queue in
+between), signed by jupyter_client's :class:`~jupyter_client.session.Session`. A watcher polls
+the kernel process so that a kernel that dies mid-cell ends the cell with
+:class:`~livecells.errors.KernelDied` instead of a hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import zmq
+import zmq.asyncio
+from jupyter_client.kernelspec import NoSuchKernel
+from jupyter_client.manager import AsyncKernelManager
+
+from livecells.errors import KernelNotFound
+from livecells.messages import Message
+from livecells.runtimes.base import Kernel, Status
+
+__all__ = ["LocalKernel"]
+
+POLL_INTERVAL = 0.1
+
+
+class LocalKernel(Kernel):
+    """A kernel process on this machine, from a kernelspec (``kernel_name``)."""
+
+    runtime = "local"
+
+    def __init__(
+        self,
+        kernel_name: str = "python3",
+        *,
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+        extra_arguments: list[str] | None = None,
+        transport: str = "ipc",
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        self.kernel_name = kernel_name
+        self.cwd = cwd
+        self.env = env
+        self.extra_arguments = extra_arguments or []
+        self.transport = transport
+        self.manager: AsyncKernelManager | None = None
+        self._sockets: dict[str, Any] = {}
+        self._restarting = False
+
+    async def _start(self) -> None:
+        manager = AsyncKernelManager(kernel_name=self.kernel_name, transport=self.transport)
+        try:
+            manager.kernel_spec  # noqa: B018 - resolves the kernelspec, raising if it is missing
+        except NoSuchKernel:
+            from jupyter_client.kernelspec import KernelSpecManager
+
+            names = ", ".join(sorted(KernelSpecManager().find_kernel_specs())) or "none"
+            raise KernelNotFound(
+                f"no kernelspec named {self.kernel_name!r} (installed: {names}); "
+                "install one, e.g. `python -m ipykernel install --user`"
+            ) from None
+        self.manager = manager
+        self._set_status(Status.STARTING, f"starting kernel {self.kernel_name}")
+        kwargs: dict[str, Any] = {"extra_arguments": self.extra_arguments}
+        if self.cwd is not None:
+            kwargs["cwd"] = self.cwd
+        if self.env is not None:
+            kwargs["env"] = self.env
+        await manager.start_kernel(**kwargs)
+        self._connect_sockets()
+        self._spawn(self._watch_process())
+
+    def _connect_sockets(self) -> None:
+        assert self.manager is not None
+        manager = self.manager
+        identity = manager.session.bsession
+        self._sockets = {
+            "shell": manager.connect_shell(identity=identity),
+            "iopub": manager.connect_iopub(),
+            "stdin": manager.connect_stdin(identity=identity),
+            "control": manager.connect_control(identity=identity),
+        }
+        for channel, socket in self._sockets.items():
+            self._spawn(self._read(channel, socket))
+
+    async def _read(self, channel: str, socket: Any) -> None:
+        assert self.manager is not None
+        session = self.manager.session
+        while True:
+            try:
+                frames = await socket.recv_multipart(copy=False)
+            except (zmq.ZMQError, asyncio.CancelledError):
+                return
+            _, parts = session.feed_identities(frames, copy=False)
+            raw = session.deserialize(parts, content=True, copy=False)
+            self._dispatch(
+                Message(
+                    channel=channel,
+                    header=raw["header"],
+                    parent_header=raw["parent_header"],
+                    metadata=raw["metadata"],
+                    content=raw["content"],
+                    buffers=[bytes(b) for b in raw.get("buffers", [])],
+                )
+            )
+
+    async def _watch_process(self) -> None:
+        assert self.manager is not None
+        reported = False
+        while not self._closed:
+            await asyncio.sleep(POLL_INTERVAL)
+            if self._restarting:
+                reported = False
+                continue
+            alive = await self.manager.is_alive()
+            if not alive and not reported and not self._closed:
+                reported = True
+                self._kernel_died("the kernel process exited")
+            elif alive:
+                reported = False
+
+    async def _send(self, msg: Message) -> None:
+        assert self.manager is not None
+        socket = self._sockets[msg.channel]
+        self.manager.session.send(socket, msg.to_dict(), buffers=msg.buffers or None)
+
+    async def _interrupt(self) -> None:
+        assert self.manager is not None
+        await self.manager.interrupt_kernel()
+
+    async def _restart(self) -> None:
+        assert self.manager is not None
+        self._restarting = True
+        try:
+            await self.manager.restart_kernel(now=True)
+        finally:
+            self._restarting = False
+
+    async def _shutdown(self) -> None:
+        for socket in self._sockets.values():
+            socket.close(linger=0)
+        self._sockets = {}
+        if self.manager is not None and self.manager.has_kernel:
+            with contextlib.suppress(Exception):
+                await self.manager.shutdown_kernel(now=False)
