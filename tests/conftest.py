@@ -1,0 +1,111 @@
+"""Shared fixtures: real kernels and a real ``jupyter server`` on 127.0.0.1.
+
+The bash kernel is installed into a private JUPYTER_PATH for the test session, so the suite
+needs nothing beyond ``pip install -e '.[test]'``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def kernelspecs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Install bash_kernel's kernelspec where jupyter_client (and any server we start) finds it."""
+    prefix = tmp_path_factory.mktemp("jupyter-data")
+    subprocess.run(
+        [sys.executable, "-m", "bash_kernel.install", "--prefix", str(prefix)],
+        check=True,
+        capture_output=True,
+    )
+    data_dir = prefix / "share" / "jupyter"
+    old = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(data_dir), old]))
+    yield data_dir
+    if old is None:
+        os.environ.pop("JUPYTER_PATH", None)
+    else:
+        os.environ["JUPYTER_PATH"] = old
+
+
+@dataclass
+class JupyterServer:
+    url: str
+    token: str
+    port: int
+    root: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_jupyter_server(
+    root: Path, *extra: str, token: str | None = None, timeout: float = 60.0
+) -> JupyterServer:
+    """Start ``jupyter server`` on a free 127.0.0.1 port and wait until its API answers."""
+    token = secrets.token_hex(16) if token is None else token
+    port = free_port()
+    log = root / f"jupyter-server-{port}.log"
+    command = [
+        sys.executable,
+        "-m",
+        "jupyter_server",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        "--ServerApp.allow_root=True",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        *extra,
+    ]
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, cwd=root)
+    server = JupyterServer(f"http://127.0.0.1:{port}/", token, port, root, process, log)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"jupyter server exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{server.url}api", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"jupyter server did not start: {log.read_text()[-2000:]}")
+
+
+@pytest.fixture(scope="session")
+def jupyter_server(
+    tmp_path_factory: pytest.TempPathFactory, kernelspecs: Path
+) -> Iterator[JupyterServer]:
+    """One real ``jupyter server`` with a token, shared by the session's tests."""
+    server = start_jupyter_server(tmp_path_factory.mktemp("server-root"))
+    yield server
+    server.stop()
