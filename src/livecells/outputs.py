@@ -9,7 +9,6 @@ existing ``display_id`` to every output that carries that id, in any area.
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 from livecells.messages import Message
@@ -60,20 +59,35 @@ def display_id_of(msg: Message) -> str | None:
 
 
 class DisplayRegistry:
-    """Maps each ``display_id`` to the outputs that show it, across areas."""
+    """Maps each ``display_id`` to the output dicts that show it, across areas.
+
+    It holds the output dicts themselves (the ones in every ``ExecutionResult.outputs``), so an
+    update reaches an earlier cell's result after its area is gone.
+    """
 
     def __init__(self) -> None:
-        self._areas: dict[str, weakref.WeakSet[OutputArea]] = {}
+        self._outputs: dict[str, list[Output]] = {}
 
-    def register(self, display_id: str, area: OutputArea) -> None:
-        self._areas.setdefault(display_id, weakref.WeakSet()).add(area)
+    def register(self, display_id: str, output: Output) -> None:
+        self._outputs.setdefault(display_id, []).append(output)
+
+    def forget(self, outputs: list[Output]) -> None:
+        """Stop tracking ``outputs`` (they were cleared)."""
+        gone = {id(out) for out in outputs}
+        for display_id, shown in list(self._outputs.items()):
+            kept = [out for out in shown if id(out) not in gone]
+            if kept:
+                self._outputs[display_id] = kept
+            else:
+                del self._outputs[display_id]
 
     def update(self, display_id: str, data: dict[str, Any], metadata: dict[str, Any]) -> bool:
         """Replace data and metadata of every output showing ``display_id``; True if any."""
-        found = False
-        for area in list(self._areas.get(display_id, ())):
-            found = area.update_display(display_id, data, metadata) or found
-        return found
+        shown = self._outputs.get(display_id, [])
+        for out in shown:
+            out["data"] = dict(data)
+            out["metadata"] = dict(metadata)
+        return bool(shown)
 
 
 class OutputArea:
@@ -87,7 +101,6 @@ class OutputArea:
         self.merge_streams = merge_streams
         self.truncated = False
         self._clear_pending = False
-        self._display_ids: dict[int, str] = {}
 
     def handle(self, msg: Message) -> Output | None:
         """Apply one iopub message; returns the output it added or changed, if any."""
@@ -114,8 +127,7 @@ class OutputArea:
             self.truncated = True
         if display_id:
             self.displays.update(display_id, out["data"], out["metadata"])
-            self.displays.register(display_id, self)
-            self._display_ids[len(self.outputs)] = display_id
+            self.displays.register(display_id, out)
         return self.append(out)
 
     def append(self, out: Output) -> Output:
@@ -133,20 +145,9 @@ class OutputArea:
         return out
 
     def clear(self) -> None:
+        self.displays.forget(self.outputs)
         self.outputs.clear()
-        self._display_ids.clear()
         self._clear_pending = False
-
-    def update_display(
-        self, display_id: str, data: dict[str, Any], metadata: dict[str, Any]
-    ) -> bool:
-        found = False
-        for index, shown in self._display_ids.items():
-            if shown == display_id and index < len(self.outputs):
-                self.outputs[index]["data"] = dict(data)
-                self.outputs[index]["metadata"] = dict(metadata)
-                found = True
-        return found
 
     @staticmethod
     def _is_rate_notice(text: str) -> bool:

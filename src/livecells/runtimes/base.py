@@ -162,6 +162,7 @@ class Kernel(ABC):
         self._executions: dict[str, _Execution] = {}
         self._requests: dict[str, asyncio.Future[Message]] = {}
         self._background: set[asyncio.Task[Any]] = set()
+        self._iopub_seen = asyncio.Event()
         self._closed = False
 
     # -- the runtime-specific part ------------------------------------------------------------
@@ -212,8 +213,10 @@ class Kernel(ABC):
             raise
 
     async def _wait_ready(self, timeout: float) -> None:
-        """Ask for ``kernel_info`` until the kernel answers: the first requests may be lost
-        while its sockets connect, as jupyter_client's ``wait_for_ready`` knows."""
+        """Ask for ``kernel_info`` until the kernel answers on shell *and* its busy/idle status
+        reaches us on iopub: until then a subscriber's first outputs can be lost (the
+        late-joiner problem jupyter_server's "nudge" solves the same way)."""
+        self._iopub_seen.clear()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -226,6 +229,10 @@ class Kernel(ABC):
             try:
                 reply = await self.request("kernel_info_request", timeout=min(1.0, remaining))
             except ExecutionTimeout:
+                continue
+            try:
+                await asyncio.wait_for(self._iopub_seen.wait(), min(0.5, remaining))
+            except TimeoutError:
                 continue
             self.kernel_info = reply.content
             self._set_status(Status.READY, "kernel ready")
@@ -417,6 +424,7 @@ class Kernel(ABC):
                     waiter.set_result(msg)
 
     def _on_iopub(self, msg: Message, execution: _Execution | None) -> None:
+        self._iopub_seen.set()
         msg_type = msg.msg_type
         if msg_type == "status":
             state = str(msg.content.get("execution_state", ""))
