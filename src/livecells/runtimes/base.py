@@ -105,6 +105,8 @@ class _Execution:
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.idle_timer: asyncio.TimerHandle | None = None
         self.on_input: InputCallback | None = None
+        self.seen = False
+        """True once any message for this request came back: the kernel has it."""
 
     def finish(self, exc: BaseException | None = None) -> None:
         if self.idle_timer is not None:
@@ -408,13 +410,15 @@ class Kernel(ABC):
     def _dispatch(self, msg: Message) -> None:
         """Route one message from the kernel; runtimes call this for everything they receive."""
         parent = msg.parent_id
+        execution = self._executions.get(parent) if parent else None
+        if execution is not None:
+            execution.seen = True
         if msg.channel == "iopub":
-            self._on_iopub(msg, self._executions.get(parent) if parent else None)
+            self._on_iopub(msg, execution)
         elif msg.channel == "stdin":
             if msg.msg_type == "input_request":
                 self._spawn(self._answer_input(msg))
         elif parent:
-            execution = self._executions.get(parent)
             if execution is not None and msg.msg_type == "execute_reply":
                 execution.reply = msg
                 self._maybe_finish(execution)

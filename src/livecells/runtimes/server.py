@@ -36,6 +36,7 @@ log = logging.getLogger("livecells")
 
 BACKOFF_START = 0.1
 BACKOFF_MAX = 3.0
+FENCE_GRACE = 0.2
 
 
 class ServerKernel(Kernel):
@@ -255,6 +256,7 @@ class ServerKernel(Kernel):
                 continue
             busy = any(not e.done.done() for e in self._executions.values())
             self._set_status(Status.BUSY if busy else Status.IDLE, "reconnected")
+            self._spawn(self._resend_lost())
             return True
         if not self._closed:
             self._connection_lost(
@@ -262,6 +264,25 @@ class ServerKernel(Kernel):
                 f"{self.reconnect_timeout:.0f} s ({last_error})"
             )
         return False
+
+    async def _resend_lost(self) -> None:
+        """Re-send an execute_request the dropped connection swallowed.
+
+        A request written just before a drop can vanish with the socket. The server replays
+        what it buffered as soon as we reconnect, so after a control-channel round trip (a
+        fence behind that replay) the oldest pending request that still has no reply, output
+        or status at all never reached the kernel: the kernel always starts the oldest
+        request it holds. Only that one is re-sent; later ones wait behind it as before.
+        """
+        try:
+            await self.request("kernel_info_request", channel="control", timeout=5)
+        except LivecellsError:
+            return
+        await asyncio.sleep(FENCE_GRACE)
+        oldest = next(iter(self._executions.values()), None)
+        if oldest is not None and not oldest.seen and not oldest.done.done():
+            log.info("re-sending %s lost with the connection", oldest.msg.msg_id)
+            await self._send(oldest.msg)
 
     async def _send(self, msg: Message) -> None:
         ws = self._ws
