@@ -208,10 +208,13 @@ class Kernel(ABC):
         try:
             await self._start()
             await self._wait_ready(self.startup_timeout)
-        except BaseException:
-            self._set_status(Status.ERROR, "the kernel did not start")
+        except BaseException as exc:
+            self._closed = True
+            for task in list(self._background):
+                task.cancel()
             with contextlib.suppress(Exception):
                 await self._shutdown()
+            self._set_status(Status.ERROR, f"the kernel did not start: {exc}")
             raise
 
     async def _wait_ready(self, timeout: float) -> None:
