@@ -6,6 +6,8 @@ one type. Messages say what happened and what to do about it, on one line.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "AuthenticationFailed",
     "ConfigError",
@@ -23,6 +25,9 @@ __all__ = [
 
 class LivecellsError(Exception):
     """Base class of every error livecells raises on purpose."""
+
+    partial: Any = None
+    """For errors that end an execution early: the ``ExecutionResult`` seen so far."""
 
 
 class MessageError(LivecellsError):

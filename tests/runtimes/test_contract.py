@@ -182,7 +182,7 @@ async def test_kernel_killed_mid_cell_ends_execution_with_partial_outputs(kernel
     code = "import os, signal\nprint('before', flush=True)\nos.kill(os.getpid(), signal.SIGKILL)"
     with pytest.raises(KernelDied) as info:
         await asyncio.wait_for(kernel.execute(code), 30)
-    partial = info.value.partial  # type: ignore[attr-defined]
+    partial = info.value.partial
     assert partial.outputs == [{"output_type": "stream", "name": "stdout", "text": "before\n"}]
 
 

@@ -344,10 +344,10 @@ class Kernel(ABC):
             error = ExecutionTimeout(
                 f"the cell did not finish within {timeout} s; it was interrupted"
             )
-            error.partial = execution.result()  # type: ignore[attr-defined]
+            error.partial = execution.result()
             raise error from None
         except LivecellsError as exc:
-            exc.partial = execution.result()  # type: ignore[attr-defined]
+            exc.partial = execution.result()
             raise
         return execution.result()
 
