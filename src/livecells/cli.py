@@ -1,8 +1,7 @@
 """The ``livecells`` command.
 
-Each subcommand lives with the module that implements it: ``run`` in :mod:`livecells.execute`,
-``build`` in :mod:`livecells.site`, ``serve`` in :mod:`livecells.server` (a jupyter_server
-extension application that parses its own flags, so it gets the raw arguments).
+Each subcommand lives with the module that implements it (``run`` in :mod:`livecells.execute`,
+``build`` in :mod:`livecells.site`); a subcommand whose module is not there yet is not offered.
 """
 
 from __future__ import annotations
@@ -21,23 +20,16 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": ("livecells.execute", "execute notebooks and MyST pages headlessly, in parallel"),
     "build": ("livecells.site", "write a static live site for a folder of notebooks and pages"),
 }
-SERVE_HELP = "preview a folder as a live site (a jupyter_server application; see `serve --help`)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] == "serve":
-        from livecells.server import launch  # type: ignore[import-not-found, unused-ignore]
-
-        served: int = launch(args[1:])
-        return served
     parser = argparse.ArgumentParser(
         prog="livecells",
         description="Make the code cells of notebooks and Markdown pages live.",
     )
     parser.add_argument("--version", action="version", version=f"livecells {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("serve", help=SERVE_HELP, add_help=False)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         try:
             module = importlib.import_module(module_name)

@@ -1,0 +1,1 @@
+"""The livecells jupyter_server pieces (the ``livecells serve`` application grows here)."""
