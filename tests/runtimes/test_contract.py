@@ -149,8 +149,14 @@ async def test_input_without_handler_fails_like_jupyter(kernel: Kernel) -> None:
 
 
 async def test_interrupt_stops_a_running_cell(kernel: Kernel) -> None:
-    task = asyncio.create_task(kernel.execute("while True:\n    pass"))
-    await asyncio.sleep(1.0)
+    started = asyncio.Event()
+    task = asyncio.create_task(
+        kernel.execute(
+            "print('started', flush=True)\nwhile True:\n    pass",
+            on_output=lambda output: started.set(),
+        )
+    )
+    await asyncio.wait_for(started.wait(), 20)
     await kernel.interrupt()
     result = await asyncio.wait_for(task, 20)
     assert result.status == "error"
@@ -179,7 +185,12 @@ async def test_restart_ends_a_running_cell_with_an_error(kernel: Kernel) -> None
 
 
 async def test_kernel_killed_mid_cell_ends_execution_with_partial_outputs(kernel: Kernel) -> None:
-    code = "import os, signal\nprint('before', flush=True)\nos.kill(os.getpid(), signal.SIGKILL)"
+    # The sleep lets the kernel's IO thread publish 'before': a SIGKILL straight after print
+    # can kill the output inside the kernel, before any client could see it.
+    code = (
+        "import os, signal, time\nprint('before', flush=True)\ntime.sleep(1)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)"
+    )
     with pytest.raises(KernelDied) as info:
         await asyncio.wait_for(kernel.execute(code), 30)
     partial = info.value.partial

@@ -53,8 +53,14 @@ async def test_kernel_gateway_runs_cells_and_interrupts(gateway: tuple[str, str]
     async with livecells.connect("server", url=url, token=token) as kernel:
         result = await kernel.execute("print('via gateway'); 2 + 2")
         assert [o["output_type"] for o in result.outputs] == ["stream", "execute_result"]
-        running = asyncio.create_task(kernel.execute("while True:\n    pass"))
-        await asyncio.sleep(1)
+        started = asyncio.Event()
+        running = asyncio.create_task(
+            kernel.execute(
+                "print('started', flush=True)\nwhile True:\n    pass",
+                on_output=lambda output: started.set(),
+            )
+        )
+        await asyncio.wait_for(started.wait(), 20)
         await kernel.interrupt()
         assert (await asyncio.wait_for(running, 20)).outputs[-1]["ename"] == "KeyboardInterrupt"
 
