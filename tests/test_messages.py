@@ -86,17 +86,9 @@ def _pack(obj: object) -> bytes:
     return json.dumps(obj).encode()
 
 
-@settings(max_examples=300)
-@given(st.binary(max_size=200))
-def test_garbage_bytes_raise_only_message_error(frame: bytes) -> None:
-    for codec in (V1Codec(), JSONCodec()):
-        with contextlib.suppress(MessageError):
-            codec.decode(frame)
-
-
-@settings(max_examples=300)
-@given(st.text(max_size=200))
-def test_garbage_text_raises_only_message_error(frame: str) -> None:
+@settings(max_examples=600)
+@given(st.binary(max_size=200) | st.text(max_size=200))
+def test_garbage_frames_raise_only_message_error(frame: bytes | str) -> None:
     for codec in (V1Codec(), JSONCodec()):
         with contextlib.suppress(MessageError):
             codec.decode(frame)

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import JupyterServer
 
 import livecells
-from livecells.runtimes.base import Kernel
+from livecells.runtimes.base import ExecutionResult, Kernel
 
 
 def kernel_options(runtime: str, server: JupyterServer, **extra: Any) -> dict[str, Any]:
@@ -28,6 +28,20 @@ async def kernel(
     options = kernel_options(request.param, jupyter_server, kernel_name="python3")
     async with livecells.connect(request.param, **options) as started:
         yield started
+
+
+async def interrupt_busy_loop(kernel: Kernel) -> ExecutionResult:
+    """Start a ``while True`` cell, interrupt it once it is running, return its result."""
+    started = asyncio.Event()
+    task = asyncio.create_task(
+        kernel.execute(
+            "print('started', flush=True)\nwhile True:\n    pass",
+            on_output=lambda output: started.set(),
+        )
+    )
+    await asyncio.wait_for(started.wait(), 20)
+    await kernel.interrupt()
+    return await asyncio.wait_for(task, 20)
 
 
 class CuttableProxy:

@@ -9,7 +9,7 @@ from typing import Any
 import nbformat
 import pytest
 from tests.conftest import JupyterServer
-from tests.runtimes.conftest import kernel_options
+from tests.runtimes.conftest import interrupt_busy_loop, kernel_options
 
 import livecells
 from livecells import ExecutionError, ExecutionTimeout, KernelDied, Status
@@ -149,16 +149,7 @@ async def test_input_without_handler_fails_like_jupyter(kernel: Kernel) -> None:
 
 
 async def test_interrupt_stops_a_running_cell(kernel: Kernel) -> None:
-    started = asyncio.Event()
-    task = asyncio.create_task(
-        kernel.execute(
-            "print('started', flush=True)\nwhile True:\n    pass",
-            on_output=lambda output: started.set(),
-        )
-    )
-    await asyncio.wait_for(started.wait(), 20)
-    await kernel.interrupt()
-    result = await asyncio.wait_for(task, 20)
+    result = await interrupt_busy_loop(kernel)
     assert result.status == "error"
     assert result.outputs[-1]["ename"] == "KeyboardInterrupt"
     assert (await kernel.execute("1")).status == "ok"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.conftest import free_port
+from tests.runtimes.conftest import interrupt_busy_loop
 
 import livecells
 from livecells import AuthenticationFailed
@@ -53,16 +53,8 @@ async def test_kernel_gateway_runs_cells_and_interrupts(gateway: tuple[str, str]
     async with livecells.connect("server", url=url, token=token) as kernel:
         result = await kernel.execute("print('via gateway'); 2 + 2")
         assert [o["output_type"] for o in result.outputs] == ["stream", "execute_result"]
-        started = asyncio.Event()
-        running = asyncio.create_task(
-            kernel.execute(
-                "print('started', flush=True)\nwhile True:\n    pass",
-                on_output=lambda output: started.set(),
-            )
-        )
-        await asyncio.wait_for(started.wait(), 20)
-        await kernel.interrupt()
-        assert (await asyncio.wait_for(running, 20)).outputs[-1]["ename"] == "KeyboardInterrupt"
+        interrupted = await interrupt_busy_loop(kernel)
+        assert interrupted.outputs[-1]["ename"] == "KeyboardInterrupt"
 
 
 async def test_kernel_gateway_refuses_a_wrong_token(gateway: tuple[str, str]) -> None:
