@@ -349,6 +349,11 @@ class Kernel(ABC):
         except LivecellsError as exc:
             exc.partial = execution.result()
             raise
+        except asyncio.CancelledError:
+            # Nobody waits for this execution any more: forget it, so that a shutdown or death
+            # of the kernel does not fail its future unobserved ("exception never retrieved").
+            self._executions.pop(execution.msg.msg_id, None)
+            raise
         return execution.result()
 
     def stream(self, code: str, **options: Any) -> ExecutionStream:
