@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from livecells.batch import run_many
 from livecells.errors import (
     AuthenticationFailed,
     ConfigError,
@@ -15,6 +16,7 @@ from livecells.errors import (
     NotebookError,
     RuntimeNotAvailable,
 )
+from livecells.execute import run_notebook
 from livecells.messages import Message
 from livecells.outputs import OutputArea
 from livecells.runtimes import ExecutionResult, ExecutionStream, Kernel, Status, connect
@@ -41,4 +43,6 @@ __all__ = [
     "Status",
     "__version__",
     "connect",
+    "run_many",
+    "run_notebook",
 ]

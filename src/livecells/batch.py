@@ -1,0 +1,425 @@
+"""Running many notebooks at once: :func:`run_many` and the :class:`Batch` behind
+``livecells run``.
+
+Each notebook gets its own kernel, started ``jobs`` places ahead of its turn (a warm pool) so
+that kernel start-up leaves the critical path; a kernel is never reused across notebooks. Each
+notebook is written once, when it ends: passed, failed, or stopped by Ctrl-C with what ran.
+Problems with one input (unreadable, not a notebook, unknown kernel) are reported and the other
+notebooks still run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from livecells.errors import KernelNotFound, NotebookError
+from livecells.execute import Failure, run_notebook, runnable
+from livecells.notebooks import find_notebooks, output_path, read_notebook, write_notebook
+from livecells.progress import BatchReport, NotebookReport, Progress
+from livecells.runtimes import Kernel, Status, connect
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
+__all__ = ["Batch", "run_many"]
+
+REQUIREMENTS = "requirements.txt"
+INSTALL_TIMEOUT = 600.0
+INTERRUPT_GRACE = 3.0
+NOTEBOOK_TIMEOUT = "NotebookTimeout"
+
+
+@dataclass
+class _Job:
+    report: NotebookReport
+    notebook: NotebookNode
+    kernel_name: str
+    output: Path
+    requirements: Path
+    """The ``requirements.txt`` beside the notebook (it may not exist), as an absolute path."""
+
+
+@dataclass
+class _Started:
+    kernel: Kernel
+    idle: asyncio.Event
+    """Set while the kernel is idle (it reports busy/idle through ``on_status``)."""
+    failure: Failure | None = None
+
+
+class _Lineup:
+    """Jobs in order, each one's kernel starting ``ahead`` places before a worker takes it."""
+
+    def __init__(self, jobs: Iterable[_Job], start: Callable[[_Job], Any], *, ahead: int) -> None:
+        self._waiting = deque(jobs)
+        self._start = start
+        self._ahead = ahead
+        self._ready: deque[tuple[_Job, asyncio.Task[_Started]]] = deque()
+
+    def take(self) -> tuple[_Job, asyncio.Task[_Started]] | None:
+        self._fill()
+        if not self._ready:
+            return None
+        item = self._ready.popleft()
+        self._fill()
+        return item
+
+    def _fill(self) -> None:
+        while self._waiting and len(self._ready) < self._ahead:
+            job = self._waiting.popleft()
+            self._ready.append((job, asyncio.ensure_future(self._start(job))))
+
+    def left(self) -> list[_Job]:
+        return [job for job, _ in self._ready] + list(self._waiting)
+
+    async def close(self) -> None:
+        """Stop every kernel started ahead that no worker took."""
+        tasks = [task for _, task in self._ready]
+        self._ready.clear()
+        for task in tasks:
+            task.cancel()
+        for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(outcome, _Started):
+                await outcome.kernel.shutdown()
+
+
+class Batch:
+    """One ``livecells run``: its options, and the report it fills in as notebooks finish."""
+
+    def __init__(
+        self,
+        paths: Iterable[str | Path],
+        *,
+        runtime: str = "local",
+        kernel_name: str | None = None,
+        jobs: int = 3,
+        timeout: float | None = None,
+        notebook_timeout: float | None = None,
+        allow_errors: bool = False,
+        output_dir: str | Path = "executed",
+        inplace: bool = False,
+        install_requirements: bool = False,
+        progress: Progress | None = None,
+        runtime_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        if jobs < 1:
+            raise ValueError(f"jobs must be at least 1, not {jobs}")
+        self.paths = list(paths)
+        self.runtime = runtime
+        self.kernel_name = kernel_name
+        self.jobs = jobs
+        self.timeout = timeout
+        self.notebook_timeout = notebook_timeout
+        self.allow_errors = allow_errors
+        self.output_dir = Path(output_dir)
+        self.inplace = inplace
+        self.install_requirements = install_requirements
+        self.progress = progress
+        self.runtime_options = dict(runtime_options or {})
+        self.report = BatchReport()
+        self._install_lock = asyncio.Lock()
+        self._shutdowns: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> BatchReport:
+        began = time.perf_counter()
+        jobs = self._prepare()
+        if self.progress is not None:
+            self.progress.begin(self.report.notebooks)
+            for report in self.report.notebooks:
+                if report.status == "error":
+                    self.progress.finished(report)
+        lineup = _Lineup(jobs, self._start_kernel, ahead=self.jobs)
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(min(self.jobs, len(jobs))):
+                    group.create_task(self._work(lineup))
+        finally:
+            for job in lineup.left():
+                job.report.status = "not run"
+            await lineup.close()
+            if self._shutdowns:
+                await asyncio.gather(*self._shutdowns, return_exceptions=True)
+            self.report.duration = time.perf_counter() - began
+            if self.progress is not None:
+                self.progress.end(self.report)
+        return self.report
+
+    def _prepare(self) -> list[_Job]:
+        exclude = [] if self.inplace else [self.output_dir]
+        found = find_notebooks(self.paths, exclude=exclude)
+        for given, problem in found.problems:
+            self.report.notebooks.append(
+                NotebookReport(source=Path(given), status="error", message=str(problem))
+            )
+        jobs: list[_Job] = []
+        for path in found.notebooks:
+            report = NotebookReport(source=path)
+            self.report.notebooks.append(report)
+            try:
+                notebook = read_notebook(path)
+            except NotebookError as exc:
+                report.status = "error"
+                report.message = str(exc)
+                continue
+            spec = notebook.metadata.get("kernelspec") or {}
+            report.kernel_name = self.kernel_name or spec.get("name") or "python3"
+            report.cells_total = sum(1 for cell in notebook.cells if runnable(cell))
+            output = output_path(path, output_dir=self.output_dir, inplace=self.inplace)
+            requirements = Path(os.path.abspath(path.parent / REQUIREMENTS))
+            jobs.append(_Job(report, notebook, report.kernel_name, output, requirements))
+        return jobs
+
+    async def _start_kernel(self, job: _Job) -> _Started:
+        options = dict(self.runtime_options)
+        options["kernel_name"] = job.kernel_name
+        if self.runtime == "local":
+            options.setdefault("cwd", str(job.report.source.parent.resolve()))
+            # Over ipc, jupyter_client names the sockets kernel-ipc-N relative to the current
+            # directory and picks N before any kernel binds it: kernels started together, or
+            # in another directory than ours, cross or miss their sockets. tcp ports are
+            # reserved up front, as nbclient uses them.
+            options.setdefault("transport", "tcp")
+        idle = asyncio.Event()
+
+        def on_status(status: Status, detail: str) -> None:
+            if status is Status.IDLE:
+                idle.set()
+            elif status is Status.BUSY:
+                idle.clear()
+
+        kernel = connect(self.runtime, on_status=on_status, **options)
+        await kernel.start()
+        started = _Started(kernel, idle)
+        if self.install_requirements and job.requirements.is_file():
+            try:
+                async with self._install_lock:
+                    started.failure = await _install(kernel, job.requirements)
+            except BaseException:
+                await kernel.shutdown()
+                raise
+        return started
+
+    async def _work(self, lineup: _Lineup) -> None:
+        while (item := lineup.take()) is not None:
+            job, starting = item
+            await self._run_job(job, starting)
+
+    async def _run_job(self, job: _Job, starting: asyncio.Task[_Started]) -> None:
+        report = job.report
+        report.status = "running"
+        if self.progress is not None:
+            self.progress.started(report)
+        began = time.perf_counter()
+        started: _Started | None = None
+        interrupted = False
+        try:
+            started = await self._kernel_for(job, starting)
+            if started is not None:
+                await self._execute(job, started.kernel)
+        except asyncio.CancelledError:
+            interrupted = True
+            report.status = "interrupted"
+            where = f" in cell {report.current_cell}" if report.current_cell is not None else ""
+            report.message = f"{report.source}: stopped{where}"
+            raise
+        finally:
+            report.duration = time.perf_counter() - began
+            if started is not None:
+                timed_out = report.failure is not None and report.failure.ename == NOTEBOOK_TIMEOUT
+                self._shut_down(started, interrupt=interrupted or timed_out)
+                self._write(job)
+            if report.failure is not None and not report.message:
+                report.message = f"{report.source}: {report.failure.describe()}"
+            if self.progress is not None:
+                self.progress.finished(report)
+
+    async def _kernel_for(self, job: _Job, starting: asyncio.Task[_Started]) -> _Started | None:
+        """The job's started kernel, or None (and the report says why) if it could not start."""
+        report = job.report
+        try:
+            started = await starting
+        except KernelNotFound as exc:
+            report.status, report.message = "error", f"{report.source}: {exc}"
+            return None
+        except Exception as exc:  # the runtime could not start this kernel
+            report.failure, report.status = Failure(None, type(exc).__name__, str(exc)), "failed"
+            return None
+        if started.failure is not None:  # installing requirements failed
+            report.failure, report.status = started.failure, "failed"
+            self._shut_down(started, interrupt=False)
+            return None
+        return started
+
+    async def _execute(self, job: _Job, kernel: Kernel) -> None:
+        report = job.report
+
+        def on_cell(index: int, number: int, total: int) -> None:
+            report.current_cell = index
+            report.cells_run = number - 1
+            if self.progress is not None:
+                self.progress.cell(report)
+
+        try:
+            async with asyncio.timeout(self.notebook_timeout):
+                result = await run_notebook(
+                    job.notebook,
+                    kernel,
+                    timeout=self.timeout,
+                    allow_errors=self.allow_errors,
+                    on_cell=on_cell,
+                )
+        except TimeoutError:
+            report.failure = Failure(
+                report.current_cell,
+                NOTEBOOK_TIMEOUT,
+                f"the notebook did not finish within {self.notebook_timeout:g} s",
+            )
+            report.status = "failed"
+            return
+        except Exception as exc:  # a runtime failure no cell caused: report it, run the rest
+            report.failure = Failure(report.current_cell, type(exc).__name__, str(exc))
+            report.status = "failed"
+            return
+        _set_kernelspec(job.notebook, job.kernel_name, kernel)
+        report.cells_run = result.cells_run
+        report.errors = result.errors
+        report.failure = result.failure
+        report.status = "passed" if result.passed else "failed"
+        if result.failure is not None and result.failure.ename == "ModuleNotFoundError":
+            result.failure.hint = self._import_hint(job)
+
+    def _import_hint(self, job: _Job) -> str:
+        requirements = job.report.source.parent / REQUIREMENTS
+        if not requirements.is_file():
+            return (
+                "install the module into the kernel's environment, or list it in "
+                f"{requirements} and rerun with --install-requirements"
+            )
+        if not self.install_requirements:
+            return (
+                f"{requirements} lists this notebook's requirements; rerun with "
+                "--install-requirements to install them into the kernel's environment"
+            )
+        return f"{requirements} was installed but does not provide this module"
+
+    def _write(self, job: _Job) -> None:
+        report = job.report
+        try:
+            write_notebook(job.notebook, job.output)
+        except NotebookError as exc:
+            report.status, report.message = "error", str(exc)
+        except OSError as exc:
+            report.status = "error"
+            report.message = f"{job.output}: cannot write it: {exc.strerror or exc}"
+        else:
+            report.output = job.output
+
+    def _shut_down(self, started: _Started, *, interrupt: bool) -> None:
+        """Shut ``kernel`` down off the critical path; :meth:`run` waits for it at the end.
+
+        A kernel stopped mid-cell is interrupted first and given a moment to finish the cell:
+        shutting down a busy kernel makes it print tracebacks about closed sockets.
+        """
+        task = asyncio.ensure_future(_stop(started, interrupt=interrupt))
+        self._shutdowns.add(task)
+        task.add_done_callback(self._shutdowns.discard)
+
+
+async def run_many(
+    paths: Iterable[str | Path],
+    *,
+    runtime: str = "local",
+    kernel_name: str | None = None,
+    jobs: int = 3,
+    timeout: float | None = None,
+    notebook_timeout: float | None = None,
+    allow_errors: bool = False,
+    output_dir: str | Path = "executed",
+    inplace: bool = False,
+    install_requirements: bool = False,
+    progress: Progress | None = None,
+    runtime_options: Mapping[str, Any] | None = None,
+) -> BatchReport:
+    """Execute the notebooks that ``paths`` name (files, directories, globs), ``jobs`` at once.
+
+    Executed copies go to ``output_dir`` (mirroring the source paths, as ``.ipynb``), or over
+    ``.ipynb`` sources with ``inplace``. ``runtime_options`` go to :func:`livecells.connect`
+    (e.g. ``url`` and ``token`` for the ``server`` runtime). Problems with an input are
+    reported (status ``error``) and the other notebooks still run.
+    """
+    batch = Batch(
+        paths,
+        runtime=runtime,
+        kernel_name=kernel_name,
+        jobs=jobs,
+        timeout=timeout,
+        notebook_timeout=notebook_timeout,
+        allow_errors=allow_errors,
+        output_dir=output_dir,
+        inplace=inplace,
+        install_requirements=install_requirements,
+        progress=progress,
+        runtime_options=runtime_options,
+    )
+    return await batch.run()
+
+
+async def _install(kernel: Kernel, requirements: Path) -> Failure | None:
+    """``pip install -r requirements`` with the kernel's own interpreter (Python kernels)."""
+    language = str(kernel.kernel_info.get("language_info", {}).get("name", ""))
+    if language != "python":
+        return None
+    path = str(requirements)
+    code = (
+        "def _livecells_install(path):\n"
+        "    import importlib, subprocess, sys\n"
+        "    done = subprocess.run([sys.executable, '-m', 'pip', 'install', '--no-input',\n"
+        "        '--disable-pip-version-check', '-r', path], capture_output=True, text=True)\n"
+        "    importlib.invalidate_caches()\n"
+        "    if done.returncode:\n"
+        "        raise RuntimeError('pip install -r ' + path + ' failed:\\n'\n"
+        "            + done.stdout[-2000:] + done.stderr[-4000:])\n"
+        f"try:\n    _livecells_install({path!r})\n"
+        "finally:\n    del _livecells_install\n"
+    )
+    result = await kernel.execute(code, store_history=False, timeout=INSTALL_TIMEOUT)
+    error = result.error
+    if error is None:
+        return None
+    return Failure(None, "RequirementsError", error.evalue.strip(), hint=str(requirements))
+
+
+async def _stop(started: _Started, *, interrupt: bool) -> None:
+    if interrupt:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(INTERRUPT_GRACE):
+                await started.kernel.interrupt()
+                await started.idle.wait()
+    await started.kernel.shutdown()
+
+
+def _set_kernelspec(notebook: NotebookNode, name: str, kernel: Kernel) -> None:
+    """Record the kernel that ran the notebook, when it is not the one the notebook names."""
+    spec = notebook.metadata.get("kernelspec") or {}
+    if spec.get("name") == name:
+        return
+    language = str(kernel.kernel_info.get("language_info", {}).get("name", ""))
+    display_name = name
+    if kernel.runtime == "local":
+        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+        with contextlib.suppress(NoSuchKernel):
+            display_name = KernelSpecManager().get_kernel_spec(name).display_name
+    notebook.metadata["kernelspec"] = {
+        "name": name,
+        "display_name": display_name,
+        "language": language,
+    }

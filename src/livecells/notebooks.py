@@ -1,0 +1,230 @@
+"""The notebooks ``livecells run`` executes: finding them, reading them, writing them back.
+
+Sources are ``.ipynb`` files and MyST Markdown notebooks (``.md`` with ``{code-cell}`` blocks,
+read through jupytext). Every problem with an input is a :class:`~livecells.errors.NotebookError`
+whose message is one line that starts with the path, so a batch can report it and go on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import json
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from livecells.errors import NotebookError
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
+# nbformat is imported where it is used: importing it costs seconds on some installs.
+
+__all__ = ["Discovery", "find_notebooks", "output_path", "read_notebook", "write_notebook"]
+
+MYST_MARKER = "{code-cell}"
+SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
+
+
+@dataclass
+class Discovery:
+    """What a list of command-line paths named: notebooks to run and paths that named none."""
+
+    notebooks: list[Path] = field(default_factory=list)
+    problems: list[tuple[str, NotebookError]] = field(default_factory=list)
+    """(path as given, error) for each path that named no notebook."""
+
+
+def find_notebooks(paths: Iterable[str | Path], *, exclude: Sequence[Path] = ()) -> Discovery:
+    """Expand files, directories (recursively, hidden ones skipped) and glob patterns.
+
+    A directory contributes its ``.ipynb`` files and the ``.md`` files that hold a
+    ``{code-cell}`` block; a file named explicitly is taken as it is. Directories in
+    ``exclude`` (the output directory) are never entered. Each notebook appears once.
+    """
+    found = Discovery()
+    seen: set[Path] = set()
+    skip = {Path(os.path.abspath(p)) for p in exclude}
+
+    def add(path: Path) -> None:
+        key = Path(os.path.abspath(path))
+        if key not in seen:
+            seen.add(key)
+            found.notebooks.append(path)
+
+    for raw in paths:
+        text = str(raw)
+        if glob.has_magic(text):
+            matched = 0
+            for match in sorted(glob.glob(text, recursive=True)):
+                path = Path(match)
+                if path.is_dir():
+                    candidates = list(_walk(path, skip))
+                else:
+                    candidates = [path] if _is_notebook_name(path) else []
+                matched += len(candidates)
+                for candidate in candidates:
+                    add(candidate)
+            if not matched:
+                found.problems.append(
+                    _problem(text, f"{text}: no notebook matches this pattern (.ipynb or MyST .md)")
+                )
+            continue
+        path = Path(text)
+        if path.is_dir():
+            notebooks = list(_walk(path, skip))
+            if not notebooks:
+                found.problems.append(
+                    _problem(
+                        text,
+                        f"{text}: no notebooks in this directory "
+                        "(looked for .ipynb, and .md files with {code-cell} blocks)",
+                    )
+                )
+            for notebook in notebooks:
+                add(notebook)
+        elif path.is_file() or path.is_symlink():
+            if path.suffix.lower() not in (".ipynb", ".md"):
+                found.problems.append(
+                    _problem(text, f"{text}: not a notebook (expected .ipynb or MyST .md)")
+                )
+            else:
+                add(path)
+        else:
+            found.problems.append(_problem(text, f"{text}: no such file or directory"))
+    return found
+
+
+def _problem(path: str, message: str) -> tuple[str, NotebookError]:
+    return path, NotebookError(message)
+
+
+def _walk(root: Path, skip: set[Path]) -> Iterator[Path]:
+    for directory, dirnames, filenames in os.walk(root):
+        here = Path(directory)
+        dirnames[:] = sorted(
+            name
+            for name in dirnames
+            if not name.startswith(".")
+            and name not in SKIPPED_DIRS
+            and Path(os.path.abspath(here / name)) not in skip
+        )
+        for name in sorted(filenames):
+            path = here / name
+            if _is_notebook_name(path):
+                yield path
+
+
+def _is_notebook_name(path: Path) -> bool:
+    suffix = path.suffix.lower()
+    if suffix == ".ipynb":
+        return True
+    if suffix == ".md":
+        try:
+            return MYST_MARKER in path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return True  # let reading it report the problem
+    return False
+
+
+def read_notebook(path: Path) -> NotebookNode:
+    """Read a ``.ipynb`` (any nbformat major version 1 to 4, converted to 4) or MyST ``.md``.
+
+    Raises :class:`~livecells.errors.NotebookError` naming the file: unreadable, invalid JSON,
+    an unsupported nbformat version, or a notebook that does not validate.
+    """
+    import nbformat
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise NotebookError(f"{path}: cannot read it: not UTF-8 text") from None
+    except OSError as exc:
+        raise NotebookError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    if path.suffix.lower() == ".md":
+        return _read_myst(path, text)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NotebookError(
+            f"{path}: not a notebook: invalid JSON at line {exc.lineno} column {exc.colno} "
+            f"({exc.msg})"
+        ) from None
+    if not isinstance(document, dict):
+        raise NotebookError(f"{path}: not a notebook: the JSON is not an object")
+    version = document.get("nbformat")
+    if version not in nbformat.versions:
+        raise NotebookError(
+            f"{path}: nbformat version {version!r} is not supported "
+            f"(livecells reads versions {min(nbformat.versions)} to {max(nbformat.versions)})"
+        )
+    try:
+        notebook: NotebookNode = nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
+        nbformat.validate(notebook)
+    except nbformat.ValidationError as exc:
+        raise NotebookError(f"{path}: not a valid notebook: {_first_line(exc.message)}") from None
+    except Exception as exc:
+        raise NotebookError(f"{path}: cannot read it as a notebook: {_first_line(exc)}") from None
+    return notebook
+
+
+def _read_myst(path: Path, text: str) -> NotebookNode:
+    import jupytext
+    import nbformat
+
+    try:
+        notebook: NotebookNode = jupytext.reads(text, fmt="md:myst")
+        nbformat.validate(notebook)
+    except Exception as exc:
+        raise NotebookError(
+            f"{path}: cannot read it as a MyST notebook: {_first_line(exc)}"
+        ) from None
+    return notebook
+
+
+def write_notebook(notebook: Any, path: Path) -> None:
+    """Validate ``notebook`` and write it to ``path`` in one step (a temporary file, renamed).
+
+    Raises :class:`~livecells.errors.NotebookError` if it does not validate.
+    """
+    import nbformat
+
+    node = nbformat.from_dict(notebook)  # type: ignore[no-untyped-call]
+    try:
+        nbformat.validate(node)
+    except nbformat.ValidationError as exc:
+        raise NotebookError(f"{path}: not a valid notebook: {_first_line(exc.message)}") from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.livecells-tmp")
+    try:
+        with temporary.open("w", encoding="utf-8") as sink:
+            nbformat.write(node, sink)  # type: ignore[no-untyped-call]
+        temporary.replace(path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+
+
+def output_path(source: Path, *, output_dir: Path, inplace: bool = False) -> Path:
+    """Where the executed copy of ``source`` goes.
+
+    ``inplace`` overwrites ``.ipynb`` sources; otherwise (and always for ``.md`` sources, which
+    cannot hold outputs) the copy goes under ``output_dir``, mirroring the source's path relative
+    to the current directory (or its absolute path, when it lies outside it), as ``.ipynb``.
+    """
+    if inplace and source.suffix.lower() == ".ipynb":
+        return source
+    absolute = Path(os.path.abspath(source))
+    try:
+        relative = absolute.relative_to(Path.cwd())
+    except ValueError:
+        relative = absolute.relative_to(absolute.anchor)
+    return output_dir / relative.with_suffix(".ipynb")
+
+
+def _first_line(value: object) -> str:
+    text = str(value).strip()
+    return text.splitlines()[0] if text else type(value).__name__

@@ -1,0 +1,327 @@
+"""``livecells run``: exit status, what it prints, what it writes, bad input and Ctrl-C."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+from rich.console import Console
+from tests.conftest import JupyterServer
+from tests.test_execute import code, new_notebook, texts, write
+
+from livecells.cli import main
+from livecells.progress import BatchReport, LiveProgress, NotebookReport
+
+
+@dataclass
+class Run:
+    status: int
+    out: str
+    err: str
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> Run:
+    status = main(["run", *args])
+    captured = capsys.readouterr()
+    return Run(status, captured.out, captured.err)
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_passing_notebooks_exit_0_and_the_summary_lists_each(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(project / "nbs" / "one.ipynb", new_notebook(code("print(1)")))
+    write(project / "nbs" / "two.ipynb", new_notebook(code("print(2)"), code("3")))
+    done = run(capsys, "nbs")
+    assert done.status == 0
+    assert "nbs/one.ipynb" in done.out and "nbs/two.ipynb" in done.out
+    assert "2 notebooks: 2 passed" in done.out
+    assert (project / "executed" / "nbs" / "two.ipynb").is_file()
+
+
+def test_without_a_terminal_progress_is_plain_lines(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(project / "one.ipynb", new_notebook(code("print(1)")))
+    done = run(capsys, "one.ipynb")
+    lines = [line for line in done.err.splitlines() if not line.startswith("[IPKernelApp]")]
+    assert lines[0] == "running  one.ipynb (python3)"
+    assert lines[1].startswith("passed   one.ipynb (1 cells, ")
+    assert "\x1b[" not in done.err
+
+
+def test_a_failure_names_notebook_cell_and_error_and_shows_the_traceback(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nb = new_notebook("# intro", code("x = 1"), code("def f():\n    return 1 / 0\nf()"))
+    write(project / "broken.ipynb", nb)
+    write(project / "fine.ipynb", new_notebook(code("print('fine')")))
+    done = run(capsys, ".")
+    assert done.status == 1
+    assert "broken.ipynb, cell 2: ZeroDivisionError: division by zero" in done.out
+    assert "----> 3 f()" in done.out  # the traceback, without colour codes
+    assert "return 1 / 0" in done.out
+    assert "1 failed" in done.out and "1 passed" in done.out
+
+
+def test_allow_errors_keeps_going_and_passes(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(project / "errors.ipynb", new_notebook(code("1 / 0"), code("print('after')")))
+    done = run(capsys, "--allow-errors", "errors.ipynb")
+    assert done.status == 0
+    written = nbformat.read(project / "executed" / "errors.ipynb", as_version=4)
+    assert texts(written.cells[1]) == "after\n"
+
+
+def test_per_cell_timeout_fails_the_notebook(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(project / "slow.ipynb", new_notebook(code("import time\ntime.sleep(30)")))
+    done = run(capsys, "--timeout", "1", "slow.ipynb")
+    assert done.status == 1
+    assert "slow.ipynb, cell 0: ExecutionTimeout: the cell did not finish within 1.0 s" in done.out
+
+
+def test_json_report_is_machine_readable(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(project / "ok.ipynb", new_notebook(code("print('ok')")))
+    write(project / "bad.ipynb", new_notebook(code("raise KeyError('k')")))
+    done = run(capsys, "--json", "ok.ipynb", "bad.ipynb")
+    report = json.loads(done.out)
+    assert report["summary"] == {
+        "total": 2,
+        "passed": 1,
+        "failed": 1,
+        "duration": report["summary"]["duration"],
+        "exit_status": 1,
+    }
+    ok, bad = report["notebooks"]
+    assert (ok["status"], ok["output"], ok["cells_run"]) == ("passed", "executed/ok.ipynb", 1)
+    assert bad["failure"]["cell_index"] == 0
+    assert (bad["failure"]["ename"], bad["failure"]["evalue"]) == ("KeyError", "'k'")
+    assert "\x1b[" not in "".join(bad["failure"]["traceback"])
+
+
+def test_inplace_overwrites_ipynb_sources(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write(project / "me.ipynb", new_notebook(code("print('in place')")))
+    done = run(capsys, "--inplace", "me.ipynb")
+    assert done.status == 0
+    assert texts(nbformat.read(source, as_version=4).cells[0]) == "in place\n"
+    assert not (project / "executed").exists()
+
+
+def test_output_dir_option_chooses_where_copies_go(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(project / "a.ipynb", new_notebook(code("1")))
+    assert run(capsys, "--output-dir", "out/here", "a.ipynb").status == 0
+    assert (project / "out" / "here" / "a.ipynb").is_file()
+
+
+def test_server_runtime_takes_the_token_from_the_environment(
+    project: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    jupyter_server: JupyterServer,
+) -> None:
+    monkeypatch.setenv("JUPYTER_TOKEN", jupyter_server.token)
+    write(project / "remote.ipynb", new_notebook(code("print('remote')")))
+    done = run(capsys, "--runtime", "server", "--url", jupyter_server.url, "remote.ipynb")
+    assert done.status == 0, done.out
+    written = nbformat.read(project / "executed" / "remote.ipynb", as_version=4)
+    assert texts(written.cells[0]) == "remote\n"
+
+
+def test_server_runtime_without_url_is_a_usage_error(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    done = run(capsys, "--runtime", "server", "x.ipynb")
+    assert done.status == 2
+    assert "--runtime server needs --url" in done.err
+
+
+# -- bad input: one run, one behaviour per test -----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bad_inputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, Path]]:
+    root = tmp_path_factory.mktemp("bad-input")
+    (root / "invalid.ipynb").write_text('{"cells": [')
+    nb = new_notebook(code("1"))
+    future = json.loads(nbformat.writes(nb))
+    future["nbformat"] = 99
+    (root / "future.ipynb").write_text(json.dumps(future))
+    write(root / "nokernel.ipynb", new_notebook(code("1"), kernel="no-such-kernel"))
+    (root / "gone.ipynb").symlink_to(root / "missing-target.ipynb")
+    (root / "empty").mkdir()
+    write(root / "good.ipynb", new_notebook(code("print('good')")))
+    cwd = Path.cwd()
+    os.chdir(root)
+    try:
+        args = ["run", "invalid.ipynb", "future.ipynb", "nokernel.ipynb", "gone.ipynb"]
+        args += ["empty", "good.ipynb", "nowhere.ipynb"]
+        out, err = io.StringIO(), io.StringIO()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(sys, "stdout", out)
+            patch.setattr(sys, "stderr", err)
+            status = main(args)
+        yield Run(status, out.getvalue(), err.getvalue()), root
+    finally:
+        os.chdir(cwd)
+
+
+def error_line(run: Run, name: str) -> str:
+    prefix = f"livecells run: error: {name}: "
+    [line] = [line for line in run.err.splitlines() if line.startswith(prefix)]
+    return line
+
+
+def test_bad_input_exits_2(bad_inputs: tuple[Run, Path]) -> None:
+    assert bad_inputs[0].status == 2
+
+
+def test_other_notebooks_still_run_despite_bad_input(bad_inputs: tuple[Run, Path]) -> None:
+    root = bad_inputs[1]
+    written = nbformat.read(root / "executed" / "good.ipynb", as_version=4)
+    assert texts(written.cells[0]) == "good\n"
+
+
+def test_invalid_json_is_one_line_naming_the_file(bad_inputs: tuple[Run, Path]) -> None:
+    assert "invalid JSON at line 1" in error_line(bad_inputs[0], "invalid.ipynb")
+
+
+def test_an_unsupported_nbformat_version_is_one_line_naming_the_file(
+    bad_inputs: tuple[Run, Path],
+) -> None:
+    assert "nbformat version 99 is not supported" in error_line(bad_inputs[0], "future.ipynb")
+
+
+def test_a_missing_kernelspec_is_one_line_naming_the_file(bad_inputs: tuple[Run, Path]) -> None:
+    line = error_line(bad_inputs[0], "nokernel.ipynb")
+    assert "no kernelspec named 'no-such-kernel'" in line
+
+
+def test_an_unreadable_file_is_one_line_naming_the_file(bad_inputs: tuple[Run, Path]) -> None:
+    assert "cannot read it" in error_line(bad_inputs[0], "gone.ipynb")
+
+
+def test_a_directory_without_notebooks_is_one_line_naming_it(
+    bad_inputs: tuple[Run, Path],
+) -> None:
+    assert "no notebooks in this directory" in error_line(bad_inputs[0], "empty")
+
+
+def test_a_path_that_does_not_exist_is_one_line_naming_it(bad_inputs: tuple[Run, Path]) -> None:
+    assert "no such file or directory" in error_line(bad_inputs[0], "nowhere.ipynb")
+
+
+# -- the live display -----------------------------------------------------------------------
+
+
+async def test_live_display_shows_each_running_notebook_and_its_current_cell() -> None:
+    sink = io.StringIO()
+    display = LiveProgress(Console(file=sink, force_terminal=True, width=100))
+    first = NotebookReport(source=Path("book/one.ipynb"), cells_total=4)
+    second = NotebookReport(source=Path("book/two.ipynb"), cells_total=2)
+    display.begin([first, second])
+    display.started(first)
+    display.started(second)
+    first.current_cell, first.cells_run = 3, 1
+    display.cell(first)
+    screen = _render(display)
+    assert "book/one.ipynb · cell 3" in screen and "1/4" in screen
+    assert "book/two.ipynb" in screen
+    assert "notebooks" in screen and "0/2" in screen
+    first.status, first.duration = "passed", 1.0
+    display.finished(first)
+    assert "book/one.ipynb · cell" not in _render(display)
+    assert "1/2" in _render(display)
+    display.end(BatchReport())
+
+
+def _render(display: LiveProgress) -> str:
+    capture = Console(file=io.StringIO(), width=100)
+    with capture.capture() as captured:
+        capture.print(display.bar.get_renderable())
+    return captured.get()
+
+
+# -- Ctrl-C -----------------------------------------------------------------------------------
+
+
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_ctrl_c_stops_cleanly_writing_what_ran_and_leaving_no_kernels(tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    running = code(f"from pathlib import Path\nPath({str(started)!r}).touch()\nprint('first')")
+    sleeping = code("import time\nprint('sleeping', flush=True)\ntime.sleep(120)")
+    write(tmp_path / "a.ipynb", new_notebook(running, sleeping, code("print('never')")))
+    write(tmp_path / "b.ipynb", new_notebook(code("print('b')")))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "livecells.cli", "run", "--jobs", "1", "."],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert started.exists(), "the first notebook never started"
+        time.sleep(0.5)
+        kernels = children_of(process.pid)
+        assert len(kernels) == 2  # a's kernel, and b's started ahead of its turn
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, err
+    written = nbformat.read(tmp_path / "executed" / "a.ipynb", as_version=4)
+    assert texts(written.cells[0]) == "first\n"
+    assert texts(written.cells[1]) == "sleeping\n"
+    assert written.cells[2]["execution_count"] is None
+    assert not (tmp_path / "executed" / "b.ipynb").exists()
+    assert "interrupted" in out and "not run" in out
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in kernels) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in kernels)
