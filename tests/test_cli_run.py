@@ -168,6 +168,9 @@ def bad_inputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, 
     future = json.loads(nbformat.writes(nb))
     future["nbformat"] = 99
     (root / "future.ipynb").write_text(json.dumps(future))
+    schemaless = json.loads(nbformat.writes(nb))
+    schemaless["cells"][0]["cell_type"] = "spreadsheet"  # valid JSON, not a valid notebook
+    (root / "schemaless.ipynb").write_text(json.dumps(schemaless))
     write(root / "nokernel.ipynb", new_notebook(code("1"), kernel="no-such-kernel"))
     (root / "gone.ipynb").symlink_to(root / "missing-target.ipynb")
     (root / "empty").mkdir()
@@ -175,7 +178,8 @@ def bad_inputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, 
     cwd = Path.cwd()
     os.chdir(root)
     try:
-        args = ["run", "invalid.ipynb", "future.ipynb", "nokernel.ipynb", "gone.ipynb"]
+        args = ["run", "invalid.ipynb", "future.ipynb", "schemaless.ipynb", "nokernel.ipynb"]
+        args += ["gone.ipynb"]
         args += ["empty", "good.ipynb", "nowhere.ipynb"]
         out, err = io.StringIO(), io.StringIO()
         with pytest.MonkeyPatch.context() as patch:
@@ -211,6 +215,12 @@ def test_an_unsupported_nbformat_version_is_one_line_naming_the_file(
     bad_inputs: tuple[Run, Path],
 ) -> None:
     assert "nbformat version 99 is not supported" in error_line(bad_inputs[0], "future.ipynb")
+
+
+def test_a_notebook_failing_its_schema_is_one_line_naming_the_file(
+    bad_inputs: tuple[Run, Path],
+) -> None:
+    assert "not a valid notebook" in error_line(bad_inputs[0], "schemaless.ipynb")
 
 
 def test_a_missing_kernelspec_is_one_line_naming_the_file(bad_inputs: tuple[Run, Path]) -> None:

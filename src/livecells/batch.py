@@ -18,11 +18,17 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from livecells.errors import KernelNotFound, NotebookError
 from livecells.execute import Failure, run_notebook, runnable
-from livecells.notebooks import find_notebooks, output_path, read_notebook, write_notebook
+from livecells.notebooks import (
+    find_notebooks,
+    output_path,
+    peek_notebook,
+    read_notebook,
+    write_notebook,
+)
 from livecells.progress import BatchReport, NotebookReport, Progress
 from livecells.runtimes import Kernel, Status, connect
 
@@ -40,11 +46,14 @@ NOTEBOOK_TIMEOUT = "NotebookTimeout"
 @dataclass
 class _Job:
     report: NotebookReport
-    notebook: NotebookNode
     kernel_name: str
     output: Path
     requirements: Path
     """The ``requirements.txt`` beside the notebook (it may not exist), as an absolute path."""
+    notebook: NotebookNode | None = None
+    """Read in full (and validated) once its kernel is starting; MyST pages are read up front."""
+    kernel: Kernel | None = None
+    """Its kernel, from the moment the lineup begins to start it."""
 
 
 @dataclass
@@ -76,6 +85,20 @@ class _Lineup:
         while self._waiting and len(self._ready) < self._ahead:
             job = self._waiting.popleft()
             self._ready.append((job, asyncio.ensure_future(self._start(job))))
+
+    async def launched(self) -> None:
+        """Fill the lineup and wait until each kernel in it has been launched (or failed to).
+
+        The first notebook read imports nbformat, seconds of CPU on some installs that would
+        otherwise hold the first kernels back: launched first, they boot meanwhile.
+        """
+        self._fill()
+        await asyncio.sleep(0)  # each start task runs to its first wait: its job.kernel is set
+        for job, task in self._ready:
+            if job.kernel is not None and not task.done():
+                launched = asyncio.ensure_future(job.kernel.launched.wait())
+                await asyncio.wait([launched, task], return_when=asyncio.FIRST_COMPLETED)
+                launched.cancel()
 
     def left(self) -> list[_Job]:
         return [job for job, _ in self._ready] + list(self._waiting)
@@ -138,6 +161,7 @@ class Batch:
                     self.progress.finished(report)
         lineup = _Lineup(jobs, self._start_kernel, ahead=self.jobs)
         try:
+            await lineup.launched()
             async with asyncio.TaskGroup() as group:
                 for _ in range(min(self.jobs, len(jobs))):
                     group.create_task(self._work(lineup))
@@ -164,17 +188,24 @@ class Batch:
             report = NotebookReport(source=path)
             self.report.notebooks.append(report)
             try:
-                notebook = read_notebook(path)
+                document = peek_notebook(path)
             except NotebookError as exc:
                 report.status = "error"
                 report.message = str(exc)
                 continue
-            spec = notebook.metadata.get("kernelspec") or {}
-            report.kernel_name = self.kernel_name or spec.get("name") or "python3"
-            report.cells_total = sum(1 for cell in notebook.cells if runnable(cell))
+            metadata = document.get("metadata")
+            spec = (metadata.get("kernelspec") if isinstance(metadata, dict) else None) or {}
+            name = spec.get("name") if isinstance(spec, dict) else None
+            report.kernel_name = self.kernel_name or (name if isinstance(name, str) else "python3")
+            cells = document.get("cells")
+            if isinstance(cells, list):
+                report.cells_total = sum(1 for c in cells if isinstance(c, dict) and runnable(c))
             output = output_path(path, output_dir=self.output_dir, inplace=self.inplace)
             requirements = Path(os.path.abspath(path.parent / REQUIREMENTS))
-            jobs.append(_Job(report, notebook, report.kernel_name, output, requirements))
+            job = _Job(report, report.kernel_name, output, requirements)
+            if path.suffix.lower() == ".md":
+                job.notebook = cast("NotebookNode", document)
+            jobs.append(job)
         return jobs
 
     async def _start_kernel(self, job: _Job) -> _Started:
@@ -182,11 +213,9 @@ class Batch:
         options["kernel_name"] = job.kernel_name
         if self.runtime == "local":
             options.setdefault("cwd", str(job.report.source.parent.resolve()))
-            # Over ipc, jupyter_client names the sockets kernel-ipc-N relative to the current
-            # directory and picks N before any kernel binds it: kernels started together, or
-            # in another directory than ours, cross or miss their sockets. tcp ports are
-            # reserved up front, as nbclient uses them.
-            options.setdefault("transport", "tcp")
+            # As nbclient: no IPython history database, so no SQLite write per cell and no
+            # lock contention between the kernels running side by side.
+            options.setdefault("history_file", ":memory:")
         idle = asyncio.Event()
 
         def on_status(status: Status, detail: str) -> None:
@@ -195,7 +224,7 @@ class Batch:
             elif status is Status.BUSY:
                 idle.clear()
 
-        kernel = connect(self.runtime, on_status=on_status, **options)
+        kernel = job.kernel = connect(self.runtime, on_status=on_status, **options)
         await kernel.start()
         started = _Started(kernel, idle)
         if self.install_requirements and job.requirements.is_file():
@@ -221,6 +250,13 @@ class Batch:
         started: _Started | None = None
         interrupted = False
         try:
+            if job.notebook is None:
+                try:
+                    job.notebook = read_notebook(report.source)
+                except NotebookError as exc:
+                    report.status, report.message = "error", str(exc)
+                    return
+                report.cells_total = sum(1 for cell in job.notebook.cells if runnable(cell))
             started = await self._kernel_for(job, starting)
             if started is not None:
                 await self._execute(job, started.kernel)
@@ -232,7 +268,9 @@ class Batch:
             raise
         finally:
             report.duration = time.perf_counter() - began
-            if started is not None:
+            if started is None:
+                self._discard(starting)
+            else:
                 timed_out = report.failure is not None and report.failure.ename == NOTEBOOK_TIMEOUT
                 self._shut_down(started, interrupt=interrupted or timed_out)
                 self._write(job)
@@ -259,7 +297,8 @@ class Batch:
         return started
 
     async def _execute(self, job: _Job, kernel: Kernel) -> None:
-        report = job.report
+        report, notebook = job.report, job.notebook
+        assert notebook is not None
 
         def on_cell(index: int, number: int, total: int) -> None:
             report.current_cell = index
@@ -270,7 +309,7 @@ class Batch:
         try:
             async with asyncio.timeout(self.notebook_timeout):
                 result = await run_notebook(
-                    job.notebook,
+                    notebook,
                     kernel,
                     timeout=self.timeout,
                     allow_errors=self.allow_errors,
@@ -288,7 +327,7 @@ class Batch:
             report.failure = Failure(report.current_cell, type(exc).__name__, str(exc))
             report.status = "failed"
             return
-        _set_kernelspec(job.notebook, job.kernel_name, kernel)
+        _set_kernelspec(notebook, job.kernel_name, kernel)
         report.cells_run = result.cells_run
         report.errors = result.errors
         report.failure = result.failure
@@ -321,6 +360,12 @@ class Batch:
             report.message = f"{job.output}: cannot write it: {exc.strerror or exc}"
         else:
             report.output = job.output
+
+    def _discard(self, starting: asyncio.Task[_Started]) -> None:
+        """Shut down the kernel ``starting`` brings up (if any) for a job that will not use it."""
+        task = asyncio.ensure_future(_discard(starting))
+        self._shutdowns.add(task)
+        task.add_done_callback(self._shutdowns.discard)
 
     def _shut_down(self, started: _Started, *, interrupt: bool) -> None:
         """Shut ``kernel`` down off the critical path; :meth:`run` waits for it at the end.
@@ -395,6 +440,14 @@ async def _install(kernel: Kernel, requirements: Path) -> Failure | None:
     if error is None:
         return None
     return Failure(None, "RequirementsError", error.evalue.strip(), hint=str(requirements))
+
+
+async def _discard(starting: asyncio.Task[_Started]) -> None:
+    try:
+        started = await starting
+    except BaseException:  # it did not start; nothing to stop
+        return
+    await started.kernel.shutdown()
 
 
 async def _stop(started: _Started, *, interrupt: bool) -> None:

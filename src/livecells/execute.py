@@ -214,6 +214,7 @@ def command(args: argparse.Namespace) -> int:
             print("livecells run: error: --runtime server needs --url", file=sys.stderr)
             return 2
         runtime_options = {"url": args.url, "token": args.token}
+    _skip_iri_grammars()
     from livecells.batch import Batch
     from livecells.progress import choose_progress, print_report
 
@@ -250,6 +251,17 @@ async def _run_until_signalled(batch: Batch) -> None:
         await batch.run()
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
+
+
+def _skip_iri_grammars() -> None:
+    """Keep this process from importing ``rfc3987_syntax``.
+
+    nbformat imports jsonschema, which imports ``rfc3987_syntax`` when it is installed (it is,
+    wherever jupyter_server is) to check the "iri" string format, compiling 38 Lark grammars:
+    2-3 s of CPU before the first notebook can be read. Notebook validation never checks
+    formats, so the command (which owns its process) does without it; the library does not.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
 def _positive_int(text: str) -> int:

@@ -23,7 +23,14 @@ if TYPE_CHECKING:
 
 # nbformat is imported where it is used: importing it costs seconds on some installs.
 
-__all__ = ["Discovery", "find_notebooks", "output_path", "read_notebook", "write_notebook"]
+__all__ = [
+    "Discovery",
+    "find_notebooks",
+    "output_path",
+    "peek_notebook",
+    "read_notebook",
+    "write_notebook",
+]
 
 MYST_MARKER = "{code-cell}"
 SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
@@ -130,6 +137,20 @@ def _is_notebook_name(path: Path) -> bool:
     return False
 
 
+def peek_notebook(path: Path) -> dict[str, Any]:
+    """What a batch needs before a kernel starts, cheaply: the notebook as plain JSON.
+
+    An ``.ipynb`` is parsed with :mod:`json` only (importing nbformat costs seconds on some
+    installs, time better spent while the kernel boots); a MyST ``.md`` is read in full.
+    Raises :class:`~livecells.errors.NotebookError` as :func:`read_notebook` does for what it
+    checks: unreadable, invalid JSON, an unsupported nbformat version.
+    """
+    text = _read_text(path)
+    if path.suffix.lower() == ".md":
+        return _read_myst(path, text)  # a NotebookNode, which is a dict
+    return _parse_json(path, text)
+
+
 def read_notebook(path: Path) -> NotebookNode:
     """Read a ``.ipynb`` (any nbformat major version 1 to 4, converted to 4) or MyST ``.md``.
 
@@ -138,14 +159,34 @@ def read_notebook(path: Path) -> NotebookNode:
     """
     import nbformat
 
+    text = _read_text(path)
+    if path.suffix.lower() == ".md":
+        return _read_myst(path, text)
+    _parse_json(path, text)
     try:
-        text = path.read_text(encoding="utf-8")
+        notebook: NotebookNode = nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
+        nbformat.validate(notebook)
+    except nbformat.ValidationError as exc:
+        raise NotebookError(f"{path}: not a valid notebook: {_first_line(exc.message)}") from None
+    except Exception as exc:
+        raise NotebookError(f"{path}: cannot read it as a notebook: {_first_line(exc)}") from None
+    return notebook
+
+
+SUPPORTED_VERSIONS = (1, 2, 3, 4)
+"""The nbformat major versions nbformat reads (and converts to 4)."""
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise NotebookError(f"{path}: cannot read it: not UTF-8 text") from None
     except OSError as exc:
         raise NotebookError(f"{path}: cannot read it: {exc.strerror or exc}") from None
-    if path.suffix.lower() == ".md":
-        return _read_myst(path, text)
+
+
+def _parse_json(path: Path, text: str) -> dict[str, Any]:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -156,19 +197,12 @@ def read_notebook(path: Path) -> NotebookNode:
     if not isinstance(document, dict):
         raise NotebookError(f"{path}: not a notebook: the JSON is not an object")
     version = document.get("nbformat")
-    if version not in nbformat.versions:
+    if version not in SUPPORTED_VERSIONS:
         raise NotebookError(
             f"{path}: nbformat version {version!r} is not supported "
-            f"(livecells reads versions {min(nbformat.versions)} to {max(nbformat.versions)})"
+            f"(livecells reads versions {SUPPORTED_VERSIONS[0]} to {SUPPORTED_VERSIONS[-1]})"
         )
-    try:
-        notebook: NotebookNode = nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
-        nbformat.validate(notebook)
-    except nbformat.ValidationError as exc:
-        raise NotebookError(f"{path}: not a valid notebook: {_first_line(exc.message)}") from None
-    except Exception as exc:
-        raise NotebookError(f"{path}: cannot read it as a notebook: {_first_line(exc)}") from None
-    return notebook
+    return document
 
 
 def _read_myst(path: Path, text: str) -> NotebookNode:

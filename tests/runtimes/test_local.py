@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -85,3 +86,24 @@ async def test_restart_after_death_brings_the_kernel_back() -> None:
         assert kernel.status == Status.DEAD
         await kernel.restart()
         assert (await kernel.execute("'again'")).status == "ok"
+
+
+async def test_kernels_started_together_in_other_directories_keep_their_own_sockets(
+    tmp_path: Path,
+) -> None:
+    """Over IPC, jupyter_client names sockets relative to the current directory; kernels
+    started at once with another ``cwd`` each still reach their own kernel."""
+    directories = [tmp_path / name for name in ("a", "b", "c")]
+    kernels = []
+    for directory in directories:
+        directory.mkdir()
+        kernels.append(livecells.connect("local", kernel_name="python3", cwd=str(directory)))
+    try:
+        await asyncio.gather(*(kernel.start() for kernel in kernels))
+        results = await asyncio.gather(
+            *(kernel.execute("import os; print(os.getcwd())") for kernel in kernels)
+        )
+        assert [result.stdout.strip() for result in results] == [str(d) for d in directories]
+    finally:
+        await asyncio.gather(*(kernel.shutdown() for kernel in kernels))
+    assert not [path for path in tmp_path.rglob("*") if "kernel-" in path.name]  # noqa: ASYNC240

@@ -78,6 +78,15 @@ class ExecutionResult:
     reply: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def stdout(self) -> str:
+        """Everything the cell wrote to stdout."""
+        return "".join(
+            str(out.get("text", ""))
+            for out in self.outputs
+            if out.get("output_type") == "stream" and out.get("name") == "stdout"
+        )
+
+    @property
     def error(self) -> ExecutionError | None:
         if self.status != "error":
             return None
@@ -166,6 +175,9 @@ class Kernel(ABC):
         self._background: set[asyncio.Task[Any]] = set()
         self._iopub_seen = asyncio.Event()
         self._closed = False
+        self.launched = asyncio.Event()
+        """Set once :meth:`start` has launched the kernel (process spawned, or created on the
+        server, and connected), while it is still booting."""
 
     # -- the runtime-specific part ------------------------------------------------------------
 
@@ -207,6 +219,7 @@ class Kernel(ABC):
         self._set_status(Status.CONNECTING, f"connecting to the {self.runtime} runtime")
         try:
             await self._start()
+            self.launched.set()
             await self._wait_ready(self.startup_timeout)
         except BaseException as exc:
             self._closed = True
