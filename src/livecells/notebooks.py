@@ -11,10 +11,13 @@ import contextlib
 import glob
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import yaml
 
 from livecells.errors import NotebookError
 
@@ -29,10 +32,14 @@ __all__ = [
     "output_path",
     "peek_notebook",
     "read_notebook",
+    "split_frontmatter",
     "write_notebook",
 ]
 
 MYST_MARKER = "{code-cell}"
+FRONTMATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+JUPYTEXT_KEYS = ("kernelspec", "jupytext")
+"""The frontmatter keys jupytext reads; MyST's own (``jupyter: false``...) would confuse it."""
 SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
 
 
@@ -209,14 +216,43 @@ def _read_myst(path: Path, text: str) -> NotebookNode:
     import jupytext
     import nbformat
 
+    frontmatter, body, error = split_frontmatter(text)
+    if error:
+        raise NotebookError(f"{path}: {error}")
+    header = {key: frontmatter[key] for key in JUPYTEXT_KEYS if key in frontmatter}
+    if header:
+        body = f"---\n{yaml.safe_dump(header, sort_keys=False)}---\n{body}"
     try:
-        notebook: NotebookNode = jupytext.reads(text, fmt="md:myst")
+        notebook: NotebookNode = jupytext.reads(body, fmt="md:myst")
         nbformat.validate(notebook)
     except Exception as exc:
         raise NotebookError(
             f"{path}: cannot read it as a MyST notebook: {_first_line(exc)}"
         ) from None
     return notebook
+
+
+def split_frontmatter(text: str) -> tuple[dict[str, Any], str, str | None]:
+    """``(frontmatter, body, error)``: the YAML block at the top of ``text``, and the rest.
+
+    ``error`` describes YAML that does not parse to a mapping (the block is then kept as
+    text); the caller names the file.
+    """
+    match = FRONTMATTER.match(text)
+    if match is None:
+        return {}, text, None
+    body = text[match.end() :]
+    try:
+        data = yaml.safe_load(match.group(1) or "")
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 2}" if mark is not None else ""
+        return {}, body, f"frontmatter is not valid YAML{where}"
+    if data is None:
+        return {}, body, None
+    if not isinstance(data, dict):
+        return {}, body, "frontmatter must be a mapping of keys to values"
+    return data, body, None
 
 
 def write_notebook(notebook: Any, path: Path) -> None:

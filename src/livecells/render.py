@@ -1,0 +1,207 @@
+"""Pages to HTML: prose, code cells with their stored outputs (the static fallback that reads
+without JavaScript), the site's navigation, and the ``PageConfig`` the browser client reads.
+
+Stored outputs come from files anyone may have written, so they are sanitised here as live
+outputs are in the browser: HTML through nh3 (an allowlist; scripts, handlers and
+``javascript:`` URLs dropped), SVG only as an ``<img>`` (where scripts never run), text escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+import nh3
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from livecells.documents import Cell, Page
+from livecells.markdown import render_markdown
+
+__all__ = ["ansi_to_html", "render_outputs", "render_page"]
+
+MIME_ORDER = (
+    "text/html",
+    "image/svg+xml",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "text/markdown",
+    "text/latex",
+    "application/json",
+    "text/plain",
+)
+ANSI = re.compile(r"\x1b\[([0-9;]*)m")
+ANSI_OTHER = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+COLOURS = ("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white")
+
+
+@cache
+def _templates() -> Environment:
+    return Environment(
+        loader=PackageLoader("livecells", "templates"),
+        autoescape=select_autoescape(default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_page(
+    page: Page,
+    *,
+    config: Mapping[str, Any],
+    root_url: str,
+    site_title: str,
+    nav: list[dict[str, Any]],
+    previous: dict[str, str] | None = None,
+    following: dict[str, str] | None = None,
+) -> str:
+    """The page's HTML. ``root_url`` is the relative way back to the site's root (``""`` or
+    ``"../"``...), so the same files work under any prefix, served or static."""
+    cells = [_cell_html(index, cell, page.language) for index, cell in enumerate(page.cells)]
+    config_json = json.dumps(dict(config), separators=(",", ":"), sort_keys=True)
+    return (
+        _templates()
+        .get_template("page.html")
+        .render(
+            page=page,
+            cells=cells,
+            config_json=Markup(config_json.replace("</", "<\\/")),
+            root_url=root_url,
+            static_url=root_url + "_livecells/",
+            site_title=site_title,
+            nav=nav,
+            previous=previous,
+            following=following,
+            live=config.get("runtime") is not None,
+        )
+    )
+
+
+def _cell_html(index: int, cell: Cell, language: str) -> Markup:
+    if cell.kind == "markdown":
+        return Markup(f'<section class="lc-markdown">{render_markdown(cell.source)}</section>')
+    if cell.kind == "raw":
+        return Markup(f'<pre class="lc-raw">{html.escape(cell.source)}</pre>')
+    count = "" if cell.execution_count is None else str(cell.execution_count)
+    tags = " ".join(cell.tags)
+    return Markup(
+        f'<div class="lc-cell" data-cell-index="{index}" data-language="{html.escape(language)}"'
+        f' data-tags="{html.escape(tags)}">'
+        f'<pre class="lc-source"><code>{html.escape(cell.source)}</code></pre>'
+        f'<div class="lc-outputs" data-execution-count="{count}">'
+        f"{render_outputs(cell.outputs)}</div></div>"
+    )
+
+
+def render_outputs(outputs: list[dict[str, Any]]) -> str:
+    """Stored nbformat outputs as static, sanitised HTML."""
+    return "".join(_output_html(output) for output in outputs)
+
+
+def _output_html(output: Mapping[str, Any]) -> str:
+    kind = output.get("output_type")
+    if kind == "stream":
+        name = "stderr" if output.get("name") == "stderr" else "stdout"
+        text = _text(output.get("text", ""))
+        return f'<pre class="lc-output lc-stream lc-{name}">{ansi_to_html(text)}</pre>'
+    if kind == "error":
+        traceback = "\n".join(str(line) for line in output.get("traceback", []))
+        if not traceback:
+            traceback = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
+        return f'<pre class="lc-output lc-error">{ansi_to_html(traceback)}</pre>'
+    if kind in ("display_data", "execute_result"):
+        data = output.get("data", {})
+        if isinstance(data, Mapping):
+            return _mime_html(data)
+    return ""
+
+
+def _mime_html(data: Mapping[str, Any]) -> str:
+    for mime in MIME_ORDER:
+        if mime not in data:
+            continue
+        value = data[mime]
+        if mime == "text/html":
+            body = nh3.clean(_text(value))
+            return f'<div class="lc-output lc-html">{body}</div>'
+        if mime == "image/svg+xml":
+            encoded = base64.b64encode(_text(value).encode()).decode()
+            return (
+                f'<div class="lc-output lc-image"><img alt="SVG output" '
+                f'src="data:image/svg+xml;base64,{encoded}"></div>'
+            )
+        if mime.startswith("image/"):
+            encoded = "".join(_text(value).split())
+            if not re.fullmatch(r"[A-Za-z0-9+/=]*", encoded):
+                continue
+            return (
+                f'<div class="lc-output lc-image"><img alt="{mime} output" '
+                f'src="data:{mime};base64,{encoded}"></div>'
+            )
+        if mime == "text/markdown":
+            body = nh3.clean(render_markdown(_text(value)))
+            return f'<div class="lc-output lc-markdown-output">{body}</div>'
+        if mime == "text/latex":
+            return f'<div class="lc-output lc-latex lc-math">{html.escape(_text(value))}</div>'
+        if mime == "application/json":
+            text = json.dumps(value, indent=2, sort_keys=True)
+            return f'<pre class="lc-output lc-json">{html.escape(text)}</pre>'
+        return f'<pre class="lc-output lc-text">{ansi_to_html(_text(value))}</pre>'
+    return ""
+
+
+def _text(value: Any) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def ansi_to_html(text: str) -> str:
+    """Escape ``text`` and turn its ANSI colour codes (SGR) into ``ansi-*`` spans, the class
+    names Jupyter frontends use; other escape sequences are dropped."""
+    out: list[str] = []
+    classes: list[str] = []
+    position = 0
+    text = ANSI_OTHER.sub(lambda m: m.group(0) if m.group(0).endswith("m") else "", text)
+    for match in ANSI.finditer(text):
+        out.append(_span(text[position : match.start()], classes))
+        classes = _apply_sgr(classes, match.group(1))
+        position = match.end()
+    out.append(_span(text[position:], classes))
+    return "".join(out)
+
+
+def _span(text: str, classes: list[str]) -> str:
+    if not text:
+        return ""
+    if not classes:
+        return html.escape(text)
+    return f'<span class="{" ".join(classes)}">{html.escape(text)}</span>'
+
+
+def _apply_sgr(classes: list[str], codes: str) -> list[str]:
+    result = list(classes)
+    for code in [int(c) for c in codes.split(";") if c.isdigit()] or [0]:
+        if code == 0:
+            result = []
+        elif code == 1:
+            result.append("ansi-bold")
+        elif code == 4:
+            result.append("ansi-underline")
+        elif 30 <= code <= 37 or 90 <= code <= 97:
+            result = [c for c in result if not c.endswith("-fg")]
+            bright = "bright-" if code >= 90 else ""
+            result.append(f"ansi-{bright}{COLOURS[code % 10]}-fg")
+        elif 40 <= code <= 47 or 100 <= code <= 107:
+            result = [c for c in result if not c.endswith("-bg")]
+            bright = "bright-" if code >= 100 else ""
+            result.append(f"ansi-{bright}{COLOURS[code % 10]}-bg")
+        elif code == 39:
+            result = [c for c in result if not c.endswith("-fg")]
+        elif code == 49:
+            result = [c for c in result if not c.endswith("-bg")]
+    return result

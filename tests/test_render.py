@@ -1,0 +1,92 @@
+"""Rendering: Markdown with MyST syntax, stored outputs as sanitised static HTML."""
+
+from __future__ import annotations
+
+from livecells.markdown import render_markdown
+from livecells.render import ansi_to_html, render_outputs
+
+
+def test_math_is_left_for_the_browser_in_lc_math_elements() -> None:
+    html = render_markdown("Inline $x^2$ and\n\n$$\n\\frac{a}{b}\n$$\n")
+    assert '<span class="lc-math">\\(x^2\\)</span>' in html
+    assert '<div class="lc-math">\\[\\frac{a}{b}\\]</div>' in html
+
+
+def test_admonitions_in_colon_and_backtick_fences_render_as_asides() -> None:
+    html = render_markdown(":::{note} Careful\nBody **bold**\n:::\n\n```{warning}\nW\n```\n")
+    assert '<aside class="admonition note"><p class="admonition-title">Careful</p>' in html
+    assert "<strong>bold</strong>" in html
+    assert '<aside class="admonition warning"><p class="admonition-title">Warning</p>' in html
+
+
+def test_tables_footnotes_and_frontmatter() -> None:
+    html = render_markdown("---\ntitle: x\n---\n| a |\n|---|\n| 1 |\n\nNote[^n]\n\n[^n]: text\n")
+    assert "<table>" in html and "footnote-ref" in html
+    assert "title: x" not in html
+
+
+def test_stored_html_outputs_lose_scripts_and_handlers() -> None:
+    html = render_outputs(
+        [
+            {
+                "output_type": "display_data",
+                "metadata": {},
+                "data": {"text/html": '<b onclick="alert(1)">hi</b><script>alert(2)</script>'},
+            }
+        ]
+    )
+    assert "<b>hi</b>" in html
+    assert "script" not in html and "onclick" not in html
+
+
+def test_stored_svg_is_shown_as_an_image_where_its_scripts_cannot_run() -> None:
+    svg = '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    html = render_outputs(
+        [{"output_type": "display_data", "metadata": {}, "data": {"image/svg+xml": svg}}]
+    )
+    assert html.startswith(
+        '<div class="lc-output lc-image"><img alt="SVG output" src="data:image/svg+xml;base64,'
+    )
+    assert "<script" not in html
+
+
+def test_the_richest_mime_type_is_chosen() -> None:
+    html = render_outputs(
+        [
+            {
+                "output_type": "execute_result",
+                "execution_count": 1,
+                "metadata": {},
+                "data": {"text/plain": "<P>", "image/png": "iVBORw0KGgo="},
+            }
+        ]
+    )
+    assert 'src="data:image/png;base64,iVBORw0KGgo="' in html
+
+
+def test_text_is_escaped_and_ansi_colours_become_spans() -> None:
+    html = render_outputs(
+        [{"output_type": "stream", "name": "stderr", "text": "\x1b[31m<red>\x1b[0m ok"}]
+    )
+    red = '<span class="ansi-red-fg">&lt;red&gt;</span>'
+    assert html == f'<pre class="lc-output lc-stream lc-stderr">{red} ok</pre>'
+
+
+def test_ansi_bold_bright_and_reset() -> None:
+    assert ansi_to_html("\x1b[1;92mA\x1b[39mB\x1b[0mC") == (
+        '<span class="ansi-bold ansi-bright-green-fg">A</span><span class="ansi-bold">B</span>C'
+    )
+
+
+def test_errors_show_their_traceback() -> None:
+    html = render_outputs(
+        [
+            {
+                "output_type": "error",
+                "ename": "ZeroDivisionError",
+                "evalue": "division by zero",
+                "traceback": ["\x1b[0;31mZeroDivisionError\x1b[0m: division by zero"],
+            }
+        ]
+    )
+    assert 'class="lc-output lc-error"' in html and "ZeroDivisionError" in html
