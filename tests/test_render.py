@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
 from livecells.markdown import render_markdown
 from livecells.render import ansi_to_html, render_outputs
 
@@ -90,3 +95,47 @@ def test_errors_show_their_traceback() -> None:
         ]
     )
     assert 'class="lc-output lc-error"' in html and "ZeroDivisionError" in html
+
+
+def xss_payloads() -> list[tuple[str, str]]:
+    """(mime type, payload) for the corpus the browser test shows live (tests/browser/pages)."""
+    page = (Path(__file__).parent / "browser" / "pages" / "xss.md").read_text()
+    code = page.split("```{code-cell} python\n", 1)[1].split("\nn = 0", 1)[0]
+    code = code.replace("from IPython.display import HTML, Markdown, display\n", "")
+    names: dict[str, Any] = {}
+    exec(code, names)
+    payloads = []
+    for key, mime in [
+        ("HTML_PAYLOADS", "text/html"),
+        ("SVG_PAYLOADS", "image/svg+xml"),
+        ("MARKDOWN_PAYLOADS", "text/markdown"),
+    ]:
+        for n, template in enumerate(names[key]):
+            payloads.append((mime, template.format(c=names["call"](n), n=n)))
+    return payloads
+
+
+class _Dangers(HTMLParser):
+    """Collects what could run: script-capable elements, handlers, javascript: URLs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "iframe", "object", "embed", "base", "meta", "svg", "math", "form"):
+            self.found.append(f"<{tag}>")
+        for name, value in attrs:
+            squashed = re.sub(r"\s", "", value or "").lower()
+            if name.startswith("on") or squashed.startswith(("javascript:", "data:text")):
+                self.found.append(f"{tag} {name}={value}")
+
+
+def test_no_stored_xss_payload_survives_static_rendering() -> None:
+    payloads = xss_payloads()
+    assert len(payloads) >= 50
+    for mime, payload in payloads:
+        output = {"output_type": "display_data", "metadata": {}, "data": {mime: payload}}
+        parser = _Dangers()
+        parser.feed(render_outputs([output]))
+        assert parser.found == [], (mime, payload)
