@@ -1,0 +1,48 @@
+// The page's configuration, written by livecells' renderer (see frontend/README.md).
+
+import type { MathConfig } from "./math";
+
+export interface PageConfig {
+  runtime: "livecells" | "server" | "binder" | "pyodide" | null;
+  kernelName: string;
+  baseUrl: string;
+  server: { url: string; token: string | null } | null;
+  binder: { repo: string | null; ref: string | null; url: string; provider: string } | null;
+  autoRun: boolean;
+  sessionSaving: boolean;
+  sessionMaxAge: number;
+  trusted: boolean;
+  math: MathConfig;
+  staticUrl: string;
+  openInJupyter: string | null;
+  path: string | null;
+  watch: boolean;
+}
+
+const DEFAULTS: PageConfig = {
+  runtime: null,
+  kernelName: "python3",
+  baseUrl: "/",
+  server: null,
+  binder: null,
+  autoRun: true,
+  sessionSaving: true,
+  sessionMaxAge: 86400,
+  trusted: false,
+  math: { engine: "katex" },
+  staticUrl: "_livecells/",
+  openInJupyter: null,
+  path: null,
+  watch: false,
+};
+
+export function readConfig(): PageConfig {
+  const element = document.getElementById("livecells-config");
+  if (!element) return { ...DEFAULTS };
+  try {
+    return { ...DEFAULTS, ...(JSON.parse(element.textContent || "{}") as Partial<PageConfig>) };
+  } catch {
+    console.error("livecells: the page's #livecells-config is not valid JSON");
+    return { ...DEFAULTS };
+  }
+}

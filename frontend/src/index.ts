@@ -1,0 +1,105 @@
+// livecells in the browser: reads the page's config, typesets its math, and (on live pages)
+// mounts the control panel and makes each code cell runnable.
+
+import { Cell, Queue } from "./cells";
+import { type PageConfig, readConfig } from "./config";
+import { hasMath, typeset } from "./math";
+import { type RenderOptions, updateDisplay } from "./outputs";
+import { Panel } from "./panel";
+import { JupyterRuntime } from "./runtimes/jupyter";
+import { type Runtime, UnavailableRuntime } from "./runtimes/runtime";
+import { Sessions } from "./sessions";
+
+function makeRuntime(config: PageConfig): Runtime {
+  const sessions = new Sessions(config.sessionSaving, config.sessionMaxAge);
+  if (config.runtime === "livecells") {
+    return new JupyterRuntime({
+      name: "livecells",
+      baseUrl: config.baseUrl,
+      token: null,
+      kernelName: config.kernelName,
+      path: config.path,
+      sessions,
+    });
+  }
+  if (config.runtime === "server" && config.server) {
+    return new JupyterRuntime({
+      name: "server",
+      baseUrl: config.server.url,
+      token: config.server.token,
+      kernelName: config.kernelName,
+      path: null,
+      sessions,
+    });
+  }
+  return new UnavailableRuntime(
+    String(config.runtime),
+    `the ${config.runtime} runtime is not available in this version of livecells`,
+  );
+}
+
+function watchForChanges(config: PageConfig): void {
+  if (!config.watch || !config.path || typeof EventSource === "undefined") return;
+  const root = config.staticUrl.replace(/_livecells\/$/, "");
+  const source = new EventSource(`${root}api/changes?path=${encodeURIComponent(config.path)}`);
+  source.addEventListener("changed", () => {
+    source.close();
+    location.reload();
+  });
+}
+
+export function main(): void {
+  const config = readConfig();
+  const page = document.querySelector<HTMLElement>("main.lc-page") ?? document.body;
+  const options: RenderOptions = { trusted: config.trusted, math: config.math, staticUrl: config.staticUrl };
+  for (const prose of page.querySelectorAll<HTMLElement>(".lc-markdown, .lc-latex, .lc-markdown-output")) {
+    if (hasMath(prose.textContent || "")) void typeset(prose, config.math, config.staticUrl);
+  }
+  watchForChanges(config);
+  if (config.runtime === null) return;
+
+  const queue = new Queue((cell, prompt, password) => cell.outputs.ask(prompt, password));
+  const cells = [...page.querySelectorAll<HTMLElement>(".lc-cell")].map((element) => new Cell(element, queue, options));
+  if (!cells.length) return;
+  const runtime = makeRuntime(config);
+  const runAll = () => cells.forEach((cell) => queue.run(cell));
+  const panel = new Panel(
+    {
+      power: () => {
+        runtime
+          .start()
+          .then(() => {
+            queue.runtime = runtime;
+            cells.forEach((cell) => cell.setEnabled(true));
+            if (config.autoRun) runAll();
+          })
+          .catch((error: Error) => console.error("livecells:", error.message));
+      },
+      runAll,
+      interrupt: () => {
+        queue.drop();
+        void runtime.interrupt();
+      },
+      restart: () => {
+        queue.drop();
+        void runtime.restart();
+      },
+    },
+    runtime.name,
+    config.openInJupyter,
+  );
+  page.prepend(panel.element);
+  cells.forEach((cell) => cell.setEnabled(false));
+  runtime.onStatus((status, detail) => {
+    panel.show(status, detail);
+    if (status === "dead" || status === "error") {
+      queue.drop();
+      queue.runtime = null;
+      cells.forEach((cell) => cell.setEnabled(false));
+    }
+  });
+  runtime.onDisplayUpdate((msg) => updateDisplay(msg, options));
+  (window as unknown as { livecells: unknown }).livecells = { config, runtime, queue, cells, panel };
+}
+
+main();

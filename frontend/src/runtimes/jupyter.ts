@@ -1,0 +1,371 @@
+// A kernel on a Jupyter Server, over its REST API and kernel WebSocket. Runtime `livecells`
+// is the serving livecells process itself (same origin, cookie + _xsrf, no token in the page);
+// runtime `server` is a server the author named ({url, token}).
+
+import {
+  type Channel,
+  type Header,
+  type JSONObject,
+  type Message,
+  V1_PROTOCOL,
+  decodeJSON,
+  decodeLegacyBinary,
+  decodeV1,
+  encodeJSON,
+  encodeV1,
+  newMessage,
+  uuid,
+} from "../protocol";
+import type { Sessions } from "../sessions";
+import {
+  type ExecuteCallbacks,
+  type ExecuteReply,
+  type Runtime,
+  type Status,
+  type StatusListener,
+  StatusEmitter,
+} from "./runtime";
+
+export interface JupyterOptions {
+  name: "livecells" | "server";
+  baseUrl: string;
+  token: string | null;
+  kernelName: string;
+  /** The page's path relative to the server's root: the kernel starts in its folder. */
+  path: string | null;
+  sessions: Sessions;
+}
+
+const READY_TIMEOUT = 60_000;
+const RECONNECT_LIMIT = 30_000;
+
+interface Pending {
+  callbacks: ExecuteCallbacks;
+  reply: ExecuteReply | null;
+  idle: boolean;
+  resolve(reply: ExecuteReply): void;
+  reject(error: Error): void;
+}
+
+export class JupyterRuntime implements Runtime {
+  readonly name: string;
+  private emitter = new StatusEmitter();
+  private displayListeners = new Set<(msg: Message) => void>();
+  private socket: WebSocket | null = null;
+  private kernelId: string | null = null;
+  private session = uuid();
+  private pending = new Map<string, Pending>();
+  private replies = new Map<string, (msg: Message) => void>();
+  private closing = false;
+  private binary = false;
+
+  constructor(private options: JupyterOptions) {
+    this.name = options.name;
+  }
+
+  get status(): Status {
+    return this.emitter.status;
+  }
+
+  get id(): string | null {
+    return this.kernelId;
+  }
+
+  onStatus(listener: StatusListener): () => void {
+    return this.emitter.on(listener);
+  }
+
+  onDisplayUpdate(listener: (msg: Message) => void): () => void {
+    this.displayListeners.add(listener);
+    return () => this.displayListeners.delete(listener);
+  }
+
+  private get scope(): string {
+    return `${this.options.name}:${new URL(this.options.baseUrl, location.href).href}:${this.options.kernelName}`;
+  }
+
+  // -- REST ---------------------------------------------------------------------------------
+
+  private url(path: string): string {
+    return new URL(path, new URL(this.options.baseUrl, location.href)).href;
+  }
+
+  private async api(method: string, path: string, body?: JSONObject): Promise<Response> {
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (body) headers["Content-Type"] = "application/json";
+    if (this.options.token) headers.Authorization = `token ${this.options.token}`;
+    else if (method !== "GET") {
+      const xsrf = document.cookie.match(/(?:^|;\s*)_xsrf=([^;]*)/);
+      if (xsrf) headers["X-XSRFToken"] = decodeURIComponent(xsrf[1]);
+    }
+    let response: Response;
+    try {
+      response = await fetch(this.url(path), {
+        method,
+        headers,
+        body: body ? JSON.stringify(body) : undefined,
+        credentials: this.options.token ? "omit" : "same-origin",
+      });
+    } catch {
+      throw new Error(`cannot reach the Jupyter server at ${this.url("")}: is it running?`);
+    }
+    if (response.status === 401 || response.status === 403) {
+      throw new Error(
+        this.options.token
+          ? "the Jupyter server refused the token: check the page's server.token"
+          : "not logged in to this server: open the link `livecells serve` printed (with its token) once",
+      );
+    }
+    return response;
+  }
+
+  // -- lifecycle ----------------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    this.closing = false;
+    this.emitter.set("connecting", `connecting to ${this.url("")}`);
+    try {
+      const saved = this.options.sessions.load(this.scope);
+      if (saved && (await this.api("GET", `api/kernels/${saved.kernelId}`)).ok) {
+        this.kernelId = saved.kernelId;
+      } else {
+        if (saved) this.options.sessions.forget(this.scope);
+        const body: JSONObject = { name: this.options.kernelName };
+        if (this.options.path) body.path = this.options.path;
+        const response = await this.api("POST", "api/kernels", body);
+        if (!response.ok) {
+          const detail = await response.json().catch(() => ({}));
+          throw new Error(
+            `the server could not start kernel "${this.options.kernelName}": ${detail.message || response.statusText}`,
+          );
+        }
+        this.kernelId = ((await response.json()) as { id: string }).id;
+      }
+      this.options.sessions.save(this.scope, this.kernelId, this.options.kernelName);
+      this.emitter.set("starting", `kernel ${this.options.kernelName} starting`);
+      await this.connect();
+      await this.waitReady();
+    } catch (error) {
+      this.emitter.set("error", (error as Error).message);
+      throw error;
+    }
+  }
+
+  private connect(): Promise<void> {
+    const url = new URL(`api/kernels/${this.kernelId}/channels`, new URL(this.options.baseUrl, location.href));
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    url.searchParams.set("session_id", this.session);
+    if (this.options.token) url.searchParams.set("token", this.options.token);
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(url.href, [V1_PROTOCOL]);
+      socket.binaryType = "arraybuffer";
+      let opened = false;
+      socket.onopen = () => {
+        opened = true;
+        this.socket = socket;
+        this.binary = socket.protocol === V1_PROTOCOL;
+        resolve();
+      };
+      socket.onmessage = (event) => this.receive(event.data as ArrayBuffer | string);
+      socket.onclose = () => {
+        if (!opened) reject(new Error("the kernel WebSocket did not open"));
+        else if (this.socket === socket) void this.reconnect();
+      };
+    });
+  }
+
+  private async reconnect(): Promise<void> {
+    this.socket = null;
+    if (this.closing) return;
+    this.emitter.set("disconnected", "connection lost, reconnecting");
+    const deadline = Date.now() + RECONNECT_LIMIT;
+    let delay = 250;
+    while (Date.now() < deadline && !this.closing) {
+      await sleep(delay);
+      delay = Math.min(delay * 2, 4000);
+      try {
+        const response = await this.api("GET", `api/kernels/${this.kernelId}`);
+        if (response.status === 404) return this.died("the kernel is gone (the server no longer has it)");
+        if (!response.ok) continue;
+        await this.connect();
+        this.emitter.set("idle", "reconnected");
+        return;
+      } catch {
+        // server unreachable: keep trying until the deadline
+      }
+    }
+    this.died("lost the connection to the kernel");
+  }
+
+  private died(reason: string): void {
+    this.options.sessions.forget(this.scope);
+    this.failPending(new Error(reason));
+    this.emitter.set("dead", reason);
+  }
+
+  private async waitReady(): Promise<void> {
+    const deadline = Date.now() + READY_TIMEOUT;
+    while (Date.now() < deadline) {
+      try {
+        await this.request("shell", "kernel_info_request", {}, 1000);
+        this.emitter.set("ready", "kernel ready");
+        return;
+      } catch {
+        // not answering yet
+      }
+    }
+    throw new Error(`the kernel did not answer within ${READY_TIMEOUT / 1000} s`);
+  }
+
+  private request(channel: Channel, type: string, content: JSONObject, timeout: number): Promise<Message> {
+    const msg = newMessage(channel, type, content, this.session);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.replies.delete(msg.header.msg_id);
+        reject(new Error(`no ${type} reply within ${timeout} ms`));
+      }, timeout);
+      this.replies.set(msg.header.msg_id, (reply) => {
+        clearTimeout(timer);
+        this.replies.delete(msg.header.msg_id);
+        resolve(reply);
+      });
+      this.send(msg);
+    });
+  }
+
+  private send(msg: Message): void {
+    if (!this.socket || this.socket.readyState !== WebSocket.OPEN) {
+      throw new Error("not connected to the kernel");
+    }
+    this.socket.send(this.binary ? encodeV1(msg) : encodeJSON(msg));
+  }
+
+  // -- messages -----------------------------------------------------------------------------
+
+  private receive(data: ArrayBuffer | string): void {
+    let msg: Message;
+    try {
+      if (typeof data === "string") msg = decodeJSON(data);
+      else msg = this.binary ? decodeV1(data) : decodeLegacyBinary(data);
+    } catch (error) {
+      console.warn("livecells: dropped a malformed message", error);
+      return;
+    }
+    const parent = msg.parent_header.msg_id ?? "";
+    const type = msg.header.msg_type;
+    if (msg.channel === "iopub" && type === "status") {
+      const state = msg.content.execution_state;
+      if (state === "busy" && this.status !== "busy") this.emitter.set("busy", "running");
+      else if (state === "idle" && this.status === "busy") this.emitter.set("idle", "idle");
+      else if (state === "restarting") this.emitter.set("restarting", "the kernel is restarting");
+      else if (state === "dead") this.died("the kernel died");
+    }
+    if (msg.channel === "iopub" && type === "update_display_data") {
+      for (const listener of this.displayListeners) listener(msg);
+    }
+    const reply = this.replies.get(parent);
+    if (reply && (msg.channel === "shell" || msg.channel === "control") && type.endsWith("_reply")) {
+      reply(msg);
+      return;
+    }
+    const pending = this.pending.get(parent);
+    if (!pending) return;
+    if (msg.channel === "iopub") {
+      if (type === "status" && msg.content.execution_state === "idle") {
+        pending.idle = true;
+        this.settle(parent, pending);
+      } else if (type !== "status" && type !== "update_display_data") {
+        pending.callbacks.onIOPub(msg);
+      }
+    } else if (msg.channel === "shell" && type === "execute_reply") {
+      pending.reply = {
+        status: msg.content.status as ExecuteReply["status"],
+        executionCount: (msg.content.execution_count as number | undefined) ?? null,
+        content: msg.content,
+      };
+      this.settle(parent, pending);
+    } else if (msg.channel === "stdin" && type === "input_request") {
+      void this.answer(msg, pending);
+    }
+  }
+
+  private async answer(request: Message, pending: Pending): Promise<void> {
+    const prompt = String(request.content.prompt ?? "");
+    const password = Boolean(request.content.password);
+    const value = pending.callbacks.onInput ? await pending.callbacks.onInput(prompt, password) : "";
+    this.send(newMessage("stdin", "input_reply", { value }, this.session, request.header as Header));
+  }
+
+  private settle(id: string, pending: Pending): void {
+    if (pending.reply && pending.idle) {
+      this.pending.delete(id);
+      pending.resolve(pending.reply);
+    }
+  }
+
+  private failPending(error: Error): void {
+    for (const [id, pending] of this.pending) {
+      this.pending.delete(id);
+      pending.reject(error);
+    }
+  }
+
+  // -- the contract -------------------------------------------------------------------------
+
+  execute(code: string, callbacks: ExecuteCallbacks): Promise<ExecuteReply> {
+    const msg = newMessage(
+      "shell",
+      "execute_request",
+      {
+        code,
+        silent: false,
+        store_history: true,
+        user_expressions: {},
+        allow_stdin: Boolean(callbacks.onInput),
+        stop_on_error: true,
+      },
+      this.session,
+    );
+    return new Promise((resolve, reject) => {
+      this.pending.set(msg.header.msg_id, { callbacks, reply: null, idle: false, resolve, reject });
+      try {
+        this.send(msg);
+      } catch (error) {
+        this.pending.delete(msg.header.msg_id);
+        reject(error);
+      }
+    });
+  }
+
+  async interrupt(): Promise<void> {
+    if (this.kernelId) await this.api("POST", `api/kernels/${this.kernelId}/interrupt`);
+  }
+
+  async restart(): Promise<void> {
+    if (!this.kernelId) return;
+    this.emitter.set("restarting", "restarting the kernel");
+    this.failPending(new Error("the kernel was restarted while this cell was running"));
+    const response = await this.api("POST", `api/kernels/${this.kernelId}/restart`);
+    if (!response.ok) {
+      this.emitter.set("error", "the server could not restart the kernel");
+      throw new Error("the server could not restart the kernel");
+    }
+    await this.waitReady();
+  }
+
+  async shutdown(): Promise<void> {
+    this.closing = true;
+    this.failPending(new Error("the kernel was shut down"));
+    this.options.sessions.forget(this.scope);
+    const socket = this.socket;
+    this.socket = null;
+    socket?.close();
+    if (this.kernelId) await this.api("DELETE", `api/kernels/${this.kernelId}`).catch(() => undefined);
+    this.kernelId = null;
+    this.emitter.set("dead", "kernel shut down");
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

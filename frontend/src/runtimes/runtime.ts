@@ -1,0 +1,85 @@
+// One interface for every runtime, mirroring the Python Kernel contract.
+
+import type { JSONObject, Message } from "../protocol";
+
+export type Status =
+  | "idle"
+  | "connecting"
+  | "starting"
+  | "ready"
+  | "busy"
+  | "restarting"
+  | "error"
+  | "disconnected"
+  | "dead";
+
+export type StatusListener = (status: Status, detail: string) => void;
+
+export interface ExecuteCallbacks {
+  /** Every iopub message of this execution (stream, display_data, execute_result, error,
+   * clear_output, update_display_data, execute_input). */
+  onIOPub(msg: Message): void;
+  /** input() / getpass(): resolve with the reader's answer. */
+  onInput?(prompt: string, password: boolean): Promise<string>;
+}
+
+export interface ExecuteReply {
+  status: "ok" | "error" | "aborted";
+  executionCount: number | null;
+  content: JSONObject;
+}
+
+export interface Runtime {
+  readonly name: string;
+  readonly status: Status;
+  onStatus(listener: StatusListener): () => void;
+  /** Start (or re-attach to) a kernel; resolves once it answered kernel_info. */
+  start(): Promise<void>;
+  execute(code: string, callbacks: ExecuteCallbacks): Promise<ExecuteReply>;
+  interrupt(): Promise<void>;
+  restart(): Promise<void>;
+  shutdown(): Promise<void>;
+  /** Updates to a display_id, wherever it was first shown. */
+  onDisplayUpdate(listener: (msg: Message) => void): () => void;
+}
+
+/** A small status holder the runtimes share. */
+export class StatusEmitter {
+  status: Status = "idle";
+  private listeners = new Set<StatusListener>();
+
+  on(listener: StatusListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  set(status: Status, detail = ""): void {
+    this.status = status;
+    for (const listener of this.listeners) listener(status, detail);
+  }
+}
+
+/** A runtime this build cannot provide: it says so instead of pretending. */
+export class UnavailableRuntime implements Runtime {
+  private emitter = new StatusEmitter();
+  constructor(readonly name: string, private reason: string) {}
+  get status(): Status {
+    return this.emitter.status;
+  }
+  onStatus(listener: StatusListener): () => void {
+    return this.emitter.on(listener);
+  }
+  async start(): Promise<void> {
+    this.emitter.set("error", this.reason);
+    throw new Error(this.reason);
+  }
+  execute(): Promise<ExecuteReply> {
+    return Promise.reject(new Error(this.reason));
+  }
+  async interrupt(): Promise<void> {}
+  async restart(): Promise<void> {}
+  async shutdown(): Promise<void> {}
+  onDisplayUpdate(): () => void {
+    return () => undefined;
+  }
+}

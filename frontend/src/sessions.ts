@@ -1,0 +1,65 @@
+// Saved sessions: the kernel a page used, remembered in localStorage so a reload re-attaches
+// to it (MyST keeps them 86400 s too).
+
+export interface SavedSession {
+  kernelId: string;
+  kernelName: string;
+  savedAt: number;
+}
+
+const PREFIX = "livecells:session:";
+
+export class Sessions {
+  constructor(private enabled: boolean, private maxAge: number) {}
+
+  private key(scope: string): string {
+    return PREFIX + scope;
+  }
+
+  load(scope: string): SavedSession | null {
+    if (!this.enabled) return null;
+    this.prune();
+    try {
+      const raw = localStorage.getItem(this.key(scope));
+      if (!raw) return null;
+      const saved = JSON.parse(raw) as SavedSession;
+      if (typeof saved.kernelId !== "string") return null;
+      return saved;
+    } catch {
+      return null;
+    }
+  }
+
+  save(scope: string, kernelId: string, kernelName: string): void {
+    if (!this.enabled) return;
+    const entry: SavedSession = { kernelId, kernelName, savedAt: Date.now() };
+    try {
+      localStorage.setItem(this.key(scope), JSON.stringify(entry));
+    } catch {
+      // storage full or disabled: the session is simply not remembered
+    }
+  }
+
+  forget(scope: string): void {
+    try {
+      localStorage.removeItem(this.key(scope));
+    } catch {
+      // nothing to forget
+    }
+  }
+
+  /** Drop saved sessions older than maxAge. */
+  prune(): void {
+    try {
+      const now = Date.now();
+      for (let i = localStorage.length - 1; i >= 0; i--) {
+        const key = localStorage.key(i);
+        if (!key || !key.startsWith(PREFIX)) continue;
+        const saved = JSON.parse(localStorage.getItem(key) || "{}") as Partial<SavedSession>;
+        if (!saved.savedAt || now - saved.savedAt > this.maxAge * 1000) localStorage.removeItem(key);
+      }
+    } catch {
+      // unreadable storage: nothing to prune
+    }
+  }
+}
