@@ -65,16 +65,20 @@ class JupyterServer:
 
 
 def start_jupyter_server(
-    root: Path, *extra: str, token: str | None = None, timeout: float = 60.0
+    root: Path,
+    *extra: str,
+    token: str | None = None,
+    timeout: float = 60.0,
+    program: tuple[str, ...] = ("-m", "jupyter_server"),
 ) -> JupyterServer:
-    """Start ``jupyter server`` on a free 127.0.0.1 port and wait until its API answers."""
+    """Start ``jupyter server`` (or ``program``, e.g. ``livecells serve DIR``, which takes its
+    flags) on a free 127.0.0.1 port and wait until its API answers."""
     token = secrets.token_hex(16) if token is None else token
     port = free_port()
-    log = root / f"jupyter-server-{port}.log"
+    log = root.parent / f"{root.name}-server-{port}.log"
     command = [
         sys.executable,
-        "-m",
-        "jupyter_server",
+        *program,
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",

@@ -1,7 +1,8 @@
 """The ``livecells`` command.
 
-Each subcommand lives with the module that implements it (``run`` in :mod:`livecells.execute`,
-``build`` in :mod:`livecells.site`); a subcommand whose module is not there yet is not offered.
+Each subcommand lives with the module that implements it (``serve`` in
+:mod:`livecells.server.app`, ``run`` in :mod:`livecells.execute`, ``build`` in
+:mod:`livecells.site`); only the chosen one is imported.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ __all__ = ["main"]
 
 # name -> (module, one-line help). A module provides add_arguments(parser) and command(args) -> int.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "serve": (
+        "livecells.server.app",
+        "preview a folder as a live website, on this server's kernels",
+    ),
     "run": ("livecells.execute", "execute notebooks and MyST pages headlessly, in parallel"),
     "build": ("livecells.site", "write a static live site for a folder of notebooks and pages"),
 }
@@ -30,17 +35,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--version", action="version", version=f"livecells {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    chosen = next((arg for arg in args if not arg.startswith("-")), None)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
         sub = commands.add_parser(name, help=help_text, description=help_text)
+        if name != chosen:
+            continue  # only the chosen command's module is imported (jupyter_server is slow)
+        module = importlib.import_module(module_name)
         module.add_arguments(sub)
-        sub.set_defaults(handler=module.command)
-    options = parser.parse_args(args)
+        sub.set_defaults(
+            handler=module.command, pass_through=getattr(module, "PASS_THROUGH", False)
+        )
+    options, extra = parser.parse_known_args(args)
+    if extra and not getattr(options, "pass_through", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    options.extra = extra
     if options.command is None:
         parser.print_help()
         return 2

@@ -1,0 +1,391 @@
+"""Project configuration: ``livecells.yml``, or an existing MyST ``myst.yml`` read unchanged.
+
+``project.jupyter`` takes every form MyST documents, with MyST's meaning (``true``, ``false``,
+``'lite'``, ``'binder'``, or an object of ``lite``, ``binder``, ``server``, ``kernelName``,
+``disableSessionSaving``, ``mathjaxUrl``, ``mathjaxConfig``); livecells' own keys live beside it
+under ``project.livecells``. A page's frontmatter ``jupyter:`` replaces the project's for that
+page, its ``livecells:`` overrides keys one by one. The rest of a ``myst.yml`` is MyST's
+business and is ignored; a wrong key or type under ``jupyter`` or ``livecells`` is a
+:class:`~livecells.errors.ConfigError` that names the file, the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from livecells.errors import ConfigError
+
+__all__ = [
+    "Binder",
+    "Jupyter",
+    "Project",
+    "Server",
+    "TocEntry",
+    "load_project",
+    "page_config",
+    "page_settings",
+    "parse_jupyter",
+]
+
+PROJECT_FILES = ("livecells.yml", "myst.yml")
+RUNTIMES = ("livecells", "server", "binder", "pyodide")
+SESSION_MAX_AGE = 86400
+"""Seconds a saved session is re-attached (MyST's value)."""
+DEFAULT_BINDER_URL = "https://mybinder.org/"
+
+
+@dataclass(frozen=True)
+class Binder:
+    repo: str | None = None
+    ref: str | None = None
+    url: str = DEFAULT_BINDER_URL
+    provider: str = "github"
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    token: str | None = None
+
+
+@dataclass(frozen=True)
+class Jupyter:
+    """``project.jupyter``, normalised. ``runtime`` None means "the context's default"."""
+
+    enabled: bool = False
+    runtime: str | None = None
+    kernel_name: str | None = None
+    server: Server | None = None
+    binder: Binder | None = None
+    session_saving: bool = True
+    mathjax_url: str | None = None
+    mathjax_config: str | None = None
+
+
+@dataclass(frozen=True)
+class TocEntry:
+    title: str | None = None
+    file: Path | None = None
+    url: str | None = None
+    children: tuple[TocEntry, ...] = ()
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    source: Path | None
+    title: str
+    toc: tuple[TocEntry, ...] | None
+    jupyter: Jupyter
+    options: Mapping[str, Any]
+    """``project.livecells``, validated: ``autoRun``, ``trusted``, ``packages``, ``runtime``."""
+
+    @property
+    def auto_run(self) -> bool:
+        return bool(self.options.get("autoRun", True))
+
+    @property
+    def trusted(self) -> bool:
+        return bool(self.options.get("trusted", False))
+
+
+# -- reading --------------------------------------------------------------------------------
+
+
+def load_project(root: Path) -> Project:
+    """The project config of the folder ``root`` (defaults when it has none)."""
+    for name in PROJECT_FILES:
+        source = root / name
+        if source.is_file():
+            return _project(root, source, _load_yaml(source))
+    return Project(root, None, _default_title(root), None, Jupyter(), {})
+
+
+def _load_yaml(source: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{source.name}: not valid YAML{where}: {problem}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{source.name}: cannot read it: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source.name}: expected a mapping of keys to values at the top")
+    return data
+
+
+def _project(root: Path, source: Path, data: dict[str, Any]) -> Project:
+    name = source.name
+    project = data.get("project", {})
+    if project is None:
+        project = {}
+    if not isinstance(project, dict):
+        raise ConfigError(f"{name}: project: expected a mapping, got {_show(project)}")
+    title = project.get("title")
+    if title is not None and not isinstance(title, str):
+        raise ConfigError(f"{name}: project.title: expected a string, got {_show(title)}")
+    jupyter = parse_jupyter(project.get("jupyter", False), where=f"{name}: project.jupyter")
+    options = parse_options(project.get("livecells", {}), where=f"{name}: project.livecells")
+    toc = None
+    if project.get("toc") is not None:
+        toc = _toc(root, project["toc"], f"{name}: project.toc")
+    return Project(root, source, title or _default_title(root), toc, jupyter, options)
+
+
+def _default_title(root: Path) -> str:
+    return root.resolve().name.replace("-", " ").replace("_", " ") or "livecells"
+
+
+# -- project.jupyter ------------------------------------------------------------------------
+
+
+JUPYTER_KEYS = {
+    "lite": "a boolean",
+    "binder": "true or a mapping of repo, ref, url, provider",
+    "server": "a mapping of url, token",
+    "kernelName": "a string",
+    "disableSessionSaving": "a boolean",
+    "mathjaxUrl": "a string",
+    "mathjaxConfig": "a string",
+}
+
+
+def parse_jupyter(value: object, *, where: str) -> Jupyter:
+    """Normalise one ``jupyter`` value (MyST's forms). ``where`` prefixes error messages, as
+    ``"myst.yml: project.jupyter"``."""
+    if value is None or value is False:
+        return Jupyter(enabled=False)
+    if value is True:
+        return Jupyter(enabled=True)
+    if value == "lite":
+        return Jupyter(enabled=True, runtime="pyodide")
+    if value == "binder":
+        return Jupyter(enabled=True, runtime="binder", binder=Binder())
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"{where}: expected true, false, 'lite', 'binder' or a mapping of "
+            f"{', '.join(JUPYTER_KEYS)}; got {_show(value)}"
+        )
+    _check_keys(value, JUPYTER_KEYS, where)
+    lite = _typed(value, "lite", bool, where)
+    kernel_name = _typed(value, "kernelName", str, where)
+    disable_saving = _typed(value, "disableSessionSaving", bool, where)
+    mathjax_url = _typed(value, "mathjaxUrl", str, where)
+    mathjax_config = _typed(value, "mathjaxConfig", str, where)
+    binder = _binder(value.get("binder"), f"{where}.binder") if "binder" in value else None
+    server = _server(value["server"], f"{where}.server") if "server" in value else None
+    runtime = None
+    if server is not None:
+        runtime = "server"
+    elif lite:
+        runtime = "pyodide"
+    elif binder is not None:
+        runtime = "binder"
+    return Jupyter(
+        enabled=True,
+        runtime=runtime,
+        kernel_name=kernel_name,
+        server=server,
+        binder=binder,
+        session_saving=not disable_saving,
+        mathjax_url=mathjax_url,
+        mathjax_config=mathjax_config,
+    )
+
+
+def _binder(value: object, where: str) -> Binder | None:
+    if value is False or value is None:
+        return None
+    if value is True:
+        return Binder()
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected true or a mapping of repo, ref, url, provider")
+    keys = {"repo": "a string", "ref": "a string", "url": "a string", "provider": "a string"}
+    _check_keys(value, keys, where)
+    return Binder(
+        repo=_typed(value, "repo", str, where),
+        ref=_typed(value, "ref", str, where),
+        url=_typed(value, "url", str, where) or DEFAULT_BINDER_URL,
+        provider=_typed(value, "provider", str, where) or "github",
+    )
+
+
+def _server(value: object, where: str) -> Server:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a mapping of url, token; got {_show(value)}")
+    _check_keys(value, {"url": "a string", "token": "a string"}, where)
+    url = _typed(value, "url", str, where)
+    if not url:
+        raise ConfigError(f"{where}.url: required: the Jupyter Server's base URL")
+    return Server(url if url.endswith("/") else url + "/", _typed(value, "token", str, where))
+
+
+# -- project.livecells ----------------------------------------------------------------------
+
+
+OPTION_KEYS = {
+    "autoRun": "a boolean",
+    "trusted": "a boolean",
+    "packages": "a list of strings",
+    "runtime": f"one of {', '.join(RUNTIMES)}",
+}
+
+
+def parse_options(value: object, *, where: str) -> dict[str, Any]:
+    """Validate a ``livecells:`` mapping (project or page)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a mapping of {', '.join(OPTION_KEYS)}")
+    _check_keys(value, OPTION_KEYS, where)
+    _typed(value, "autoRun", bool, where)
+    _typed(value, "trusted", bool, where)
+    packages = value.get("packages")
+    if packages is not None and not (
+        isinstance(packages, list) and all(isinstance(item, str) for item in packages)
+    ):
+        raise ConfigError(f"{where}.packages: expected a list of strings, got {_show(packages)}")
+    runtime = value.get("runtime")
+    if runtime is not None and runtime not in RUNTIMES:
+        raise ConfigError(
+            f"{where}.runtime: expected one of {', '.join(RUNTIMES)}, got {_show(runtime)}"
+        )
+    return dict(value)
+
+
+# -- table of contents ----------------------------------------------------------------------
+
+
+def _toc(root: Path, value: object, where: str) -> tuple[TocEntry, ...]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: expected a list of entries, got {_show(value)}")
+    entries: list[TocEntry] = []
+    for index, item in enumerate(value):
+        here = f"{where}[{index}]"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{here}: expected a mapping (file, title, url, glob, children)")
+        allowed = {
+            "file": "a path",
+            "title": "a string",
+            "url": "a URL",
+            "glob": "a pattern",
+            "pattern": "a pattern",
+            "children": "a list",
+            "hidden": "a boolean",
+        }
+        _check_keys(item, allowed, here)
+        children = _toc(root, item["children"], f"{here}.children") if "children" in item else ()
+        title = _typed(item, "title", str, here)
+        pattern = item.get("glob") or item.get("pattern")
+        if pattern is not None:
+            for match in sorted(glob.glob(str(pattern), root_dir=root, recursive=True)):
+                if Path(match).suffix.lower() in (".ipynb", ".md"):
+                    entries.append(TocEntry(file=Path(match)))
+            continue
+        file = item.get("file")
+        if file is not None:
+            path = Path(str(file))
+            if not (root / path).is_file():
+                raise ConfigError(f"{here}.file: {file}: no such file in {root}")
+            entries.append(TocEntry(title, path, None, children))
+        elif "url" in item:
+            entries.append(TocEntry(title, None, _typed(item, "url", str, here), children))
+        elif title is not None:
+            entries.append(TocEntry(title, None, None, children))
+        else:
+            raise ConfigError(f"{here}: needs file, url, glob, or title with children")
+    return tuple(entries)
+
+
+# -- per page -------------------------------------------------------------------------------
+
+
+def page_settings(
+    project: Project, frontmatter: Mapping[str, Any], *, page: str
+) -> tuple[Jupyter, dict[str, Any]]:
+    """The page's effective ``jupyter`` settings and livecells options (MyST: a frontmatter
+    ``jupyter`` replaces the project's, except ``true``, which keeps them switched on)."""
+    jupyter = project.jupyter
+    if "jupyter" in frontmatter:
+        value = frontmatter["jupyter"]
+        if value is True:
+            jupyter = replace(project.jupyter, enabled=True)
+        else:
+            jupyter = parse_jupyter(value, where=f"{page}: jupyter")
+    options = dict(project.options)
+    options.update(parse_options(frontmatter.get("livecells"), where=f"{page}: livecells"))
+    return jupyter, options
+
+
+def page_config(
+    jupyter: Jupyter,
+    *,
+    default_runtime: str,
+    auto_run: bool,
+    trusted: bool,
+    kernel_name: str | None,
+    runtime: str | None = None,
+) -> dict[str, Any]:
+    """The ``PageConfig`` fields (frontend/README.md) that come from configuration.
+
+    ``runtime`` (``livecells.runtime``) overrides what ``jupyter`` chose; the page's own
+    kernelspec ``kernel_name`` is used unless ``kernelName`` is configured.
+    """
+    chosen = None
+    if jupyter.enabled:
+        chosen = runtime or jupyter.runtime or default_runtime
+    math: dict[str, Any] = {"engine": "katex"}
+    if jupyter.mathjax_url:
+        math = {"engine": "mathjax", "url": jupyter.mathjax_url, "config": jupyter.mathjax_config}
+    binder = jupyter.binder or (Binder() if chosen == "binder" else None)
+    return {
+        "runtime": chosen,
+        "kernelName": jupyter.kernel_name or kernel_name or "python3",
+        "server": (
+            {"url": jupyter.server.url, "token": jupyter.server.token} if jupyter.server else None
+        ),
+        "binder": (
+            {"repo": binder.repo, "ref": binder.ref, "url": binder.url, "provider": binder.provider}
+            if binder
+            else None
+        ),
+        "autoRun": auto_run,
+        "sessionSaving": jupyter.session_saving,
+        "sessionMaxAge": SESSION_MAX_AGE,
+        "trusted": trusted,
+        "math": math,
+    }
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _check_keys(value: Mapping[str, Any], allowed: Mapping[str, str], where: str) -> None:
+    for key in value:
+        if key not in allowed:
+            raise ConfigError(f"{where}: unknown key {key!r}; allowed: {', '.join(allowed)}")
+
+
+def _typed(value: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+    item = value.get(key)
+    if item is None:
+        return None
+    if not isinstance(item, kind) or (kind is not bool and isinstance(item, bool)):
+        expected = {bool: "a boolean", str: "a string"}.get(kind, kind.__name__)
+        raise ConfigError(f"{where}.{key}: expected {expected}, got {_show(item)}")
+    return item
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,224 @@
+"""``livecells serve DIR``: a jupyter_server extension application (built the way Voila is)
+that serves a folder's pages, live, with the server's own kernels.
+
+The pages live under ``/livecells/``; the kernel API is jupyter_server's own, on the same
+origin, so the browser authenticates with the cookie jupyter_server sets when the reader opens
+the tokenised URL it printed: no page ever contains the token. Kernel WebSockets set
+TCP_NODELAY (:class:`~livecells.server.websocket.NoDelayWebsocketConnection`). A page is
+rendered on each request from the file as it is now, and an event stream tells an open page
+that its file changed so it reloads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import mimetypes
+import sys
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado import web
+from traitlets import Bool, Unicode
+
+from livecells.errors import ConfigError, NotebookError
+from livecells.site import ASSETS, STATIC_DIR, Site
+
+__all__ = ["LivecellsApp", "add_arguments", "command"]
+
+WATCH_INTERVAL = 0.5
+ISOLATION_HEADERS = {
+    # Cross-origin isolation (SharedArrayBuffer, for interrupting in-browser kernels), while
+    # still letting a page embed images from other sites without credentials.
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "credentialless",
+}
+
+
+class LivecellsApp(ExtensionApp):
+    """Serve DIR's notebooks and MyST pages with live code cells."""
+
+    name = "livecells"
+    description = "Serve a folder of notebooks and MyST pages with live code cells."
+    extension_url = "/livecells/"
+    default_url = "/livecells/"
+    load_other_extensions = True
+    serverapp_config = {
+        "kernel_websocket_connection_class": (
+            "livecells.server.websocket.NoDelayWebsocketConnection"
+        ),
+    }
+
+    directory = Unicode(
+        "", config=True, help="The folder to serve (default: the server's root_dir)."
+    )
+    auto_run = Bool(
+        None, allow_none=True, config=True, help="Override the project's autoRun for every page."
+    )
+
+    @classmethod
+    def get_extension_package(cls) -> str:
+        return "livecells.server"
+
+    def initialize_settings(self) -> None:
+        server = self.serverapp
+        assert server is not None
+        root = Path(self.directory or server.root_dir)
+        extra: dict[str, Any] = {
+            "baseUrl": server.base_url,
+            "openInJupyter": _jupyter_url(server.base_url),
+            "watch": True,
+        }
+        if self.auto_run is not None:
+            extra["autoRun"] = self.auto_run
+        site = Site(root, default_runtime="livecells", extra_config=extra)
+        self.settings["livecells_site"] = site
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(
+            [
+                (rf"/livecells/{ASSETS}/(.*)", AssetHandler, {"path": str(STATIC_DIR)}),
+                (r"/livecells/api/changes", ChangesHandler),
+                (r"/livecells/(.*)", PageHandler),
+                (r"/livecells", web.RedirectHandler, {"url": "livecells/"}),
+            ]
+        )
+
+
+def _jupyter_url(base_url: str) -> str | None:
+    """Where the served folder opens in Jupyter (JupyterLab or Notebook), when one is here."""
+    if importlib.util.find_spec("jupyterlab") is not None:
+        return f"{base_url}lab/tree/"
+    if importlib.util.find_spec("notebook") is not None:
+        return f"{base_url}tree/"
+    return None
+
+
+class _SiteHandler(ExtensionHandlerMixin, JupyterHandler):
+    @property
+    def site(self) -> Site:
+        site: Site = self.settings["livecells_site"]
+        return site
+
+
+class PageHandler(_SiteHandler):
+    """A page, rendered from its file as it is now; other files of the folder as they are."""
+
+    @web.authenticated
+    async def get(self, url: str) -> None:
+        site = self.site
+        try:
+            path = site.find(url)
+            if path is not None:
+                self.xsrf_token  # noqa: B018 - sets the _xsrf cookie the client's POSTs echo
+                at = Path("index.html") if url.strip("/") in ("", "index.html") else None
+                body = site.render(path, at=at)
+                for name, value in ISOLATION_HEADERS.items():
+                    self.set_header(name, value)
+                self.set_header("Content-Type", "text/html; charset=utf-8")
+                self.set_header("Cache-Control", "no-store")
+                self.finish(body)
+                return
+        except (ConfigError, NotebookError) as exc:
+            self.set_status(500)
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            self.finish(_error_page(str(exc)))
+            return
+        self._send_file(site.root, url)
+
+    def _send_file(self, root: Path, url: str) -> None:
+        target = (root / url).resolve()
+        if not target.is_relative_to(root) or not target.is_file() or target.name.startswith("."):
+            raise web.HTTPError(404)
+        kind, _ = mimetypes.guess_type(target.name)
+        self.set_header("Content-Type", kind or "application/octet-stream")
+        self.set_header("Cross-Origin-Resource-Policy", "same-origin")
+        self.finish(target.read_bytes())
+
+
+class AssetHandler(web.StaticFileHandler):
+    """The browser client's own files (public: they are the same in every install)."""
+
+    def set_extra_headers(self, path: str) -> None:
+        self.set_header("Cross-Origin-Resource-Policy", "same-origin")
+        self.set_header("Cache-Control", "no-cache")
+
+
+class ChangesHandler(_SiteHandler):
+    """Server-sent events: ``changed`` once the page's file (or the project's config) changes."""
+
+    @web.authenticated
+    async def get(self) -> None:
+        page = self.get_argument("path")
+        site = self.site
+        target = (site.root / page).resolve()
+        if not target.is_relative_to(site.root):
+            raise web.HTTPError(404)
+        watched = [target, site.root / "livecells.yml", site.root / "myst.yml"]
+        self.set_header("Content-Type", "text/event-stream")
+        self.set_header("Cache-Control", "no-store")
+        before = [_stamp(path) for path in watched]
+        self.write(": watching\n\n")
+        await self.flush()
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL)
+            if [_stamp(path) for path in watched] != before:
+                self.write("event: changed\ndata: {}\n\n")
+                await self.flush()  # raises StreamClosedError once the reader left
+                return
+            self.write(": still watching\n\n")
+            await self.flush()
+
+
+def _stamp(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return -1.0
+
+
+def _error_page(message: str) -> str:
+    import html
+
+    return (
+        "<!doctype html><meta charset=utf-8><title>livecells: error</title>"
+        f"<main class=lc-error-page><h1>This page cannot be shown</h1><pre>{html.escape(message)}"
+        "</pre><p>Fix the file and reload.</p></main>"
+    )
+
+
+# -- the command ------------------------------------------------------------------------------
+
+
+PASS_THROUGH = True
+"""Arguments the command does not know go to jupyter_server (``--port``, ``--ServerApp.*``)."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("directory", metavar="DIR", nargs="?", default=".", help="folder to serve")
+    parser.epilog = (
+        "Any other option goes to jupyter_server: --port=N, --no-browser, --ServerApp.ip=..., "
+        "--IdentityProvider.token=..., --LivecellsApp.auto_run=False."
+    )
+
+
+def command(args: argparse.Namespace) -> int:
+    root = Path(args.directory)
+    if not root.is_dir():
+        print(f"livecells serve: error: {root}: not a directory", file=sys.stderr)
+        return 2
+    try:
+        Site(root, default_runtime="livecells").project  # noqa: B018 - fail early on bad config
+    except (ConfigError, NotebookError) as exc:
+        print(f"livecells serve: error: {exc}", file=sys.stderr)
+        return 2
+    extra = list(getattr(args, "extra", []))
+    argv = [f"--LivecellsApp.directory={root.resolve()}", *extra]
+    if not any(arg.startswith(("--ServerApp.root_dir", "--root-dir")) for arg in extra):
+        argv.insert(0, f"--ServerApp.root_dir={root.resolve()}")
+    LivecellsApp.launch_instance(argv=argv)  # type: ignore[no-untyped-call]
+    return 0

@@ -1,0 +1,285 @@
+"""A folder as a website: its project config, its pages in order, their navigation, and
+``livecells build``, which writes it all out as static files any host serves.
+
+The same :class:`Site` renders for ``livecells serve`` (on request, re-reading a file when it
+changes) and for ``livecells build`` (every page once). URLs inside pages are relative, so a
+built site works under any path prefix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from livecells.config import Project, TocEntry, load_project, page_config, page_settings
+from livecells.documents import SKIPPED_DIRS, Page, find_pages, page_url, read_page
+from livecells.errors import ConfigError, NotebookError
+from livecells.render import render_page
+
+__all__ = ["STATIC_DIR", "Built", "Site", "add_arguments", "build", "command"]
+
+STATIC_DIR = Path(__file__).parent / "static"
+"""The built browser client (``npm run build`` in ``frontend/``, run by the package build)."""
+ASSETS = "_livecells"
+"""Where a site keeps the client's files, relative to its root."""
+PROJECT_FILES = ("livecells.yml", "myst.yml")
+
+
+@dataclass
+class _Cached:
+    mtime: float
+    page: Page
+
+
+class Site:
+    """The pages under ``root`` with the project's configuration.
+
+    ``default_runtime`` is what ``jupyter: true`` means here: ``livecells`` when served (the
+    server's own kernels), ``pyodide`` for a static build. ``extra_config`` is merged into
+    every page's ``PageConfig`` (the server's ``baseUrl``, for one).
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        default_runtime: str,
+        extra_config: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.root = root.resolve()
+        if not self.root.is_dir():
+            raise ConfigError(f"{root}: not a directory")
+        self.default_runtime = default_runtime
+        self.extra_config = dict(extra_config or {})
+        self._cache: dict[Path, _Cached] = {}
+        self._project_stamp: tuple[float, ...] | None = None
+        self._project: Project | None = None
+
+    # -- the project and its pages ------------------------------------------------------------
+
+    @property
+    def project(self) -> Project:
+        """The project config, read again when its file changes."""
+        stamp = tuple(_mtime(self.root / name) for name in PROJECT_FILES)
+        if self._project is None or stamp != self._project_stamp:
+            self._project = load_project(self.root)
+            self._project_stamp = stamp
+        return self._project
+
+    def pages(self) -> list[Path]:
+        """Every page: those in the table of contents first, in its order, then the rest."""
+        ordered = [entry for entry in _files(self.project.toc or ())]
+        listed = set(ordered)
+        return ordered + [path for path in find_pages(self.root) if path not in listed]
+
+    def read(self, path: Path) -> Page:
+        """The page at ``path`` (relative to the root), re-read when its file changed."""
+        mtime = _mtime(self.root / path)
+        cached = self._cache.get(path)
+        if cached is None or cached.mtime != mtime:
+            cached = _Cached(mtime, read_page(self.root, path))
+            self._cache[path] = cached
+        return cached.page
+
+    def find(self, url: str) -> Path | None:
+        """The page a URL path (``a/b.html``, ``a/b.ipynb``, ``""`` for the index) names."""
+        url = url.strip("/")
+        pages = self.pages()
+        if url in ("", "index.html"):
+            return pages[0] if pages else None
+        for path in pages:
+            if url in (page_url(path), path.as_posix()):
+                return path
+        return None
+
+    def title_of(self, path: Path) -> str:
+        try:
+            return self.read(path).title
+        except NotebookError:
+            return path.stem
+
+    # -- rendering ------------------------------------------------------------------------
+
+    def render(self, path: Path, *, at: Path | None = None) -> str:
+        """The HTML of the page at ``path``; ``at`` is where it is served from, when that is
+        not its own URL (the index)."""
+        project = self.project
+        page = self.read(path)
+        location = at if at is not None else Path(page_url(path))
+        root_url = "../" * (len(location.parts) - 1)
+        jupyter, options = page_settings(project, page.frontmatter, page=path.as_posix())
+        config = page_config(
+            jupyter,
+            default_runtime=self.default_runtime,
+            auto_run=bool(options.get("autoRun", project.auto_run)),
+            trusted=bool(options.get("trusted", project.trusted)),
+            kernel_name=page.kernel_name,
+            runtime=options.get("runtime"),
+        )
+        if not page.has_code:
+            config["runtime"] = None
+        config.update(self.extra_config)
+        config["path"] = path.as_posix()
+        config["staticUrl"] = root_url + ASSETS + "/"
+        if config.get("openInJupyter"):
+            config["openInJupyter"] = str(config["openInJupyter"]) + path.as_posix()
+        order = self.pages()
+        index = order.index(path) if path in order else -1
+        previous = order[index - 1] if index > 0 else None
+        following = order[index + 1] if 0 <= index < len(order) - 1 else None
+        return render_page(
+            page,
+            config=config,
+            root_url=root_url,
+            site_title=project.title,
+            nav=self._nav(project.toc, order, path, root_url),
+            previous=self._link(previous, root_url),
+            following=self._link(following, root_url),
+        )
+
+    def _link(self, path: Path | None, root_url: str) -> dict[str, str] | None:
+        if path is None:
+            return None
+        return {"title": self.title_of(path), "url": root_url + page_url(path)}
+
+    def _nav(
+        self,
+        toc: tuple[TocEntry, ...] | None,
+        order: list[Path],
+        current: Path,
+        root_url: str,
+    ) -> list[dict[str, Any]]:
+        if toc is None:
+            return [
+                {
+                    "title": self.title_of(path),
+                    "url": root_url + page_url(path),
+                    "current": path == current,
+                    "children": [],
+                }
+                for path in order
+            ]
+        return [self._nav_entry(entry, current, root_url) for entry in toc]
+
+    def _nav_entry(self, entry: TocEntry, current: Path, root_url: str) -> dict[str, Any]:
+        children = [self._nav_entry(child, current, root_url) for child in entry.children]
+        if entry.file is not None:
+            return {
+                "title": entry.title or self.title_of(entry.file),
+                "url": root_url + page_url(entry.file),
+                "current": entry.file == current,
+                "children": children,
+            }
+        return {"title": entry.title or entry.url or "", "url": entry.url, "children": children}
+
+
+def _files(entries: tuple[TocEntry, ...]) -> Iterator[Path]:
+    for entry in entries:
+        if entry.file is not None:
+            yield entry.file
+        yield from _files(entry.children)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return -1.0
+
+
+# -- livecells build ------------------------------------------------------------------------
+
+
+@dataclass
+class Built:
+    """What :func:`build` wrote, and the pages it could not (each problem one line)."""
+
+    pages: list[Path]
+    problems: list[str]
+
+
+def build(root: Path, output: Path, *, default_runtime: str = "pyodide") -> Built:
+    """Write the site for ``root`` into ``output``: every page as HTML, ``index.html`` (the
+    first page), the client's files under ``_livecells/``, and every other file of the folder
+    (images, data) as it is. A page that cannot be read is reported and the others are
+    written. Raises ConfigError for a bad project config or a missing client build."""
+    if not (STATIC_DIR / "livecells.js").is_file():
+        raise ConfigError(
+            f"the browser client is not built ({STATIC_DIR} is empty): run `npm ci && npm run "
+            "build` in frontend/, or reinstall livecells with Node.js available"
+        )
+    site = Site(root, default_runtime=default_runtime)
+    output = output.resolve()
+    pages = site.pages()
+    if not pages:
+        raise ConfigError(f"{root}: no pages (.ipynb or .md files) to build")
+    output.mkdir(parents=True, exist_ok=True)
+    built = Built([], [])
+    for path in pages:
+        try:
+            html = site.render(path)
+        except (ConfigError, NotebookError) as exc:
+            built.problems.append(str(exc))
+            continue
+        target = output / page_url(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(html, encoding="utf-8")
+        if not built.pages:
+            (output / "index.html").write_text(site.render(path, at=Path("index.html")), "utf-8")
+        built.pages.append(path)
+    shutil.copytree(STATIC_DIR, output / ASSETS, dirs_exist_ok=True)
+    _copy_assets(site.root, output, set(pages))
+    return built
+
+
+def _copy_assets(root: Path, output: Path, pages: set[Path]) -> None:
+    for directory, dirnames, filenames in os.walk(root):
+        here = Path(directory)
+        dirnames[:] = [
+            name
+            for name in dirnames
+            if not name.startswith(".")
+            and name not in SKIPPED_DIRS
+            and (here / name).resolve() != output
+        ]
+        for name in filenames:
+            source = here / name
+            relative = source.relative_to(root)
+            if name.startswith(".") or relative in pages or name in PROJECT_FILES:
+                continue
+            target = output / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("directory", metavar="DIR", help="the folder of notebooks and pages")
+    parser.add_argument(
+        "-o", "--output", default="_site", metavar="OUT", help="where to write (default: _site/)"
+    )
+    parser.add_argument(
+        "--runtime",
+        choices=["pyodide", "server", "binder", "livecells"],
+        default="pyodide",
+        help="what `jupyter: true` means for these pages (default: pyodide)",
+    )
+
+
+def command(args: argparse.Namespace) -> int:
+    """``livecells build``: 0 when every page was written, 2 when a page or the config was bad
+    (one line each, naming the file; the other pages are still written)."""
+    try:
+        built = build(Path(args.directory), Path(args.output), default_runtime=args.runtime)
+    except ConfigError as exc:
+        print(f"livecells build: error: {exc}", file=sys.stderr)
+        return 2
+    for problem in built.problems:
+        print(f"livecells build: error: {problem}", file=sys.stderr)
+    print(f"wrote {len(built.pages)} pages to {args.output}/ (open {args.output}/index.html)")
+    return 2 if built.problems else 0

@@ -1,0 +1,79 @@
+"""Browser tests: Debian's Chromium (``/usr/bin/chromium``, installed by ``.ci/run``), driven by
+Playwright, against a real ``livecells serve`` on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from tests.conftest import JupyterServer, start_jupyter_server
+
+CHROMIUM = os.environ.get("LIVECELLS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+EXAMPLES = Path(__file__).parents[2] / "examples"
+PAGES = Path(__file__).parent / "pages"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example book plus the test pages (tests/browser/pages)."""
+    root = tmp_path_factory.mktemp("browser-book")
+    shutil.copytree(EXAMPLES, root, dirs_exist_ok=True)
+    shutil.copytree(PAGES, root / "tests")
+    return root
+
+
+@pytest.fixture(scope="session")
+def served(book: Path) -> Iterator[JupyterServer]:
+    server = start_jupyter_server(book, program=("-m", "livecells", "serve", str(book)))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def context(browser: Browser, served: JupyterServer) -> Iterator[BrowserContext]:
+    """A fresh browser profile that has opened the tokenised URL once (so holds the cookie)."""
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    page.goto(f"{served.url}livecells/?token={served.token}")
+    page.close()
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def open_page(context: BrowserContext, served: JupyterServer) -> Iterator[object]:
+    """``open_page("tests/x.html")``: a page of the served book, with its console collected."""
+    pages: list[Page] = []
+
+    def open_(url: str) -> Page:
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.goto(f"{served.url}livecells/{url}")
+        pages.append(page)
+        return page
+
+    yield open_
+    for page in pages:
+        page.close()

@@ -1,0 +1,132 @@
+"""A reader's view: pages of a real ``livecells serve`` in headless Chromium."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+OpenPage = Callable[[str], Page]
+
+
+READY = re.compile(r"^(ready|idle)$")
+
+
+def wait_idle(page: Page) -> None:
+    expect(page.locator(".lc-panel")).to_have_attribute("data-status", READY, timeout=60_000)
+
+
+def outputs(page: Page, index: int) -> str:
+    return page.locator(".lc-cell").nth(index).locator(".lc-outputs").inner_text()
+
+
+def test_power_runs_every_cell_and_outputs_appear_in_order(open_page: OpenPage) -> None:
+    page = open_page("tests/order.html")
+    page.locator("button.lc-power").click()
+    expect(page.locator(".lc-cell").nth(2).locator("b.rich")).to_have_text("three", timeout=60_000)
+    assert outputs(page, 0).strip() == "one"
+    assert outputs(page, 1).strip() == "two"
+    counts = page.locator(".lc-count").all_inner_texts()
+    assert [text.strip() for text in counts] == ["[1]:", "[2]:", "[3]:"]
+
+
+def test_output_streams_while_the_cell_runs(open_page: OpenPage) -> None:
+    page = open_page("tests/stream.html")
+    page.locator("button.lc-power").click()
+    cell = page.locator(".lc-cell").first
+    expect(cell.locator(".lc-outputs")).to_contain_text("first", timeout=60_000)
+    assert "second" not in outputs(page, 0)  # the cell sleeps 3 s before printing it
+    expect(cell.locator(".lc-outputs")).to_contain_text("second", timeout=10_000)
+
+
+def test_input_asks_in_the_page_and_the_kernel_gets_the_answer(open_page: OpenPage) -> None:
+    page = open_page("tests/interactive.html")
+    page.locator("button.lc-power").click()
+    wait_idle(page)
+    cell = page.locator(".lc-cell").first
+    cell.locator("button.lc-run").click()
+    box = cell.locator("input.lc-stdin")
+    expect(box).to_be_visible(timeout=30_000)
+    expect(cell.locator(".lc-outputs")).to_contain_text("Your name:")
+    box.fill("Ada")
+    box.press("Enter")
+    expect(cell.locator(".lc-outputs")).to_contain_text("Hello, Ada!", timeout=30_000)
+
+
+def test_interrupt_stops_an_endless_loop(open_page: OpenPage) -> None:
+    page = open_page("tests/interactive.html")
+    page.locator("button.lc-power").click()
+    wait_idle(page)
+    cell = page.locator(".lc-cell").nth(1)
+    cell.locator("button.lc-run").click()
+    expect(page.locator(".lc-panel")).to_have_attribute("data-status", "busy", timeout=30_000)
+    page.wait_for_timeout(500)
+    page.locator("button.lc-interrupt").click()
+    expect(cell.locator(".lc-outputs")).to_contain_text("KeyboardInterrupt", timeout=30_000)
+    wait_idle(page)
+
+
+def test_shift_enter_runs_the_focused_cell(open_page: OpenPage) -> None:
+    page = open_page("tests/interactive.html")
+    page.locator("button.lc-power").click()
+    wait_idle(page)
+    page.locator(".lc-cell").nth(2).locator(".lc-source").focus()
+    page.keyboard.press("Shift+Enter")
+    expect(page.locator(".lc-cell").nth(2).locator(".lc-count")).to_have_text("[1]:")
+
+
+def test_a_reload_re_attaches_to_the_saved_session(open_page: OpenPage) -> None:
+    page = open_page("tests/interactive.html")
+    page.locator("button.lc-power").click()
+    wait_idle(page)
+    page.locator(".lc-cell").nth(2).locator("button.lc-run").click()
+    expect(page.locator(".lc-cell").nth(2).locator(".lc-count")).to_have_text("[1]:")
+    wait_idle(page)
+    page.reload()
+    page.locator("button.lc-power").click()
+    wait_idle(page)
+    last = page.locator(".lc-cell").nth(3)
+    last.locator("button.lc-run").click()
+    expect(last.locator(".lc-outputs")).to_contain_text("42", timeout=30_000)
+
+
+def test_no_xss_payload_in_html_svg_or_markdown_outputs_runs(open_page: OpenPage) -> None:
+    page = open_page("tests/xss.html")
+    hits: list[str] = []
+    page.on("dialog", lambda dialog: (hits.append(dialog.message), dialog.dismiss()))
+    page.expose_function("__pwned", lambda n: hits.append(f"payload {n}"))
+    page.reload()
+    assert page.evaluate("typeof window.__pwned") == "function"  # the tripwire is armed
+    page.locator("button.lc-power").click()
+    cell = page.locator(".lc-cell").first
+    expect(cell.locator(".lc-outputs")).to_contain_text("51 payloads shown", timeout=60_000)
+    # Give delayed vectors (image errors, animations, autofocus) time, and poke the clickables.
+    page.wait_for_timeout(1500)
+    for target in cell.locator(".lc-outputs a, .lc-outputs button, .lc-outputs x").all():
+        target.click(timeout=2000, no_wait_after=True, force=True)
+    page.wait_for_timeout(500)
+    assert hits == []
+    assert page.evaluate("document.querySelectorAll('.lc-outputs script').length") == 0
+
+
+def test_a_page_with_jupyter_false_has_no_panel_and_reads_statically(
+    open_page: OpenPage,
+) -> None:
+    page = open_page("tests/off.html")
+    expect(page.locator(".lc-source")).to_contain_text('print("never runs here")')
+    page.wait_for_timeout(500)
+    assert page.locator(".lc-panel").count() == 0
+
+
+def test_the_example_book_screenshot(open_page: OpenPage, tmp_path: Path) -> None:
+    """Runs the README's example page and keeps a screenshot of it (docs/screenshot.png is
+    refreshed from this by hand)."""
+    page = open_page("outputs.html")
+    page.locator("button.lc-power").click()
+    expect(page.locator(".lc-cell").nth(4).locator(".lc-outputs")).to_contain_text(
+        "100% done", timeout=60_000
+    )
+    page.screenshot(path=str(tmp_path / "outputs.png"), full_page=True)
+    assert (tmp_path / "outputs.png").stat().st_size > 10_000

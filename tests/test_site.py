@@ -1,0 +1,103 @@
+"""``livecells build``: a folder becomes a static site."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from livecells.cli import main
+from livecells.site import Site, build
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> Path:
+    root = tmp_path / "book"
+    shutil.copytree(EXAMPLES, root)
+    (root / "images").mkdir()
+    (root / "images" / "logo.png").write_bytes(b"\x89PNG\r\n")
+    return root
+
+
+def config_of(html: str) -> dict[str, object]:
+    match = re.search(r'id="livecells-config">(.*?)</script>', html)
+    assert match is not None
+    data: dict[str, object] = json.loads(match.group(1))
+    return data
+
+
+def test_every_page_the_index_the_client_and_the_assets_are_written(
+    book: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    built = build(book, out)
+    assert built.problems == []
+    assert sorted(p.as_posix() for p in built.pages) == [
+        "basics.md",
+        "index.md",
+        "interactive.md",
+        "outputs.ipynb",
+    ]
+    for name in ["index.html", "basics.html", "outputs.html", "interactive.html"]:
+        assert (out / name).is_file()
+    assert (out / "_livecells" / "livecells.js").is_file()
+    assert (out / "images" / "logo.png").read_bytes() == b"\x89PNG\r\n"
+    assert not (out / "livecells.yml").exists()
+    assert not (out / "basics.md").exists()
+
+
+def test_pages_follow_the_table_of_contents_with_prev_and_next(book: Path) -> None:
+    site = Site(book, default_runtime="pyodide")
+    assert [p.as_posix() for p in site.pages()][:4] == [
+        "index.md",
+        "basics.md",
+        "outputs.ipynb",
+        "interactive.md",
+    ]
+    html = site.render(Path("basics.md"))
+    assert 'rel="prev" href="index.html">← Welcome' in html
+    assert 'rel="next" href="outputs.html">Rich outputs →' in html
+    assert 'aria-current="page">Basics</a>' in html
+
+
+def test_urls_are_relative_so_the_site_works_under_any_prefix(book: Path, tmp_path: Path) -> None:
+    (book / "deep" / "er").mkdir(parents=True)
+    (book / "deep" / "er" / "page.md").write_text("# Deep\n")
+    build(book, tmp_path / "out")
+    html = (tmp_path / "out" / "deep" / "er" / "page.html").read_text()
+    assert 'href="../../_livecells/livecells.css"' in html
+    assert config_of(html)["runtime"] is None  # no code on this page
+    assert 'href="../../index.html"' in html
+
+
+def test_a_static_build_runs_on_pyodide_by_default(book: Path, tmp_path: Path) -> None:
+    build(book, tmp_path / "out")
+    config = config_of((tmp_path / "out" / "basics.html").read_text())
+    assert config["runtime"] == "pyodide"
+    assert config["staticUrl"] == "_livecells/"
+
+
+def test_a_bad_page_is_reported_and_the_others_still_written(
+    book: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (book / "broken.ipynb").write_text("{")
+    status = main(["build", str(book), "-o", str(tmp_path / "out")])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "livecells build: error: broken.ipynb: not a notebook: invalid JSON" in err
+    assert (tmp_path / "out" / "basics.html").is_file()
+
+
+def test_bad_config_is_one_line_naming_the_file_and_key(
+    book: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (book / "livecells.yml").write_text("project:\n  jupyter:\n    nonsense: 1\n")
+    assert main(["build", str(book), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("livecells build: error: ") and "livecells.yml" in err
+    assert "nonsense" in err and len(err.splitlines()) == 1
