@@ -1,0 +1,254 @@
+"""Project configuration: livecells.yml / myst.yml, MyST's ``project.jupyter`` forms, pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from livecells.config import (
+    Binder,
+    Server,
+    load_project,
+    page_config,
+    page_settings,
+    parse_jupyter,
+)
+from livecells.errors import ConfigError
+
+WHERE = "myst.yml: project.jupyter"
+
+
+def project(tmp_path: Path, text: str, name: str = "myst.yml") -> Path:
+    (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+def runtime_of(value: object, default: str = "livecells") -> str | None:
+    jupyter = parse_jupyter(value, where=WHERE)
+    config = page_config(
+        jupyter, default_runtime=default, auto_run=True, trusted=False, kernel_name=None
+    )
+    runtime: str | None = config["runtime"]
+    return runtime
+
+
+# -- MyST's forms ---------------------------------------------------------------------------
+
+
+def test_true_means_the_contexts_default_runtime() -> None:
+    assert runtime_of(True, "livecells") == "livecells"
+    assert runtime_of(True, "pyodide") == "pyodide"
+
+
+def test_false_and_absent_turn_execution_off() -> None:
+    assert runtime_of(False) is None
+    assert runtime_of(None) is None
+
+
+def test_lite_means_pyodide() -> None:
+    assert runtime_of("lite") == "pyodide"
+    assert runtime_of({"lite": True}) == "pyodide"
+
+
+def test_binder_means_mybinder_with_defaults() -> None:
+    jupyter = parse_jupyter("binder", where=WHERE)
+    assert jupyter.runtime == "binder"
+    assert jupyter.binder == Binder(None, None, "https://mybinder.org/", "github")
+
+
+def test_a_binder_object_keeps_repo_ref_url_provider() -> None:
+    value = {"binder": {"repo": "o/r", "ref": "main", "url": "https://hub/", "provider": "gitlab"}}
+    assert parse_jupyter(value, where=WHERE).binder == Binder(
+        "o/r", "main", "https://hub/", "gitlab"
+    )
+
+
+def test_a_server_gets_a_trailing_slash_and_its_token() -> None:
+    jupyter = parse_jupyter({"server": {"url": "http://h:8888", "token": "t"}}, where=WHERE)
+    assert jupyter.server == Server("http://h:8888/", "t")
+    assert jupyter.runtime == "server"
+
+
+def test_server_wins_over_lite_wins_over_binder() -> None:
+    both = {"server": {"url": "http://h/"}, "lite": True, "binder": True}
+    assert runtime_of(both) == "server"
+    assert runtime_of({"lite": True, "binder": True}) == "pyodide"
+
+
+def test_kernel_name_session_saving_and_mathjax() -> None:
+    value = {
+        "kernelName": "bash",
+        "disableSessionSaving": True,
+        "mathjaxUrl": "/mathjax/tex-chtml.js",
+        "mathjaxConfig": "{}",
+    }
+    config = page_config(
+        parse_jupyter(value, where=WHERE),
+        default_runtime="livecells",
+        auto_run=False,
+        trusted=True,
+        kernel_name="python3",
+    )
+    assert config["kernelName"] == "bash"
+    assert config["sessionSaving"] is False
+    assert config["sessionMaxAge"] == 86400
+    assert config["math"] == {"engine": "mathjax", "url": "/mathjax/tex-chtml.js", "config": "{}"}
+    assert (config["autoRun"], config["trusted"]) == (False, True)
+
+
+def test_katex_by_default_and_the_pages_kernelspec() -> None:
+    config = page_config(
+        parse_jupyter(True, where=WHERE),
+        default_runtime="livecells",
+        auto_run=True,
+        trusted=False,
+        kernel_name="bash",
+    )
+    assert config["math"] == {"engine": "katex"}
+    assert config["kernelName"] == "bash"
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"nonsense": 1}, "myst.yml: project.jupyter: unknown key 'nonsense'; allowed: lite"),
+        ({"kernelName": 3}, "myst.yml: project.jupyter.kernelName: expected a string, got 3"),
+        ({"lite": "yes"}, "myst.yml: project.jupyter.lite: expected a boolean, got 'yes'"),
+        ({"binder": {"ref": 1}}, "myst.yml: project.jupyter.binder.ref: expected a string"),
+        ({"binder": {"branch": "x"}}, "project.jupyter.binder: unknown key 'branch'"),
+        ({"server": {"token": "t"}}, "project.jupyter.server.url: required"),
+        ("pyodide", "expected true, false, 'lite', 'binder' or a mapping"),
+    ],
+)
+def test_a_wrong_key_or_type_names_the_file_the_key_and_what_is_allowed(
+    value: object, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=None) as caught:
+        parse_jupyter(value, where=WHERE)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_bad_yaml_names_the_file_and_line(tmp_path: Path) -> None:
+    project(tmp_path, "project:\n  title: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"^myst.yml: not valid YAML at line 3"):
+        load_project(tmp_path)
+
+
+def test_a_livecells_option_of_the_wrong_type_is_an_error(tmp_path: Path) -> None:
+    project(tmp_path, "project:\n  livecells:\n    packages: numpy\n", "livecells.yml")
+    with pytest.raises(ConfigError, match=r"livecells.yml: project.livecells.packages: expected"):
+        load_project(tmp_path)
+
+
+def test_a_toc_file_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    project(tmp_path, "project:\n  toc:\n    - file: missing.md\n")
+    with pytest.raises(ConfigError, match=r"project.toc\[0\].file: missing.md: no such file"):
+        load_project(tmp_path)
+
+
+# -- files ----------------------------------------------------------------------------------
+
+
+def test_a_real_myst_yml_is_read_unchanged(tmp_path: Path) -> None:
+    (tmp_path / "intro.md").write_text("# Intro\n")
+    project(
+        tmp_path,
+        """version: 1
+project:
+  id: 1234-abcd
+  title: My Book
+  authors: [{name: Ada}]
+  license: CC-BY-4.0
+  github: https://github.com/o/r
+  jupyter:
+    binder:
+      repo: o/r
+  toc:
+    - file: intro.md
+site:
+  template: book-theme
+  options: {logo: logo.png}
+""",
+    )
+    loaded = load_project(tmp_path)
+    assert loaded.title == "My Book"
+    assert loaded.jupyter.runtime == "binder"
+    assert loaded.toc is not None and loaded.toc[0].file == Path("intro.md")
+
+
+def test_livecells_yml_wins_over_myst_yml(tmp_path: Path) -> None:
+    project(tmp_path, "project:\n  title: From MyST\n")
+    project(tmp_path, "project:\n  title: From livecells\n", "livecells.yml")
+    assert load_project(tmp_path).title == "From livecells"
+
+
+def test_no_file_means_defaults_titled_after_the_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "my-course"
+    folder.mkdir()
+    loaded = load_project(folder)
+    assert loaded.title == "my course"
+    assert loaded.toc is None and loaded.jupyter.enabled is False
+    assert (loaded.auto_run, loaded.trusted) == (True, False)
+
+
+def test_toc_children_titles_urls_and_globs(tmp_path: Path) -> None:
+    for name in ["a.md", "part/b.md", "part/c.ipynb", "part/notes.txt"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("{}" if name.endswith("ipynb") else "# x\n")
+    project(
+        tmp_path,
+        """project:
+  toc:
+    - file: a.md
+      children:
+        - glob: part/*
+    - title: Elsewhere
+      children:
+        - url: https://example.org
+          title: Example
+""",
+    )
+    toc = load_project(tmp_path).toc
+    assert toc is not None
+    assert [entry.file for entry in toc[0].children] == [Path("part/b.md"), Path("part/c.ipynb")]
+    assert toc[1].title == "Elsewhere"
+    assert toc[1].children[0].url == "https://example.org"
+
+
+# -- pages ----------------------------------------------------------------------------------
+
+
+def test_frontmatter_false_turns_a_page_off(tmp_path: Path) -> None:
+    loaded = load_project(project(tmp_path, "project:\n  jupyter: true\n"))
+    jupyter, _ = page_settings(loaded, {"jupyter": False}, page="p.md")
+    assert jupyter.enabled is False
+
+
+def test_frontmatter_true_keeps_the_projects_settings(tmp_path: Path) -> None:
+    loaded = load_project(project(tmp_path, "project:\n  jupyter: {kernelName: bash}\n"))
+    jupyter, _ = page_settings(loaded, {"jupyter": True}, page="p.md")
+    assert (jupyter.enabled, jupyter.kernel_name) == (True, "bash")
+
+
+def test_a_frontmatter_object_replaces_the_projects_settings(tmp_path: Path) -> None:
+    loaded = load_project(project(tmp_path, "project:\n  jupyter: {kernelName: bash}\n"))
+    jupyter, _ = page_settings(loaded, {"jupyter": {"lite": True}}, page="p.md")
+    assert (jupyter.runtime, jupyter.kernel_name) == ("pyodide", None)
+
+
+def test_frontmatter_livecells_keys_override_the_projects_one_by_one(tmp_path: Path) -> None:
+    text = "project:\n  livecells: {autoRun: true, trusted: true}\n"
+    loaded = load_project(project(tmp_path, text, "livecells.yml"))
+    _, options = page_settings(loaded, {"livecells": {"autoRun": False}}, page="p.md")
+    assert options == {"autoRun": False, "trusted": True}
+
+
+def test_a_pages_bad_jupyter_value_names_the_page(tmp_path: Path) -> None:
+    loaded = load_project(tmp_path)
+    with pytest.raises(ConfigError, match=r"^p.md: jupyter.kernelName: expected a string"):
+        page_settings(loaded, {"jupyter": {"kernelName": []}}, page="p.md")
