@@ -51,6 +51,10 @@ export class Cell {
     return this.element.querySelector<HTMLElement>("pre.lc-source");
   }
 
+  get tags(): string[] {
+    return (this.element.dataset.tags || "").split(/\s+/).filter(Boolean);
+  }
+
   get language(): string {
     return this.element.dataset.language || "python";
   }
@@ -121,7 +125,7 @@ export class Queue {
       while (this.items.length && this.runtime) {
         const ok = await this.execute(this.runtime, this.items[0]);
         this.items.shift();
-        if (!ok) this.drop();
+        if (!ok) for (const cell of this.items.splice(0)) cell.setCount("[ ]:");
       }
     } finally {
       this.running = false;
@@ -131,12 +135,14 @@ export class Queue {
   private async execute(runtime: Runtime, cell: Cell): Promise<boolean> {
     cell.begin();
     try {
+      const expectsError = cell.tags.includes("raises-exception");
       const reply = await runtime.execute(cell.source, {
         onIOPub: (msg) => cell.outputs.handle(msg),
         onInput: (prompt, password) => this.onInput(cell, prompt, password),
+        stopOnError: !expectsError,
       });
       cell.setCount(reply.executionCount === null ? "[ ]:" : `[${reply.executionCount}]:`);
-      return reply.status === "ok";
+      return reply.status === "ok" || (expectsError && reply.status === "error");
     } catch (error) {
       cell.setCount("[!]:");
       cell.outputs.problem((error as Error).message);

@@ -62,7 +62,8 @@ export function main(): void {
   const cells = [...page.querySelectorAll<HTMLElement>(".lc-cell")].map((element) => new Cell(element, queue, options));
   if (!cells.length) return;
   const runtime = makeRuntime(config);
-  const runAll = () => cells.forEach((cell) => queue.run(cell));
+  // Run all follows nbclient: cells tagged skip-execution are left for the reader to run.
+  const runAll = () => cells.filter((cell) => !cell.tags.includes("skip-execution")).forEach((cell) => queue.run(cell));
   const panel = new Panel(
     {
       power: () => {

@@ -38,7 +38,7 @@ export class Panel {
     this.element.className = "lc-panel";
     this.element.setAttribute("role", "toolbar");
     this.element.setAttribute("aria-label", "Live code");
-    this.power = button("lc-power", "⏻ Start", "Start kernel", () => actions.power());
+    this.power = button("lc-power", "Start", "Start kernel", () => actions.power());
     this.runAll = button("lc-run-all", "▶▶ Run all", "Run all cells", () => actions.runAll());
     this.interrupt = button("lc-interrupt", "■ Interrupt", "Interrupt the running cell", () => actions.interrupt());
     this.restart = button("lc-restart", "↻ Restart", "Restart the kernel", () => actions.restart());
@@ -70,7 +70,7 @@ export class Panel {
       : LABELS[status];
     if (!this.started && status === "idle") this.statusText.textContent = detail;
     this.power.disabled = started || status === "connecting" || status === "starting";
-    this.power.textContent = status === "dead" || status === "error" ? "⏻ Start again" : "⏻ Start";
+    this.power.textContent = status === "dead" || status === "error" ? "Start again" : "Start";
     this.runAll.disabled = !started || !live;
     this.interrupt.disabled = !started || status !== "busy";
     this.restart.disabled = !started || status === "restarting" || status === "disconnected";

@@ -27,8 +27,10 @@ EXAMPLES = Path(__file__).parents[2] / "examples"
 PAGES = Path(__file__).parent / "pages"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module scope: Playwright's sync API keeps an event loop running in this thread while it
+    # is open, and the asyncio tests of other modules need the thread's loop to themselves.
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium

@@ -130,3 +130,25 @@ def test_the_example_book_screenshot(open_page: OpenPage, tmp_path: Path) -> Non
     )
     page.screenshot(path=str(tmp_path / "outputs.png"), full_page=True)
     assert (tmp_path / "outputs.png").stat().st_size > 10_000
+
+
+def test_run_all_goes_past_raises_exception_and_stops_at_other_errors(
+    open_page: OpenPage,
+) -> None:
+    page = open_page("tests/errors.html")
+    page.locator("button.lc-power").click()
+    cells = page.locator(".lc-cell")
+    expect(cells.nth(2).locator(".lc-outputs")).to_contain_text("ValueError", timeout=60_000)
+    assert "ZeroDivisionError" in outputs(page, 0)
+    assert "after the expected error" in outputs(page, 1)
+    wait_idle(page)
+    assert "never printed" not in outputs(page, 3)
+    assert cells.nth(3).locator(".lc-count").inner_text().strip() == "[ ]:"
+
+
+def test_a_config_error_shows_the_file_and_key_instead_of_the_page(open_page: OpenPage) -> None:
+    page = open_page("tests/badconfig.html")
+    expect(page.locator("h1")).to_have_text("This page cannot be shown")
+    expect(page.locator("pre")).to_contain_text(
+        "badconfig.md: jupyter.kernelName: expected a string"
+    )

@@ -322,7 +322,7 @@ export class JupyterRuntime implements Runtime {
         store_history: true,
         user_expressions: {},
         allow_stdin: Boolean(callbacks.onInput),
-        stop_on_error: true,
+        stop_on_error: callbacks.stopOnError ?? true,
       },
       this.session,
     );

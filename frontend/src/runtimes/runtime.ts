@@ -21,6 +21,8 @@ export interface ExecuteCallbacks {
   onIOPub(msg: Message): void;
   /** input() / getpass(): resolve with the reader's answer. */
   onInput?(prompt: string, password: boolean): Promise<string>;
+  /** Abort the cells queued behind this one in the kernel if it fails (default true). */
+  stopOnError?: boolean;
 }
 
 export interface ExecuteReply {
