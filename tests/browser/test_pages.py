@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
+import pytest
 from playwright.sync_api import Page, expect
+from tests.conftest import JupyterServer, start_jupyter_server
 
 OpenPage = Callable[[str], Page]
 
@@ -152,3 +155,73 @@ def test_a_config_error_shows_the_file_and_key_instead_of_the_page(open_page: Op
     expect(page.locator("pre")).to_contain_text(
         "badconfig.md: jupyter.kernelName: expected a string"
     )
+
+
+def server_page(book: Path, name: str, url: str, token: str) -> str:
+    """A page whose runtime is a Jupyter Server named in its frontmatter (written now: pages
+    are rendered from their files on each request)."""
+    (book / "tests" / f"{name}.md").write_text(
+        f"---\njupyter:\n  server: {{url: '{url}', token: '{token}'}}\n"
+        "kernelspec: {name: python3, display_name: Python 3}\n---\n"
+        "```{code-cell} python\nprint('hi')\n```\n"
+    )
+    return f"tests/{name}.html"
+
+
+@pytest.fixture(scope="module")
+def open_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
+    """A Jupyter Server that lets pages of other origins use it (ServerApp.allow_origin)."""
+    server = start_jupyter_server(
+        tmp_path_factory.mktemp("open-server"), "--ServerApp.allow_origin=*"
+    )
+    yield server
+    server.stop()
+
+
+def test_a_wrong_token_is_an_error_that_says_so(
+    open_page: OpenPage, book: Path, open_server: JupyterServer
+) -> None:
+    page = open_page(server_page(book, "wrongtoken", open_server.url, "wrong"))
+    page.locator("button.lc-power").click()
+    panel = page.locator(".lc-panel")
+    expect(panel).to_have_attribute("data-status", "error", timeout=30_000)
+    expect(panel.locator(".lc-status")).to_contain_text("refused the token")
+
+
+def test_a_named_server_runs_the_pages_cells(
+    open_page: OpenPage, book: Path, open_server: JupyterServer
+) -> None:
+    page = open_page(server_page(book, "named", open_server.url, open_server.token))
+    page.locator("button.lc-power").click()
+    expect(page.locator(".lc-cell .lc-outputs")).to_contain_text("hi", timeout=60_000)
+
+
+def test_an_unreachable_server_is_an_error_that_says_so(open_page: OpenPage, book: Path) -> None:
+    page = open_page(server_page(book, "unreachable", "http://127.0.0.1:9/", "t"))
+    page.locator("button.lc-power").click()
+    panel = page.locator(".lc-panel")
+    expect(panel).to_have_attribute("data-status", "error", timeout=30_000)
+    expect(panel.locator(".lc-status")).to_contain_text("cannot reach the Jupyter server")
+    expect(page.locator("button.lc-power")).to_be_enabled()
+
+
+def test_a_kernel_that_goes_away_is_reported_dead_and_can_be_started_again(
+    open_page: OpenPage, served: JupyterServer
+) -> None:
+    page = open_page("tests/interactive.html")
+    page.locator("button.lc-power").click()
+    wait_idle(page)
+    kernel_id = page.evaluate("window.livecells.runtime.id")
+    response = httpx.delete(
+        f"{served.url}api/kernels/{kernel_id}",
+        headers={"Authorization": f"token {served.token}"},
+    )
+    assert response.status_code == 204
+    panel = page.locator(".lc-panel")
+    expect(panel).to_have_attribute("data-status", "dead", timeout=30_000)
+    expect(panel.locator(".lc-status")).to_contain_text("the kernel is gone")
+    page.locator("button.lc-power").click()
+    wait_idle(page)
+    cell = page.locator(".lc-cell").nth(2)
+    cell.locator("button.lc-run").click()
+    expect(cell.locator(".lc-count")).to_have_text("[1]:", timeout=30_000)

@@ -38,6 +38,9 @@ export interface JupyterOptions {
 
 const READY_TIMEOUT = 60_000;
 const RECONNECT_LIMIT = 30_000;
+/** How often a connected page checks that its kernel still exists: jupyter_server keeps the
+ * WebSocket of a kernel someone else shut down open, silent. */
+const LIVENESS_INTERVAL = 5_000;
 
 interface Pending {
   callbacks: ExecuteCallbacks;
@@ -58,6 +61,7 @@ export class JupyterRuntime implements Runtime {
   private replies = new Map<string, (msg: Message) => void>();
   private closing = false;
   private binary = false;
+  private liveness: ReturnType<typeof setInterval> | null = null;
 
   constructor(private options: JupyterOptions) {
     this.name = options.name;
@@ -107,7 +111,19 @@ export class JupyterRuntime implements Runtime {
         credentials: this.options.token ? "omit" : "same-origin",
       });
     } catch {
-      throw new Error(`cannot reach the Jupyter server at ${this.url("")}: is it running?`);
+      // An opaque failure: the server is down, or it answered without CORS headers (it does
+      // so when it refuses a token). Its unauthenticated version endpoint tells them apart.
+      const reachable = await fetch(this.url("api"), { credentials: "omit" }).then(
+        (probe) => probe.ok,
+        () => false,
+      );
+      if (reachable && this.options.token) {
+        throw new Error("the Jupyter server refused the token: check the page's server.token");
+      }
+      throw new Error(
+        `cannot reach the Jupyter server at ${this.url("")}: is it running, and does it allow ` +
+          `this page's origin (${location.origin}) in ServerApp.allow_origin?`,
+      );
     }
     if (response.status === 401 || response.status === 403) {
       throw new Error(
@@ -145,6 +161,7 @@ export class JupyterRuntime implements Runtime {
       this.emitter.set("starting", `kernel ${this.options.kernelName} starting`);
       await this.connect();
       await this.waitReady();
+      this.watchLiveness();
     } catch (error) {
       this.emitter.set("error", (error as Error).message);
       throw error;
@@ -197,7 +214,29 @@ export class JupyterRuntime implements Runtime {
     this.died("lost the connection to the kernel");
   }
 
+  private watchLiveness(): void {
+    if (this.liveness) clearInterval(this.liveness);
+    this.liveness = setInterval(() => void this.checkAlive(), LIVENESS_INTERVAL);
+  }
+
+  /** Is the kernel still on the server? A 404 means it is gone for good. */
+  private async checkAlive(): Promise<void> {
+    if (this.closing || !this.kernelId || this.status === "dead") return;
+    try {
+      const response = await this.api("GET", `api/kernels/${this.kernelId}`);
+      if (response.status === 404) this.died("the kernel is gone (the server no longer has it)");
+    } catch {
+      // unreachable for now: the WebSocket's reconnect logic reports lasting trouble
+    }
+  }
+
   private died(reason: string): void {
+    if (this.liveness) clearInterval(this.liveness);
+    this.liveness = null;
+    const socket = this.socket;
+    this.socket = null;
+    socket?.close();
+    this.kernelId = null;
     this.options.sessions.forget(this.scope);
     this.failPending(new Error(reason));
     this.emitter.set("dead", reason);
@@ -259,6 +298,9 @@ export class JupyterRuntime implements Runtime {
       else if (state === "idle" && this.status === "busy") this.emitter.set("idle", "idle");
       else if (state === "restarting") this.emitter.set("restarting", "the kernel is restarting");
       else if (state === "dead") this.died("the kernel died");
+    }
+    if (msg.channel === "iopub" && type === "shutdown_reply" && !msg.content.restart) {
+      setTimeout(() => void this.checkAlive(), 500); // shut down by someone else?
     }
     if (msg.channel === "iopub" && type === "update_display_data") {
       for (const listener of this.displayListeners) listener(msg);
@@ -355,6 +397,7 @@ export class JupyterRuntime implements Runtime {
 
   async shutdown(): Promise<void> {
     this.closing = true;
+    if (this.liveness) clearInterval(this.liveness);
     this.failPending(new Error("the kernel was shut down"));
     this.options.sessions.forget(this.scope);
     const socket = this.socket;
