@@ -187,13 +187,22 @@ def test_livecells_yml_wins_over_myst_yml(tmp_path: Path) -> None:
     assert load_project(tmp_path).title == "From livecells"
 
 
-def test_no_file_means_defaults_titled_after_the_folder(tmp_path: Path) -> None:
+def test_no_file_means_live_pages_titled_after_the_folder(tmp_path: Path) -> None:
     folder = tmp_path / "my-course"
     folder.mkdir()
     loaded = load_project(folder)
     assert loaded.title == "my course"
-    assert loaded.toc is None and loaded.jupyter.enabled is False
+    assert loaded.toc is None and loaded.jupyter.enabled is True
     assert (loaded.auto_run, loaded.trusted) == (True, False)
+
+
+def test_without_a_jupyter_key_livecells_yml_is_live_and_myst_yml_is_not(
+    tmp_path: Path,
+) -> None:
+    project(tmp_path, "project:\n  title: T\n")
+    assert load_project(tmp_path).jupyter.enabled is False
+    project(tmp_path, "project:\n  title: T\n", "livecells.yml")
+    assert load_project(tmp_path).jupyter.enabled is True
 
 
 def test_toc_children_titles_urls_and_globs(tmp_path: Path) -> None:

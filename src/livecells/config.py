@@ -3,7 +3,9 @@
 ``project.jupyter`` takes every form MyST documents, with MyST's meaning (``true``, ``false``,
 ``'lite'``, ``'binder'``, or an object of ``lite``, ``binder``, ``server``, ``kernelName``,
 ``disableSessionSaving``, ``mathjaxUrl``, ``mathjaxConfig``); livecells' own keys live beside it
-under ``project.livecells``. A page's frontmatter ``jupyter:`` replaces the project's for that
+under ``project.livecells``. Without any project file, or in a ``livecells.yml`` that does
+not say, execution is on; a ``myst.yml`` without ``jupyter`` keeps it off, as MyST does. A
+page's frontmatter ``jupyter:`` replaces the project's for that
 page, its ``livecells:`` overrides keys one by one. The rest of a ``myst.yml`` is MyST's
 business and is ignored; a wrong key or type under ``jupyter`` or ``livecells`` is a
 :class:`~livecells.errors.ConfigError` that names the file, the key and what is allowed.
@@ -104,7 +106,8 @@ def load_project(root: Path) -> Project:
         source = root / name
         if source.is_file():
             return _project(root, source, _load_yaml(source))
-    return Project(root, None, _default_title(root), None, Jupyter(), {})
+    # No project file: the folder is served or built to be live (livecells' purpose).
+    return Project(root, None, _default_title(root), None, Jupyter(enabled=True), {})
 
 
 def _load_yaml(source: Path) -> dict[str, Any]:
@@ -134,7 +137,10 @@ def _project(root: Path, source: Path, data: dict[str, Any]) -> Project:
     title = project.get("title")
     if title is not None and not isinstance(title, str):
         raise ConfigError(f"{name}: project.title: expected a string, got {_show(title)}")
-    jupyter = parse_jupyter(project.get("jupyter", False), where=f"{name}: project.jupyter")
+    # Without project.jupyter, a myst.yml means what it means to MyST (off); a livecells.yml
+    # exists to make pages live, so it means on.
+    default = name == "livecells.yml"
+    jupyter = parse_jupyter(project.get("jupyter", default), where=f"{name}: project.jupyter")
     options = parse_options(project.get("livecells", {}), where=f"{name}: project.livecells")
     toc = None
     if project.get("toc") is not None:
