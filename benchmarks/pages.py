@@ -71,7 +71,7 @@ def first_output(url: str, token: str, loads: int) -> list[float]:
             page.click("button.lc-power")
             page.wait_for_function(
                 "document.querySelector('.lc-cell .lc-outputs')?.textContent.includes('first')"
-                " && document.querySelector('.lc-cell .lc-outputs').dataset.executionCount !== ''",
+                " && document.querySelector('.lc-cell .lc-count')?.textContent === '[1]:'",
                 timeout=60_000,
             )
             samples.append((time.perf_counter() - start) * 1000)
