@@ -1,7 +1,7 @@
 // Bundles the client into ../src/livecells/static/ (served by `livecells serve`, copied by
 // `livecells build`): livecells.js (the entry; lazy chunks beside it), livecells.css, katex/.
 import { build } from "esbuild";
-import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -23,6 +23,38 @@ await build({
   legalComments: "none",
   logLevel: "warning",
 });
+// The Pyodide kernel: a module worker for browsers, and the same core for Node.js (the Python
+// side's runtime `pyodide`); kernel.py is embedded as text.
+const worker = { bundle: true, format: "esm", minify: true, legalComments: "none", logLevel: "warning", loader: { ".py": "text" } };
+await build({ ...worker, entryPoints: { "pyodide-worker": join(here, "src", "runtimes", "pyodide", "worker.ts") }, outdir: out, target: "es2020" });
+await build({
+  ...worker,
+  entryPoints: {
+    "pyodide-node": join(here, "src", "runtimes", "pyodide", "node.ts"),
+    "pyodide-node-worker": join(here, "src", "runtimes", "pyodide", "node-worker.ts"),
+  },
+  outdir: out,
+  outExtension: { ".js": ".mjs" },
+  platform: "node",
+  target: "node18",
+});
+// Pyodide itself, self-hosted: the npm package's core files. Its lock file lists the packages
+// of Pyodide's full distribution, which the npm package does not ship: ours lists none (a site's
+// own wheels get a lock file of their own from `livecells build`), so nothing reaches for a file
+// that is not there. The versions micropip needs are kept for that build.
+const pyodide = join(here, "node_modules", "pyodide");
+mkdirSync(join(out, "pyodide"), { recursive: true });
+for (const name of ["pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip"]) {
+  cpSync(join(pyodide, name), join(out, "pyodide", name));
+}
+const lock = JSON.parse(readFileSync(join(pyodide, "pyodide-lock.json"), "utf8"));
+const version = JSON.parse(readFileSync(join(pyodide, "package.json"), "utf8")).version;
+writeFileSync(join(out, "pyodide", "pyodide-lock.json"), JSON.stringify({ info: lock.info, packages: {} }));
+writeFileSync(
+  join(out, "pyodide", "livecells-pyodide.json"),
+  JSON.stringify({ version, python: lock.info.python, micropip: lock.packages.micropip.version, packaging: lock.packages.packaging.version, info: lock.info }, null, 1),
+);
+
 cpSync(join(here, "src", "livecells.css"), join(out, "livecells.css"));
 const katex = join(here, "node_modules", "katex", "dist");
 mkdirSync(join(out, "katex"), { recursive: true });

@@ -9,3 +9,8 @@ declare module "katex/contrib/auto-render" {
     options?: { delimiters?: Delimiter[]; throwOnError?: boolean; trust?: boolean },
   ): void;
 }
+
+declare module "*.py" {
+  const source: string;
+  export default source;
+}

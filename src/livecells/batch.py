@@ -216,6 +216,9 @@ class Batch:
             # As nbclient: no IPython history database, so no SQLite write per cell and no
             # lock contention between the kernels running side by side.
             options.setdefault("history_file", ":memory:")
+        elif self.runtime == "pyodide":
+            # What the built page would have: the wheels of the requirements.txt beside it.
+            options.setdefault("requirements", str(job.requirements))
         idle = asyncio.Event()
 
         def on_status(status: Status, detail: str) -> None:

@@ -161,7 +161,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="notebooks (.ipynb, MyST .md), directories (searched recursively) or globs",
     )
-    parser.add_argument("--runtime", choices=["local", "server"], default="local")
+    parser.add_argument(
+        "--runtime",
+        choices=["local", "server", "pyodide"],
+        default="local",
+        help="local kernels (default), a Jupyter Server (--url, --token), or pyodide: Python "
+        "in WebAssembly under Node.js, as the readers of a built site run it",
+    )
     parser.add_argument("--url", help="the Jupyter Server's base URL (--runtime server)")
     parser.add_argument(
         "--token",

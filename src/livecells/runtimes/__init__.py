@@ -13,6 +13,7 @@ __all__ = ["RUNTIMES", "ExecutionResult", "ExecutionStream", "Kernel", "Status",
 RUNTIMES: dict[str, str] = {
     "local": "livecells.runtimes.local:LocalKernel",
     "server": "livecells.runtimes.server:ServerKernel",
+    "pyodide": "livecells.runtimes.pyodide:PyodideKernel",
 }
 
 
@@ -20,7 +21,9 @@ def connect(runtime: str = "local", /, **options: Any) -> Kernel:
     """A Kernel on ``runtime``; use it as ``async with connect(...) as kernel``.
 
     ``local`` takes ``kernel_name``; ``server`` takes ``url``, ``token``, ``kernel_name``,
-    ``kernel_id`` and ``shutdown_on_dispose``. Every runtime takes ``on_status``, ``on_input``
+    ``kernel_id`` and ``shutdown_on_dispose``; ``pyodide`` (Node.js) takes ``packages``,
+    ``requirements``, ``index_urls`` and ``figure_formats``.
+    Every runtime takes ``on_status``, ``on_input``
     and the timeouts of :class:`~livecells.runtimes.base.Kernel`.
     """
     target = RUNTIMES.get(runtime)

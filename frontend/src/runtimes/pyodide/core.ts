@@ -1,0 +1,294 @@
+// The Pyodide kernel's worker side, shared by the browser's module worker (worker.ts) and
+// Node's worker thread (node-worker.ts): boots Pyodide from the first index URL that loads,
+// then speaks the Jupyter messaging protocol, so every client treats it as one more kernel.
+//
+// Host -> worker: {type: "boot", options} once, then {type: "message", msg} (shell/control).
+// Worker -> host: {type: "status", status, detail} while booting, {type: "message", msg}.
+// input() blocks on a SharedArrayBuffer the host answers (Atomics); interrupts arrive through
+// Pyodide's interrupt buffer, so both work while Python is busy.
+
+import { type Header, type JSONObject, type Message, newMessage, uuid } from "../../protocol";
+import kernelSource from "./kernel.py";
+
+export interface BootOptions {
+  /** Where pyodide.mjs and its files are; tried in order until one loads. */
+  indexURLs: string[];
+  /** Per candidate, for import + loadPyodide. */
+  timeoutMs: number;
+  /** Installed before the first cell (micropip, from the site's lock file first). */
+  packages: string[];
+  /** Load packages a cell imports, if the lock file knows them. */
+  autoloadImports: boolean;
+  figureFormats: string[];
+  /** Int32Array view: [0] is Pyodide's interrupt flag (2 = SIGINT). */
+  interruptBuffer: SharedArrayBuffer | null;
+  /** [state, length] Int32 + the answer's UTF-8 bytes; null: input() cannot block here. */
+  inputBuffer: SharedArrayBuffer | null;
+  /** A lock file beside the site's wheels (livecells build writes one), else the default. */
+  lockFileURL: string | null;
+}
+
+export type WorkerStatus = "loading" | "installing" | "starting" | "ready" | "error";
+
+export type HostMessage = { type: "boot"; options: BootOptions } | { type: "message"; msg: Message };
+export type WorkerMessage =
+  | { type: "status"; status: WorkerStatus; detail: string }
+  | { type: "message"; msg: Message };
+
+export interface Port {
+  post(message: WorkerMessage): void;
+  listen(handler: (message: HostMessage) => void): void;
+}
+
+export const INPUT_WAITING = 0;
+export const INPUT_ANSWERED = 1;
+export const INPUT_INTERRUPTED = 2;
+export const INPUT_HEADER_BYTES = 8;
+
+// The parts of Pyodide's API this file uses (pyodide.d.ts is not imported: the core must
+// not depend on the package at type-check time beyond these few calls).
+interface PyProxy {
+  destroy(): void;
+  [key: string]: unknown;
+}
+interface PyodideAPI {
+  version: string;
+  runPython(code: string): unknown;
+  runPythonAsync(code: string): Promise<unknown>;
+  pyimport(name: string): PyProxy;
+  loadPackage(names: string | string[], options?: { messageCallback?: (m: string) => void; errorCallback?: (m: string) => void }): Promise<unknown>;
+  loadPackagesFromImports(code: string, options?: { messageCallback?: (m: string) => void; errorCallback?: (m: string) => void }): Promise<unknown>;
+  setInterruptBuffer(buffer: Int32Array): void;
+  FS: { mkdirTree(path: string): void; writeFile(path: string, data: string): void };
+  globals: { get(name: string): unknown };
+}
+type LoadPyodide = (options: { indexURL: string; lockFileURL?: string; stdout?: (s: string) => void; stderr?: (s: string) => void }) => Promise<PyodideAPI>;
+export type ImportModule = (url: string) => Promise<{ loadPyodide: LoadPyodide }>;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  if (!ms || ms <= 0) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function serve(port: Port, importModule: ImportModule): void {
+  let pyodide: PyodideAPI | null = null;
+  let kernel: PyProxy | null = null;
+  let options: BootOptions | null = null;
+  let interrupt: Int32Array | null = null;
+  let parent: Partial<Header> = {};
+  const session = uuid();
+  let queue: Promise<void> = Promise.resolve();
+  let aborting = false;
+
+  const status = (state: WorkerStatus, detail: string) => port.post({ type: "status", status: state, detail });
+  const send = (channel: Message["channel"], msgType: string, content: JSONObject, to: Partial<Header> = parent) =>
+    port.post({ type: "message", msg: newMessage(channel, msgType, content, session, to) });
+  const kernelStatus = (state: string, to: Partial<Header>) => send("iopub", "status", { execution_state: state }, to);
+
+  async function boot(boot: BootOptions): Promise<void> {
+    options = boot;
+    const failures: string[] = [];
+    for (const indexURL of boot.indexURLs) {
+      const base = indexURL.endsWith("/") ? indexURL : `${indexURL}/`;
+      status("loading", `loading Python (Pyodide) from ${base}`);
+      try {
+        pyodide = await withTimeout(
+          importModule(`${base}pyodide.mjs`).then((module) =>
+            module.loadPyodide({ indexURL: base, ...(boot.lockFileURL ? { lockFileURL: boot.lockFileURL } : {}) }),
+          ),
+          boot.timeoutMs,
+          `loading Pyodide from ${base}`,
+        );
+        break;
+      } catch (error) {
+        failures.push(`${base}: ${(error as Error).message}`);
+      }
+    }
+    if (!pyodide) {
+      status("error", `Python could not be loaded: ${failures.join("; ")}`);
+      return;
+    }
+    const py = pyodide;
+    status("starting", `Pyodide ${py.version}: starting the kernel`);
+    if (boot.interruptBuffer) {
+      interrupt = new Int32Array(boot.interruptBuffer);
+      py.setInterruptBuffer(interrupt);
+    }
+    py.FS.mkdirTree("/livecells");
+    py.FS.writeFile("/livecells/livecells_kernel.py", kernelSource);
+    py.runPython("import sys\nif '/livecells' not in sys.path: sys.path.insert(0, '/livecells')");
+    const module = py.pyimport("livecells_kernel");
+    const make = module.Kernel as (...args: unknown[]) => PyProxy;
+    const emit = (msgType: string, content: string) => send("iopub", msgType, JSON.parse(content) as JSONObject);
+    kernel = make(emit, boot.inputBuffer ? requestInput : null, boot.figureFormats, pipInstall);
+    if (boot.packages.length) {
+      try {
+        await pipInstall(JSON.stringify(boot.packages));
+      } catch (error) {
+        status("error", `could not install ${boot.packages.join(", ")}: ${(error as Error).message}`);
+        return;
+      }
+    }
+    status("ready", `Pyodide ${py.version} ready`);
+  }
+
+  async function pipInstall(namesJson: string): Promise<void> {
+    const py = pyodide as PyodideAPI;
+    const names = JSON.parse(namesJson) as string[];
+    status("installing", `installing ${names.join(", ")}`);
+    const progress = { messageCallback: (m: string) => status("installing", m), errorCallback: (m: string) => status("installing", m) };
+    await py.loadPackage("micropip", progress);
+    const micropip = py.pyimport("micropip");
+    try {
+      await (micropip.install as (n: string[]) => Promise<void>)(names);
+    } finally {
+      micropip.destroy();
+    }
+    status("ready", `installed ${names.join(", ")}`);
+  }
+
+  function requestInput(prompt: string, password: boolean): string | null {
+    const state = new Int32Array((options as BootOptions).inputBuffer as SharedArrayBuffer, 0, 2);
+    Atomics.store(state, 0, INPUT_WAITING);
+    send("stdin", "input_request", { prompt, password });
+    while (Atomics.load(state, 0) === INPUT_WAITING) {
+      Atomics.wait(state, 0, INPUT_WAITING, 500);
+      if (interrupt && interrupt[0] !== 0) {
+        interrupt[0] = 0; // the KeyboardInterrupt is raised by the kernel, once
+        return null;
+      }
+    }
+    if (Atomics.load(state, 0) !== INPUT_ANSWERED) return null;
+    const length = state[1];
+    const bytes = new Uint8Array((options as BootOptions).inputBuffer as SharedArrayBuffer, INPUT_HEADER_BYTES, length);
+    return decoder.decode(bytes.slice());
+  }
+
+  async function execute(msg: Message): Promise<void> {
+    const content = msg.content;
+    const code = String(content.code ?? "");
+    kernelStatus("busy", msg.header);
+    parent = msg.header;
+    let reply: JSONObject;
+    if (aborting || !kernel) {
+      reply = { status: "aborted", execution_count: null };
+    } else {
+      if (options?.autoloadImports && pyodide) {
+        const py = pyodide;
+        await py.loadPackagesFromImports(code, { messageCallback: (m) => status("installing", m) }).catch(() => undefined);
+      }
+      if (interrupt) interrupt[0] = 0;
+      const run = kernel.execute as (...args: unknown[]) => Promise<string>;
+      reply = JSON.parse(await run(code, Boolean(content.silent), content.store_history !== false, content.allow_stdin !== false)) as JSONObject;
+      if (reply.status === "error" && content.stop_on_error !== false) {
+        // As ipykernel: requests already queued behind a failed one are aborted.
+        aborting = true;
+        queue = queue.then(() => {
+          aborting = false;
+        });
+      }
+    }
+    send("shell", "execute_reply", reply, msg.header);
+    kernelStatus("idle", msg.header);
+  }
+
+  function kernelInfo(msg: Message): void {
+    kernelStatus("busy", msg.header);
+    const version = pyodide ? String(pyodide.runPython("import sys; sys.version.split()[0]")) : "";
+    send(
+      "shell",
+      "kernel_info_reply",
+      {
+        status: "ok",
+        protocol_version: "5.3",
+        implementation: "livecells-pyodide",
+        implementation_version: pyodide?.version ?? "",
+        language_info: {
+          name: "python",
+          version,
+          mimetype: "text/x-python",
+          file_extension: ".py",
+          codemirror_mode: { name: "ipython", version: 3 },
+          pygments_lexer: "ipython3",
+          nbconvert_exporter: "python",
+        },
+        banner: `Python ${version} (Pyodide ${pyodide?.version ?? ""}) in livecells`,
+        help_links: [],
+      },
+      msg.header,
+    );
+    kernelStatus("idle", msg.header);
+  }
+
+  function handle(msg: Message): void {
+    const type = msg.header.msg_type;
+    if (type === "execute_request") {
+      queue = queue.then(() => execute(msg)).catch((error: Error) => {
+        send("shell", "execute_reply", { status: "error", ename: "LivecellsError", evalue: error.message, traceback: [] }, msg.header);
+        kernelStatus("idle", msg.header);
+      });
+    } else if (type === "kernel_info_request") {
+      queue = queue.then(() => kernelInfo(msg));
+    } else if (type === "shutdown_request") {
+      send(msg.channel, "shutdown_reply", { status: "ok", restart: Boolean(msg.content.restart) }, msg.header);
+    } else if (type === "interrupt_request") {
+      if (interrupt) interrupt[0] = 2;
+      send("control", "interrupt_reply", { status: "ok" }, msg.header);
+    } else if (type.endsWith("_request")) {
+      // comm_info, complete, inspect, history, is_complete: answered, honestly empty.
+      send(msg.channel, type.replace(/_request$/, "_reply"), { status: "ok", ...emptyReply(type) }, msg.header);
+    }
+  }
+
+  port.listen((message) => {
+    // Requests wait in the queue until Python is up.
+    if (message.type === "boot") queue = queue.then(() => boot(message.options)).catch((error: Error) => status("error", error.message));
+    else if (message.type === "message") handle(message.msg);
+  });
+}
+
+function emptyReply(type: string): JSONObject {
+  switch (type) {
+    case "comm_info_request":
+      return { comms: {} };
+    case "complete_request":
+      return { matches: [], cursor_start: 0, cursor_end: 0, metadata: {} };
+    case "inspect_request":
+      return { found: false, data: {}, metadata: {} };
+    case "is_complete_request":
+      return { status: "unknown" };
+    case "history_request":
+      return { history: [] };
+    default:
+      return {};
+  }
+}
+
+/** The host side of input(): write the answer (or an interrupt) and wake the worker. */
+export function answerInput(buffer: SharedArrayBuffer, answer: string | null): void {
+  const state = new Int32Array(buffer, 0, 2);
+  if (answer === null) {
+    Atomics.store(state, 0, INPUT_INTERRUPTED);
+  } else {
+    const bytes = encoder.encode(answer).slice(0, buffer.byteLength - INPUT_HEADER_BYTES);
+    new Uint8Array(buffer, INPUT_HEADER_BYTES, bytes.length).set(bytes);
+    state[1] = bytes.length;
+    Atomics.store(state, 0, INPUT_ANSWERED);
+  }
+  Atomics.notify(state, 0);
+}

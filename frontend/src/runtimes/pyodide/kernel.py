@@ -1,0 +1,511 @@
+"""The livecells kernel inside Pyodide: IPython's execution semantics for one namespace.
+
+The worker (``core.ts``) calls :meth:`Kernel.execute` for each ``execute_request`` and turns
+every ``emit(msg_type, content_json)`` into a Jupyter iopub message parented to that request,
+so the clients see what an ipykernel would send: ``execute_input``, ``stream`` (a line at a
+time, while the cell runs), ``display_data`` / ``update_display_data`` / ``clear_output``,
+``execute_result`` for a last expression not ended by ``;``, and ``error`` with an
+IPython-style traceback that hides the runtime's own frames. Top-level ``await`` works.
+``input()`` asks through ``request_input``, a synchronous JS function (Atomics), when the
+page is cross-origin isolated; otherwise it says why it cannot.
+"""
+
+import ast
+import base64
+import builtins
+import inspect
+import io
+import json
+import linecache
+import os
+import pprint
+import re
+import sys
+import tokenize
+import traceback
+import types
+import uuid
+
+os.environ.setdefault("MPLBACKEND", "agg")
+
+RED, GREEN, CYAN, BOLD, RESET = "\x1b[31m", "\x1b[32m", "\x1b[36m", "\x1b[1m", "\x1b[0m"
+REPRS = (
+    ("text/html", "_repr_html_"),
+    ("text/markdown", "_repr_markdown_"),
+    ("image/svg+xml", "_repr_svg_"),
+    ("image/png", "_repr_png_"),
+    ("image/jpeg", "_repr_jpeg_"),
+    ("text/latex", "_repr_latex_"),
+    ("application/json", "_repr_json_"),
+    ("application/javascript", "_repr_javascript_"),
+)
+HIDDEN_FRAMES = re.compile(r"(/_pyodide/|/pyodide/|livecells_kernel\.py$)")
+MAGIC = re.compile(r"^(\s*)([%!])(.*)$")
+
+
+class StdinNotImplementedError(RuntimeError):
+    """input() in a frontend that cannot answer it (IPython's name, IPython's message)."""
+
+
+class Stream(io.TextIOBase):
+    """stdout/stderr: sent a line at a time while the cell runs, the rest when it ends."""
+
+    def __init__(self, kernel, name):
+        self._kernel = kernel
+        self.name = name
+        self._pending = []
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        if text:
+            self._pending.append(text)
+            if "\n" in text:
+                self.flush()
+        return len(text)
+
+    def flush(self):
+        if self._pending:
+            text, self._pending = "".join(self._pending), []
+            self._kernel.emit("stream", {"name": self.name, "text": text}, flush=False)
+
+
+def pretty(obj):
+    if isinstance(obj, (dict, list, tuple, set, frozenset)):
+        return pprint.pformat(obj, sort_dicts=False)
+    return repr(obj)
+
+
+def format_mimebundle(obj, include=None, exclude=None):
+    """IPython's display formatter, in short: ``_repr_mimebundle_``, then each ``_repr_*_``,
+    then ``text/plain`` from the pretty repr."""
+    data, metadata = {}, {}
+    if not isinstance(obj, type):
+        method = getattr(obj, "_repr_mimebundle_", None)
+        if callable(method):
+            found = method(include=include, exclude=exclude)
+            if isinstance(found, tuple):
+                found, extra = found
+                metadata.update(extra or {})
+            data.update(found or {})
+        for mime, name in REPRS:
+            method = getattr(obj, name, None)
+            if mime in data or not callable(method):
+                continue
+            value = method()
+            if value is None:
+                continue
+            if isinstance(value, tuple):
+                value, metadata[mime] = value
+            if isinstance(value, bytes) and mime.startswith("image/"):
+                value = base64.b64encode(value).decode("ascii")
+            if mime == "application/json" and isinstance(value, str):
+                value = json.loads(value)
+            data[mime] = value
+    if "text/plain" not in data:
+        data["text/plain"] = pretty(obj)
+    if include:
+        data = {k: v for k, v in data.items() if k in include}
+    if exclude:
+        data = {k: v for k, v in data.items() if k not in exclude}
+    return data, metadata
+
+
+class DisplayHandle:
+    def __init__(self, display_id=None):
+        self.display_id = display_id or uuid.uuid4().hex
+
+    def __repr__(self):
+        return f"<DisplayHandle display_id={self.display_id}>"
+
+    def display(self, obj, **kwargs):
+        display(obj, display_id=self.display_id, **kwargs)
+
+    def update(self, obj, **kwargs):
+        display(obj, display_id=self.display_id, update=True, **kwargs)
+
+
+_kernel = None
+
+
+def display(
+    *objs,
+    include=None,
+    exclude=None,
+    metadata=None,
+    transient=None,
+    display_id=None,
+    raw=False,
+    clear=False,
+    update=False,
+    **kwargs,
+):
+    """IPython's ``display``: each object as a rich output; ``display_id`` (or ``True``)
+    returns a handle whose ``update`` replaces the output wherever it is shown."""
+    if clear:
+        clear_output(wait=True)
+    if display_id is True:
+        display_id = uuid.uuid4().hex
+    transient = dict(transient or {})
+    if display_id:
+        transient["display_id"] = display_id
+    for obj in objs:
+        if raw:
+            data, md = dict(obj), dict(metadata or {})
+        else:
+            data, md = format_mimebundle(obj, include, exclude)
+            md.update(metadata or {})
+        msg_type = "update_display_data" if update else "display_data"
+        _kernel.emit(msg_type, {"data": data, "metadata": md, "transient": transient})
+    if display_id and not update:
+        return DisplayHandle(display_id)
+    return None
+
+
+def update_display(obj, *, display_id, **kwargs):
+    display(obj, display_id=display_id, update=True, **kwargs)
+
+
+def clear_output(wait=False):
+    _kernel.emit("clear_output", {"wait": bool(wait)})
+
+
+class DisplayObject:
+    """``IPython.display``'s objects: data given inline, from ``filename`` or as a ``url``."""
+
+    mime = "text/plain"
+
+    def __init__(self, data=None, url=None, filename=None, metadata=None):
+        if data is not None and isinstance(data, str) and data.startswith(("http://", "https://")):
+            url, data = data, None
+        self.url, self.filename, self.metadata = url, filename, metadata
+        if filename is not None and data is None:
+            with open(filename, "rb") as file:
+                data = file.read()
+            if not self.mime.startswith("image/png") and not self.mime.startswith("image/jpeg"):
+                data = data.decode("utf-8")
+        self.data = data
+
+    def __repr__(self):
+        return f"<IPython.core.display.{type(self).__name__} object>"
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        if self.data is None and self.url is not None:
+            return {"text/html": self._linked()}
+        value = self.data
+        if isinstance(value, bytes):
+            value = base64.b64encode(value).decode("ascii")
+        bundle = {self.mime: value}
+        return (bundle, {self.mime: self.metadata}) if self.metadata else bundle
+
+    def _linked(self):
+        return f'<a href="{self.url}">{self.url}</a>'
+
+
+class HTML(DisplayObject):
+    mime = "text/html"
+
+
+class Markdown(DisplayObject):
+    mime = "text/markdown"
+
+
+class Latex(DisplayObject):
+    mime = "text/latex"
+
+
+class Math(DisplayObject):
+    mime = "text/latex"
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/latex": f"$\\displaystyle {str(self.data).strip('$')}$"}
+
+
+class SVG(DisplayObject):
+    mime = "image/svg+xml"
+
+
+class Javascript(DisplayObject):
+    mime = "application/javascript"
+
+
+class JSON(DisplayObject):
+    mime = "application/json"
+
+    def __init__(self, data=None, **kwargs):
+        super().__init__(json.dumps(data) if not isinstance(data, str) else data, **kwargs)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"application/json": json.loads(self.data), "text/plain": "<IPython.core.display.JSON object>"}
+
+
+class Image(DisplayObject):
+    def __init__(self, data=None, url=None, filename=None, format=None, width=None, height=None, **kwargs):
+        name = filename or url or ""
+        self.format = (format or ("jpeg" if name.lower().endswith((".jpg", ".jpeg")) else "png")).lower()
+        self.mime = "image/jpeg" if self.format in ("jpg", "jpeg") else "image/png"
+        self.width, self.height = width, height
+        super().__init__(data, url, filename, **kwargs)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        if self.data is None:
+            return {"text/html": f'<img src="{self.url}">'}
+        size = {k: v for k, v in (("width", self.width), ("height", self.height)) if v}
+        bundle = {self.mime: base64.b64encode(self.data).decode("ascii"), "text/plain": "<IPython.core.display.Image object>"}
+        return (bundle, {self.mime: size}) if size else bundle
+
+
+class Pretty(DisplayObject):
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/plain": str(self.data)}
+
+
+def _install_ipython_display():
+    """A small ``IPython.display`` (and ``get_ipython``) when IPython itself is not installed,
+    so notebooks written for Jupyter run unchanged."""
+    try:
+        import IPython  # noqa: F401
+        return
+    except ImportError:
+        pass
+    for value in (DisplayObject, HTML, Markdown, Latex, Math, SVG, Javascript, JSON, Image, Pretty):
+        value.__module__ = "IPython.core.display"
+    package = types.ModuleType("IPython")
+    package.__path__ = []
+    module = types.ModuleType("IPython.display")
+    for value in (display, update_display, clear_output, DisplayHandle, DisplayObject, HTML,
+                  Markdown, Latex, Math, SVG, Javascript, JSON, Image, Pretty):
+        setattr(module, value.__name__, value)
+    package.display = module
+    package.get_ipython = lambda: None
+    sys.modules["IPython"] = package
+    sys.modules["IPython.display"] = module
+    sys.modules["IPython.core"] = package
+    sys.modules["IPython.core.display"] = module
+
+
+class Kernel:
+    """One Python namespace and its execution counter."""
+
+    def __init__(self, emit, request_input=None, figure_formats=("svg",), pip_install=None):
+        global _kernel
+        _kernel = self
+        self._emit = emit
+        self._request_input = request_input
+        self._pip_install = pip_install
+        self.figure_formats = tuple(figure_formats) or ("svg",)
+        self.execution_count = 0
+        self.runs = 0
+        self.allow_stdin = True
+        self.stdout = Stream(self, "stdout")
+        self.stderr = Stream(self, "stderr")
+        sys.stdout, sys.stderr = self.stdout, self.stderr
+        builtins.input = self.input
+        builtins.display = display
+        import getpass
+
+        getpass.getpass = lambda prompt="Password: ", stream=None: self.input(prompt, password=True)
+        _install_ipython_display()
+        self.namespace = {"__name__": "__main__", "__builtins__": builtins, "In": [""], "Out": {}}
+        self.namespace["__livecells_pip__"] = self._pip
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        sys.modules["__main__"].__dict__.update(self.namespace)
+        self.namespace = sys.modules["__main__"].__dict__
+
+    def emit(self, msg_type, content, flush=True):
+        if flush:
+            self.stdout.flush()
+            self.stderr.flush()
+        self._emit(msg_type, json.dumps(content, default=str))
+
+    def input(self, prompt="", password=False):
+        self.stdout.flush()
+        self.stderr.flush()
+        if not self.allow_stdin:
+            raise StdinNotImplementedError(
+                "raw_input was called, but this frontend does not support input requests."
+            )
+        if self._request_input is None:
+            raise StdinNotImplementedError(
+                "input() needs a cross-origin isolated page (served with the headers "
+                "Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: "
+                "require-corp or credentialless); `livecells serve` sends them, and "
+                "`livecells build` writes them to _headers for hosts that read it"
+            )
+        answer = self._request_input(str(prompt), bool(password))
+        if answer is None:
+            raise KeyboardInterrupt("interrupted while waiting for input")
+        return str(answer)
+
+    async def _pip(self, line):
+        words = line.split()
+        if not words or words[0] != "install":
+            raise ValueError("the Pyodide runtime supports `%pip install NAME...` only")
+        names = [word for word in words[1:] if not word.startswith("-")]
+        if self._pip_install is None:
+            raise RuntimeError("%pip install is not available: micropip is not part of this site")
+        await self._pip_install(json.dumps(names))
+        print(f"Installed {', '.join(names)}")
+
+    async def execute(self, code, silent=False, store_history=True, allow_stdin=True):
+        """Run one cell; returns the ``execute_reply`` content as JSON text."""
+        if store_history and not silent:
+            self.execution_count += 1
+        count = self.execution_count
+        self.runs += 1
+        self.allow_stdin = allow_stdin
+        filename = f"<cell-{count}-{self.runs}>"
+        if not silent:
+            self.emit("execute_input", {"code": code, "execution_count": count})
+            if store_history:
+                self.namespace["In"].append(code)
+        try:
+            await self._run_cell(code, filename, count, silent)
+            self._show_figures()
+            reply = {"status": "ok", "execution_count": count, "user_expressions": {}, "payload": []}
+        except BaseException as exc:  # noqa: BLE001 - everything the cell raised is its error
+            error = self._error(exc, count)
+            self.emit("error", error)
+            reply = {"status": "error", "execution_count": count, **error}
+        finally:
+            self.stdout.flush()
+            self.stderr.flush()
+        return json.dumps(reply)
+
+    async def _run_cell(self, code, filename, count, silent):
+        source = code
+        try:
+            tree = ast.parse(source, filename, "exec")
+        except SyntaxError:
+            source = _transform_magics(code)
+            if source == code:
+                raise
+            tree = ast.parse(source, filename, "exec")
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        last = None
+        if tree.body and isinstance(tree.body[-1], ast.Expr) and not _ends_with_semicolon(source):
+            last = ast.Expression(tree.body.pop().value)
+        flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+        await self._eval(compile(tree, filename, "exec", flags=flags, dont_inherit=True))
+        if last is None:
+            return
+        value = await self._eval(compile(last, filename, "eval", flags=flags, dont_inherit=True))
+        if value is None or silent:
+            return
+        ns = self.namespace
+        ns["___"], ns["__"], ns["_"] = ns.get("__"), ns.get("_"), value
+        ns[f"_{count}"] = value
+        ns["Out"][count] = value
+        data, metadata = format_mimebundle(value)
+        self.emit("execute_result", {"execution_count": count, "data": data, "metadata": metadata})
+
+    async def _eval(self, code):
+        result = eval(code, self.namespace)
+        if code.co_flags & inspect.CO_COROUTINE:
+            result = await result
+        return result
+
+    def _show_figures(self):
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is None:
+            return
+        for number in pyplot.get_fignums():
+            figure = pyplot.figure(number)
+            data = {"text/plain": repr(figure)}
+            for fmt in self.figure_formats:
+                buffer = io.BytesIO()
+                figure.savefig(buffer, format=fmt, bbox_inches="tight")
+                raw = buffer.getvalue()
+                if fmt == "svg":
+                    data["image/svg+xml"] = raw.decode("utf-8")
+                else:
+                    data["image/png"] = base64.b64encode(raw).decode("ascii")
+            display(data, raw=True)
+        pyplot.close("all")
+
+    def _error(self, exc, count):
+        """IPython's error output: the frames of the cell (and of user modules), never the
+        runtime's; a ModuleNotFoundError says how to get the package here."""
+        tb = exc.__traceback__
+        while tb is not None and not tb.tb_frame.f_code.co_filename.startswith("<cell-"):
+            tb = tb.tb_next
+        exception = traceback.TracebackException(type(exc), exc, tb, compact=True)
+        ename = type(exc).__name__
+        evalue = str(exc)
+        if isinstance(exc, ModuleNotFoundError) and exc.name:
+            evalue += (
+                f". The Pyodide runtime has the standard library and the packages this site "
+                f"ships: add {exc.name.split('.')[0]!r} to project.livecells.packages "
+                f"(pure-Python wheels are fetched by `livecells build`), or run "
+                f"`%pip install {exc.name.split('.')[0]}` in a cell"
+            )
+        lines = [
+            f"{RED}{'-' * 75}{RESET}",
+            f"{RED}{ename}{RESET}{' ' * max(1, 42 - len(ename))}Traceback (most recent call last)",
+        ]
+        for frame in exception.stack:
+            if HIDDEN_FRAMES.search(frame.filename or ""):
+                continue
+            match = re.match(r"<cell-(\d+)-\d+>", frame.filename or "")
+            where = f"Cell {GREEN}In[{match.group(1)}]{RESET}" if match else f"File {GREEN}{frame.filename}{RESET}"
+            block = [f"{where}, line {frame.lineno}" + ("" if match else f", in {frame.name}")]
+            if frame.line:
+                block.append(f"{GREEN}----> {frame.lineno}{RESET} {frame.line}")
+            lines.append("\n".join(block))
+        if isinstance(exc, SyntaxError):
+            lines = [
+                "\n".join(
+                    line.rstrip("\n").replace(f"File \"{exc.filename}\"", f"Cell In[{count}]")
+                    for line in exception.format_exception_only()
+                )
+            ]
+        else:
+            lines.append(f"{RED}{ename}{RESET}: {evalue}")
+        return {"ename": ename, "evalue": evalue, "traceback": lines}
+
+
+def _ends_with_semicolon(source):
+    """IPython: a trailing ``;`` on the last line hides the result."""
+    last = None
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type not in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE,
+                                  tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT):
+                last = token
+    except (tokenize.TokenError, SyntaxError):
+        return False
+    return last is not None and last.type == tokenize.OP and last.string == ";"
+
+
+def _transform_magics(code):
+    """Only when a cell does not parse as Python: line magics that make sense here
+    (``%pip install``, ``%matplotlib``) become code, others a clear error. Lines inside
+    strings are never touched, since a cell that parses is never transformed."""
+    out = []
+    for line in code.splitlines():
+        match = MAGIC.match(line)
+        if not match:
+            out.append(line)
+            continue
+        indent, kind, rest = match.groups()
+        if kind == "%" and rest.startswith("pip "):
+            out.append(f"{indent}await __livecells_pip__({rest[4:].strip()!r})")
+        elif kind == "%" and rest.split()[:1] == ["matplotlib"]:
+            out.append(f"{indent}pass")
+        else:
+            name = (kind + rest).split()[0] if rest.strip() else kind
+            out.append(
+                f"{indent}raise NotImplementedError({name!r} + ' is an IPython magic or shell "
+                f"command; the Pyodide runtime runs Python only (%pip install works)')"
+            )
+    return "\n".join(out)

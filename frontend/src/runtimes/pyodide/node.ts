@@ -1,0 +1,106 @@
+// `node pyodide-node.mjs`: the Pyodide kernel for livecells' Python side (runtime `pyodide`).
+// The same worker core as in the browser runs in a worker thread; this host relays JSON lines
+// between stdio and the worker, answers input() through the shared buffer and interrupts
+// through Pyodide's interrupt buffer, so both work while Python is busy.
+//
+// stdin:  {"type": "boot", "options": {...}} first, then {"type": "message", "msg": {...}},
+//         {"type": "interrupt"}, {"type": "restart"}; EOF ends the kernel.
+// stdout: {"type": "status", "status", "detail"}, {"type": "message", "msg"}.
+
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { Message } from "../../protocol";
+import { answerInput, type BootOptions, INPUT_HEADER_BYTES, type WorkerMessage } from "./core";
+
+const INPUT_BYTES = 1 << 20;
+
+function write(line: WorkerMessage | { type: "status"; status: "dead"; detail: string }): void {
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
+let options: BootOptions | null = null;
+let worker: Worker | null = null;
+let waitingForInput = false;
+
+function start(): void {
+  if (!options) return;
+  const boot: BootOptions = {
+    ...options,
+    interruptBuffer: new SharedArrayBuffer(4),
+    inputBuffer: new SharedArrayBuffer(INPUT_HEADER_BYTES + INPUT_BYTES),
+  };
+  options = boot;
+  const current = new Worker(fileURLToPath(new URL("./pyodide-node-worker.mjs", import.meta.url)));
+  worker = current;
+  current.on("message", (message: WorkerMessage) => {
+    if (message.type === "message" && message.msg.header.msg_type === "input_request") waitingForInput = true;
+    write(message);
+  });
+  current.on("error", (error: Error) => write({ type: "status", status: "error", detail: error.message }));
+  current.on("exit", (code: number) => {
+    if (worker === current) write({ type: "status", status: "dead", detail: `the Pyodide worker exited (code ${code})` });
+  });
+  current.postMessage({ type: "boot", options: boot });
+}
+
+function interrupt(): void {
+  if (!options) return;
+  new Int32Array(options.interruptBuffer as SharedArrayBuffer)[0] = 2;
+  if (waitingForInput) {
+    waitingForInput = false;
+    answerInput(options.inputBuffer as SharedArrayBuffer, null);
+  }
+}
+
+function receive(line: string): void {
+  if (!line.trim()) return;
+  const message = JSON.parse(line) as { type: string; options?: Partial<BootOptions>; msg?: Message };
+  if (message.type === "boot") {
+    const here = fileURLToPath(new URL("./pyodide/", import.meta.url));
+    options = {
+      indexURLs: [here],
+      timeoutMs: 0,
+      packages: [],
+      autoloadImports: true,
+      figureFormats: ["svg"],
+      lockFileURL: null,
+      ...message.options,
+      interruptBuffer: null,
+      inputBuffer: null,
+    };
+    start();
+  } else if (message.type === "interrupt") {
+    interrupt();
+  } else if (message.type === "restart") {
+    const old = worker;
+    worker = null;
+    void old?.terminate();
+    waitingForInput = false;
+    start();
+  } else if (message.type === "message" && message.msg) {
+    const msg = message.msg;
+    if (msg.header.msg_type === "input_reply" && options?.inputBuffer) {
+      waitingForInput = false;
+      answerInput(options.inputBuffer, String(msg.content.value ?? ""));
+    } else if (msg.header.msg_type === "interrupt_request") {
+      interrupt();
+      worker?.postMessage({ type: "message", msg }); // the worker replies (interrupt_reply)
+    } else {
+      worker?.postMessage({ type: "message", msg });
+    }
+  }
+}
+
+const lines = createInterface({ input: process.stdin });
+lines.on("line", (line) => {
+  try {
+    receive(line);
+  } catch (error) {
+    write({ type: "status", status: "error", detail: `bad request: ${(error as Error).message}` });
+  }
+});
+lines.on("close", () => {
+  void worker?.terminate();
+  process.exit(0);
+});

@@ -1,0 +1,16 @@
+// The browser's module worker: Pyodide >= 0.27 needs `new Worker(url, {type: "module"})`.
+
+import { type HostMessage, serve } from "./core";
+
+declare const self: {
+  postMessage(message: unknown): void;
+  addEventListener(type: "message", listener: (event: { data: HostMessage }) => void): void;
+};
+
+serve(
+  {
+    post: (message) => self.postMessage(message),
+    listen: (handler) => self.addEventListener("message", (event) => handler(event.data)),
+  },
+  (url) => import(/* webpackIgnore: true */ url),
+);

@@ -1,0 +1,203 @@
+"""Offline packages for the Pyodide runtime: pure-Python wheels, and a lock file for them.
+
+``livecells build`` (and the Node.js runtime) fetch the wheels a site needs from PyPI with
+``pip download`` (``py3-none-any`` only, for Pyodide's Python version), together with micropip
+and its dependency ``packaging``, and describe them in a ``pyodide-lock.json`` of their own.
+Pyodide then loads them from the site's own files: ``loadPackage``, ``micropip.install`` and
+import autoloading all find them there, with the sha256 the lock file records. A package that
+has no pure-Python wheel (it has compiled code) is reported at build time, naming it.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from livecells.errors import ConfigError
+
+__all__ = ["Wheels", "fetch_wheels", "read_requirements", "write_lock"]
+
+PYODIDE_DIR = Path(__file__).resolve().parent / "static" / "pyodide"
+LOCK_NAME = "pyodide-lock.json"
+
+
+def pyodide_info() -> dict[str, str]:
+    """The bundled Pyodide's version, Python version and micropip/packaging versions."""
+    path = PYODIDE_DIR / "livecells-pyodide.json"
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        raise ConfigError(
+            f"the Pyodide runtime is not built ({path} is missing): reinstall livecells with "
+            "Node.js available, or run `npm ci && npm run build` in frontend/"
+        ) from None
+
+
+def _environment(python: str) -> dict[str, str]:
+    major_minor = ".".join(python.split(".")[:2])
+    return {
+        "python_version": major_minor,
+        "python_full_version": python,
+        "sys_platform": "emscripten",
+        "platform_system": "Emscripten",
+        "platform_machine": "wasm32",
+        "os_name": "posix",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "extra": "",
+    }
+
+
+@dataclass(frozen=True)
+class Wheels:
+    """A folder of wheels and the lock file that describes them."""
+
+    directory: Path
+    lock_file: Path
+
+    def names(self, requirements: list[str]) -> list[str]:
+        """The lock file's names for ``requirements`` (what ``loadPackage`` takes)."""
+        return [requirement_name(r) for r in requirements]
+
+
+def requirement_name(requirement: str) -> str:
+    """The canonical name of a requirement string or of a local wheel's path."""
+    if requirement.endswith(".whl"):
+        return str(canonicalize_name(Path(requirement).name.split("-")[0]))
+    return str(canonicalize_name(Requirement(requirement).name))
+
+
+def read_requirements(path: Path) -> list[str]:
+    """The requirement lines of a ``requirements.txt`` (comments, blank lines and pip options
+    left out); a line that is not a requirement is a ConfigError naming file and line."""
+    found = []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith(("#", "-")):
+            continue
+        if line.endswith(".whl"):  # a wheel file, relative to the requirements file
+            found.append(str((path.parent / line).resolve()))
+            continue
+        try:
+            Requirement(line)
+        except InvalidRequirement as exc:
+            raise ConfigError(f"{path}:{number}: not a requirement: {line!r} ({exc})") from None
+        found.append(line)
+    return found
+
+
+def default_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+    return Path(base) / "livecells" / "wheels"
+
+
+def fetch_wheels(requirements: list[str], directory: Path | None = None) -> Wheels:
+    """Download pure-Python wheels for ``requirements`` (and their dependencies), micropip and
+    packaging into ``directory`` (default: a cache folder per set of requirements, reused while
+    its lock file exists) and write its lock file. Raises ConfigError naming each requirement
+    without a pure-Python wheel."""
+    info = pyodide_info()
+    wanted = [f"micropip=={info['micropip']}", f"packaging=={info['packaging']}", *requirements]
+    if directory is None:
+        key = hashlib.sha256(json.dumps([info["version"], *sorted(wanted)]).encode()).hexdigest()
+        directory = default_cache() / key[:16]
+        if (directory / LOCK_NAME).is_file():
+            return Wheels(directory, directory / LOCK_NAME)
+    directory.mkdir(parents=True, exist_ok=True)
+    python = ".".join(info["python"].split(".")[:2])
+    problems = []
+    # One requirement at a time, so that a failure names its requirement; pip's cache makes
+    # the dependencies they share cheap.
+    for requirement in wanted:
+        command = [
+            sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+            "--only-binary=:all:", "--platform", "any", "--abi", "none",
+            "--implementation", "py", "--python-version", python,
+            "--dest", str(directory), requirement,
+        ]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            reason = [line for line in done.stderr.splitlines() if line.startswith("ERROR")]
+            problems.append(
+                f"{requirement}: no pure-Python wheel for Pyodide (Python {python}) on the "
+                f"package index ({'; '.join(reason) or 'pip download failed'}); packages with "
+                "compiled code need Pyodide's own build: list Pyodide's full distribution as a "
+                "further indexURL"
+            )
+    if problems:
+        raise ConfigError("; ".join(problems))
+    lock = write_lock(directory, info)
+    return Wheels(directory, lock)
+
+
+def write_lock(directory: Path, info: Mapping[str, object]) -> Path:
+    """A Pyodide lock file for every wheel in ``directory``: name, version, file, sha256, the
+    modules it provides and its dependencies (markers evaluated for Pyodide)."""
+    environment = _environment(str(info["python"]))
+    entries: dict[str, dict[str, object]] = {}
+    requires: dict[str, list[Requirement]] = {}
+    for wheel in sorted(directory.glob("*.whl")):
+        name, version, imports, requirements = _inspect(wheel)
+        key = str(canonicalize_name(name))
+        entries[key] = {
+            "name": key,
+            "version": version,
+            "file_name": wheel.name,
+            "install_dir": "site",
+            "sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(),
+            "package_type": "package",
+            "imports": imports,
+            "depends": [],
+            "unvendored_tests": False,
+        }
+        requires[key] = requirements
+    for key, requirements in requires.items():
+        depends = []
+        for requirement in requirements:
+            if requirement.marker is not None and not requirement.marker.evaluate(environment):
+                continue
+            dependency = str(canonicalize_name(requirement.name))
+            if dependency in entries and dependency not in depends:
+                depends.append(dependency)
+        entries[key]["depends"] = depends
+    lock = directory / LOCK_NAME
+    lock.write_text(json.dumps({"info": info["info"], "packages": entries}, indent=1), "utf-8")
+    return lock
+
+
+def _inspect(wheel: Path) -> tuple[str, str, list[str], list[Requirement]]:
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        meta = next(n for n in names if n.endswith(".dist-info/METADATA"))
+        metadata = email.parser.Parser().parsestr(archive.read(meta).decode("utf-8"))
+        top_level = next((n for n in names if n.endswith(".dist-info/top_level.txt")), None)
+        if top_level is not None:
+            imports = archive.read(top_level).decode("utf-8").split()
+        else:
+            imports = sorted(
+                {
+                    n.split("/")[0].removesuffix(".py")
+                    for n in names
+                    if not n.split("/")[0].endswith((".dist-info", ".data"))
+                    and (n.endswith(".py") or "/" in n)
+                }
+            )
+    requirements = []
+    for line in metadata.get_all("Requires-Dist") or []:
+        try:
+            requirements.append(Requirement(line))
+        except InvalidRequirement:
+            continue
+    imports = [name for name in imports if name.isidentifier()]
+    return str(metadata["Name"]), str(metadata["Version"]), imports, requirements

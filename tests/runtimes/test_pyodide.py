@@ -1,0 +1,226 @@
+"""Runtime ``pyodide``: the browser's Pyodide kernel, run by Node.js, against the Kernel contract.
+
+One kernel serves the semantics tests (booting Pyodide costs seconds); interrupt, restart and
+packages get their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import nbformat
+import pytest
+import pytest_asyncio
+from tests.runtimes.conftest import interrupt_busy_loop
+from tests.wheelfactory import make_wheel
+
+import livecells
+from livecells.errors import KernelNotFound, RuntimeNotAvailable
+from livecells.runtimes.base import Kernel
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def kernel() -> AsyncIterator[Kernel]:
+    async with livecells.connect("pyodide", on_input=lambda prompt, password: "Ada") as started:
+        yield started
+
+
+async def test_kernel_info_names_pyodide(kernel: Kernel) -> None:
+    assert kernel.kernel_info["implementation"] == "livecells-pyodide"
+    assert kernel.kernel_info["language_info"]["name"] == "python"
+
+
+async def test_last_expression_is_the_result_unless_it_ends_with_a_semicolon(
+    kernel: Kernel,
+) -> None:
+    result = await kernel.execute("x = 6\nx * 7")
+    assert result.outputs == [
+        {
+            "output_type": "execute_result",
+            "data": {"text/plain": "42"},
+            "metadata": {},
+            "execution_count": result.execution_count,
+        }
+    ]
+    assert (await kernel.execute("x * 7;")).outputs == []
+    assert (await kernel.execute("x * 7  # a comment")).outputs[0]["data"]["text/plain"] == "42"
+    assert (await kernel.execute("_")).outputs[0]["data"]["text/plain"] == "42"
+
+
+async def test_execution_counts_increase_and_silent_runs_do_not_count(kernel: Kernel) -> None:
+    first = await kernel.execute("1")
+    await kernel.execute("2", silent=True)
+    second = await kernel.execute("3")
+    assert first.execution_count is not None
+    assert second.execution_count == first.execution_count + 1
+
+
+async def test_stdout_streams_while_the_cell_runs(kernel: Kernel) -> None:
+    seen: list[float] = []
+    code = (
+        "import time\nprint('first')\n"
+        "t = time.time()\nwhile time.time() - t < 1: pass\nprint('second')"
+    )
+    started = time.perf_counter()
+    result = await kernel.execute(code, on_output=lambda _: seen.append(time.perf_counter()))
+    ended = time.perf_counter()
+    assert result.stdout == "first\nsecond\n"
+    assert seen[0] - started < ended - started - 0.5, "the first line waited for the cell"
+
+
+async def test_stderr_is_its_own_stream(kernel: Kernel) -> None:
+    result = await kernel.execute("import sys\nprint('out')\nprint('err', file=sys.stderr)")
+    assert [(o["name"], o["text"]) for o in result.outputs] == [
+        ("stdout", "out\n"),
+        ("stderr", "err\n"),
+    ]
+
+
+async def test_display_and_rich_reprs(kernel: Kernel) -> None:
+    code = """
+class Rich:
+    def _repr_html_(self): return '<b>rich</b>'
+    def _repr_markdown_(self): return '*rich*'
+class Bundle:
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {'text/plain': 'bundle', 'application/json': {'a': 1}}
+from IPython.display import display, HTML, SVG, Image, Math
+display(Rich(), Bundle())
+display(SVG('<svg xmlns="http://www.w3.org/2000/svg"/>'), Math('x^2'))
+display(Image(data=b'\\x89PNG\\r\\n', format='png'))
+Rich()
+"""
+    result = await kernel.execute(code)
+    assert result.status == "ok", result.outputs
+    kinds = [o["output_type"] for o in result.outputs]
+    assert kinds == ["display_data"] * 5 + ["execute_result"]
+    rich, bundle, svg, math, image, last = (o["data"] for o in result.outputs)
+    assert rich["text/html"] == "<b>rich</b>" and rich["text/markdown"] == "*rich*"
+    assert bundle == {"text/plain": "bundle", "application/json": {"a": 1}}
+    assert svg["image/svg+xml"].startswith("<svg") and math["text/latex"] == "$\\displaystyle x^2$"
+    assert image["image/png"] == "iVBORw0K"
+    assert last["text/html"] == "<b>rich</b>"
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(code, outputs=result.outputs, execution_count=1)]
+    )
+    nbformat.validate(nbformat.from_dict(notebook))
+
+
+async def test_display_id_updates_replace_the_output(kernel: Kernel) -> None:
+    code = "h = display('one', display_id=True)\nh.update('two')"
+    result = await kernel.execute(code)
+    assert [o["data"]["text/plain"] for o in result.outputs] == ["'two'"]
+
+
+async def test_clear_output_wait_clears_before_the_next_output(kernel: Kernel) -> None:
+    code = (
+        "from IPython.display import clear_output\n"
+        "print('old')\nclear_output(wait=True)\nprint('new')"
+    )
+    assert (await kernel.execute(code)).stdout == "new\n"
+
+
+async def test_errors_show_the_cells_frames_and_not_the_runtimes(kernel: Kernel) -> None:
+    result = await kernel.execute("def inner():\n    return 1 / 0\n\ninner()")
+    assert result.status == "error"
+    error = result.outputs[-1]
+    assert (error["ename"], error["evalue"]) == ("ZeroDivisionError", "division by zero")
+    text = "\n".join(error["traceback"])
+    assert "Cell \x1b[32mIn[" in text and "return 1 / 0" in text and "----> 4" in text
+    for hidden in ("_pyodide", "livecells_kernel", "pyodide.asm"):
+        assert hidden not in text
+
+
+async def test_syntax_errors_point_at_the_cell(kernel: Kernel) -> None:
+    result = await kernel.execute("def broken(:\n    pass")
+    error = result.outputs[-1]
+    assert error["ename"] == "SyntaxError"
+    assert "Cell In[" in "\n".join(error["traceback"])
+
+
+async def test_top_level_await(kernel: Kernel) -> None:
+    result = await kernel.execute("import asyncio\nawait asyncio.sleep(0.01)\n'awaited'")
+    assert result.outputs[-1]["data"]["text/plain"] == "'awaited'"
+
+
+async def test_input_is_answered_by_the_client(kernel: Kernel) -> None:
+    result = await kernel.execute("name = input('Who? ')\nprint('hello', name)")
+    assert result.stdout == "hello Ada\n"
+
+
+async def test_input_without_a_handler_raises_like_ipykernel(kernel: Kernel) -> None:
+    kernel.on_input = None
+    try:
+        result = await kernel.execute("input('?')")
+    finally:
+        kernel.on_input = lambda prompt, password: "Ada"
+    assert result.outputs[-1]["ename"] == "StdinNotImplementedError"
+
+
+async def test_a_missing_module_says_how_to_get_it(kernel: Kernel) -> None:
+    error = (await kernel.execute("import not_a_real_package")).outputs[-1]
+    assert error["ename"] == "ModuleNotFoundError"
+    assert "project.livecells.packages" in error["evalue"]
+
+
+async def test_magics_only_where_the_cell_is_not_python(kernel: Kernel) -> None:
+    assert (await kernel.execute("%matplotlib inline\n1")).status == "ok"
+    error = (await kernel.execute("%ls")).outputs[-1]
+    assert error["ename"] == "NotImplementedError" and error["evalue"].startswith("%ls is")
+    text = await kernel.execute("s = '''\n%ls stays\n'''\nprint(s.strip())")
+    assert text.stdout == "%ls stays\n"
+
+
+async def test_a_failed_cell_aborts_the_cells_queued_behind_it(kernel: Kernel) -> None:
+    failing = asyncio.create_task(kernel.execute("1/0"))
+    queued = asyncio.create_task(kernel.execute("'never'"))
+    assert (await failing).status == "error"
+    assert (await queued).status == "aborted"
+    assert (await kernel.execute("'again'")).status == "ok"
+
+
+async def test_interrupt_and_restart() -> None:
+    async with livecells.connect("pyodide") as kernel:
+        await kernel.execute("state = 1")
+        result = await interrupt_busy_loop(kernel)
+        assert result.status == "error" and result.outputs[-1]["ename"] == "KeyboardInterrupt"
+        assert (await kernel.execute("state")).outputs[0]["data"]["text/plain"] == "1"
+        await kernel.restart()
+        assert (await kernel.execute("'state' in dir()")).outputs[0]["data"][
+            "text/plain"
+        ] == "False"
+
+
+async def test_packages_from_local_wheels_are_installed_before_the_first_cell(
+    tmp_path: Path,
+) -> None:
+    wheel = make_wheel(
+        tmp_path, "greeting", "1.0", "def hello():\n    return 'hello from a wheel'\n"
+    )
+    async with livecells.connect("pyodide", packages=[str(wheel)]) as kernel:
+        result = await kernel.execute("import greeting\ngreeting.hello()")
+    assert result.outputs[-1]["data"]["text/plain"] == "'hello from a wheel'"
+
+
+async def test_other_languages_are_refused() -> None:
+    with pytest.raises(KernelNotFound, match="Python only"):
+        livecells.connect("pyodide", kernel_name="bash")
+
+
+async def test_without_node_the_error_says_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", os.path.dirname(os.__file__))  # a PATH with no node on it
+    with pytest.raises(RuntimeNotAvailable, match=r"needs Node\.js"):
+        async with livecells.connect("pyodide"):
+            pass
+
+
+async def test_an_unloadable_pyodide_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeNotAvailable, match="could not be loaded"):
+        async with livecells.connect("pyodide", index_urls=[str(tmp_path) + "/"]):
+            pass
