@@ -17,6 +17,19 @@ export interface PageConfig {
   openInJupyter: string | null;
   path: string | null;
   watch: boolean;
+  pyodide: PyodideSettings | null;
+}
+
+export interface PyodideSettings {
+  /** Extra places for Pyodide's files, after (or, when set, instead of) the site's copy. */
+  indexURLs: string[];
+  timeoutMs: number;
+  packages: string[];
+  autoloadImports: boolean;
+  figureFormats: string[];
+  /** Load Python when the page opens, so the first run does not wait (no cell runs). */
+  preload: boolean;
+  lockFileURL: string | null;
 }
 
 const DEFAULTS: PageConfig = {
@@ -34,6 +47,7 @@ const DEFAULTS: PageConfig = {
   openInJupyter: null,
   path: null,
   watch: false,
+  pyodide: null,
 };
 
 export function readConfig(): PageConfig {

@@ -7,6 +7,7 @@ import { hasMath, typeset } from "./math";
 import { type RenderOptions, updateDisplay } from "./outputs";
 import { Panel } from "./panel";
 import { JupyterRuntime } from "./runtimes/jupyter";
+import { PyodideRuntime } from "./runtimes/pyodide";
 import { type Runtime, UnavailableRuntime } from "./runtimes/runtime";
 import { Sessions } from "./sessions";
 
@@ -30,6 +31,22 @@ function makeRuntime(config: PageConfig): Runtime {
       kernelName: config.kernelName,
       path: null,
       sessions,
+    });
+  }
+  if (config.runtime === "pyodide") {
+    const settings = config.pyodide;
+    const absolute = (url: string) => new URL(url, document.baseURI).href;
+    // Tried in order; "local" is the site's own copy (the default), a CDN may follow it.
+    const local = absolute(`${config.staticUrl}pyodide/`);
+    const urls = settings?.indexURLs.length ? settings.indexURLs : ["local"];
+    return new PyodideRuntime({
+      workerUrl: absolute(`${config.staticUrl}pyodide-worker.js`),
+      indexURLs: urls.map((url) => (url === "local" ? local : absolute(url))),
+      timeoutMs: settings?.timeoutMs ?? 0,
+      packages: settings?.packages ?? [],
+      autoloadImports: settings?.autoloadImports ?? true,
+      figureFormats: settings?.figureFormats ?? ["svg"],
+      lockFileURL: settings?.lockFileURL ? absolute(settings.lockFileURL) : null,
     });
   }
   return new UnavailableRuntime(
@@ -64,11 +81,21 @@ export function main(): void {
   const runtime = makeRuntime(config);
   // Run all follows nbclient: cells tagged skip-execution are left for the reader to run.
   const runAll = () => cells.filter((cell) => !cell.tags.includes("skip-execution")).forEach((cell) => queue.run(cell));
+  // Pyodide takes seconds to fetch and compile: with `preload` it boots when the page opens
+  // (no cell runs before the reader asks), so Start finds Python ready.
+  let powered = false;
+  let preloading: Promise<void> | null =
+    runtime instanceof PyodideRuntime && config.pyodide?.preload !== false ? runtime.start() : null;
+  preloading?.catch(() => undefined);
   const panel = new Panel(
     {
       power: () => {
-        runtime
-          .start()
+        powered = true;
+        if (runtime.status !== "idle" && runtime.status !== "error") panel.show(runtime.status, "");
+        // A failed preload is retried once the reader asks.
+        const starting = preloading ? preloading.catch(() => runtime.start()) : runtime.start();
+        preloading = null;
+        starting
           .then(() => {
             queue.runtime = runtime;
             cells.forEach((cell) => cell.setEnabled(true));
@@ -92,6 +119,7 @@ export function main(): void {
   page.prepend(panel.element);
   cells.forEach((cell) => cell.setEnabled(false));
   runtime.onStatus((status, detail) => {
+    if (!powered) return; // a preload works quietly until the reader presses Start
     panel.show(status, detail);
     if (status === "dead" || status === "error") {
       queue.drop();

@@ -15,6 +15,8 @@ const LABELS: Record<Status, string> = {
   idle: "Idle",
   connecting: "Connecting…",
   starting: "Starting the kernel…",
+  loading: "Loading Python…",
+  installing: "Installing packages…",
   ready: "Ready",
   busy: "Running…",
   restarting: "Restarting…",
@@ -69,7 +71,8 @@ export class Panel {
       ? `${LABELS[status]}: ${detail}`
       : LABELS[status];
     if (!this.started && status === "idle") this.statusText.textContent = detail;
-    this.power.disabled = started || status === "connecting" || status === "starting";
+    const booting = status === "connecting" || status === "starting" || status === "loading" || status === "installing";
+    this.power.disabled = started || booting;
     this.power.textContent = status === "dead" || status === "error" ? "Start again" : "Start";
     this.runAll.disabled = !started || !live;
     this.interrupt.disabled = !started || status !== "busy";

@@ -244,6 +244,15 @@ OPTION_KEYS = {
     "trusted": "a boolean",
     "packages": "a list of strings",
     "runtime": f"one of {', '.join(RUNTIMES)}",
+    "pyodide": "a mapping of "
+    + ", ".join(["indexURL", "timeoutMs", "autoloadImports", "figureFormats", "preload"]),
+}
+PYODIDE_KEYS = {
+    "indexURL": "a URL or a list of URLs, tried in order (a CDN may follow the local copy)",
+    "timeoutMs": "a number of milliseconds per indexURL (0: no limit)",
+    "autoloadImports": "a boolean",
+    "figureFormats": "a list of 'svg' and 'png'",
+    "preload": "a boolean: load Python when the page opens (no cell runs before a click)",
 }
 
 
@@ -261,12 +270,54 @@ def parse_options(value: object, *, where: str) -> dict[str, Any]:
         isinstance(packages, list) and all(isinstance(item, str) for item in packages)
     ):
         raise ConfigError(f"{where}.packages: expected a list of strings, got {_show(packages)}")
+    if value.get("pyodide") is not None:
+        _pyodide(value["pyodide"], f"{where}.pyodide")
     runtime = value.get("runtime")
     if runtime is not None and runtime not in RUNTIMES:
         raise ConfigError(
             f"{where}.runtime: expected one of {', '.join(RUNTIMES)}, got {_show(runtime)}"
         )
     return dict(value)
+
+
+def _pyodide(value: object, where: str) -> None:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a mapping of {', '.join(PYODIDE_KEYS)}")
+    _check_keys(value, PYODIDE_KEYS, where)
+    urls = value.get("indexURL")
+    if urls is not None and not (
+        isinstance(urls, str)
+        or (isinstance(urls, list) and urls and all(isinstance(u, str) for u in urls))
+    ):
+        raise ConfigError(f"{where}.indexURL: expected {PYODIDE_KEYS['indexURL']}")
+    timeout = value.get("timeoutMs")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0
+    ):
+        raise ConfigError(f"{where}.timeoutMs: expected {PYODIDE_KEYS['timeoutMs']}")
+    _typed(value, "autoloadImports", bool, where)
+    _typed(value, "preload", bool, where)
+    formats = value.get("figureFormats")
+    if formats is not None and not (
+        isinstance(formats, list) and formats and all(f in ("svg", "png") for f in formats)
+    ):
+        raise ConfigError(f"{where}.figureFormats: expected {PYODIDE_KEYS['figureFormats']}")
+
+
+def pyodide_config(options: Mapping[str, Any], packages: list[str]) -> dict[str, Any]:
+    """The client's ``pyodide`` settings for a page (frontend ``PyodideOptions``); URLs stay as
+    written, the client resolves them against the page."""
+    settings = options.get("pyodide") or {}
+    urls = settings.get("indexURL")
+    return {
+        "indexURLs": [urls] if isinstance(urls, str) else list(urls or []),
+        "timeoutMs": settings.get("timeoutMs", 0),
+        "packages": packages,
+        "autoloadImports": settings.get("autoloadImports", True),
+        "figureFormats": settings.get("figureFormats", ["svg"]),
+        "preload": settings.get("preload", True),
+        "lockFileURL": None,
+    }
 
 
 # -- table of contents ----------------------------------------------------------------------

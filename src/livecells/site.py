@@ -17,10 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from livecells.config import Project, TocEntry, load_project, page_config, page_settings
+from livecells.config import (
+    Project,
+    TocEntry,
+    load_project,
+    page_config,
+    page_settings,
+    pyodide_config,
+)
 from livecells.documents import SKIPPED_DIRS, Page, find_pages, page_url, read_page
 from livecells.errors import ConfigError, NotebookError
 from livecells.render import render_page
+from livecells.wheels import LOCK_NAME, fetch_wheels, read_requirements, requirement_name
 
 __all__ = ["STATIC_DIR", "Built", "Site", "add_arguments", "build", "command"]
 
@@ -57,6 +65,8 @@ class Site:
             raise ConfigError(f"{root}: not a directory")
         self.default_runtime = default_runtime
         self.extra_config = dict(extra_config or {})
+        self.wheels = False
+        """True once the site's wheels and their lock file are under ``_livecells/wheels/``."""
         self._cache: dict[Path, _Cached] = {}
         self._project_stamp: tuple[float, ...] | None = None
         self._project: Project | None = None
@@ -124,6 +134,11 @@ class Site:
         )
         if not page.has_code:
             config["runtime"] = None
+        if config["runtime"] == "pyodide":
+            wanted = self.requirements(path, options)
+            config["pyodide"] = pyodide_config(options, [_client_name(r) for r in wanted])
+            if self.wheels:
+                config["pyodide"]["lockFileURL"] = f"{root_url}{ASSETS}/wheels/{LOCK_NAME}"
         config.update(self.extra_config)
         config["path"] = path.as_posix()
         config["staticUrl"] = root_url + ASSETS + "/"
@@ -142,6 +157,31 @@ class Site:
             previous=self._link(previous, root_url),
             following=self._link(following, root_url),
         )
+
+    def requirements(self, path: Path, options: Mapping[str, Any]) -> list[str]:
+        """What a Pyodide page installs: ``livecells.packages`` and the ``requirements.txt``
+        beside the page."""
+        wanted = list(options.get("packages") or [])
+        beside = self.root / path.parent / "requirements.txt"
+        if beside.is_file():
+            wanted += read_requirements(beside)
+        return wanted
+
+    def pyodide_requirements(self) -> list[str]:
+        """Every requirement of every Pyodide page (what a build fetches wheels for)."""
+        found: list[str] = []
+        for path in self.pages():
+            try:
+                page = self.read(path)
+                jupyter, options = page_settings(
+                    self.project, page.frontmatter, page=path.as_posix()
+                )
+            except (ConfigError, NotebookError):
+                continue  # reported when the page is rendered
+            runtime = options.get("runtime") or jupyter.runtime or self.default_runtime
+            if jupyter.enabled and page.has_code and runtime == "pyodide":
+                found += [r for r in self.requirements(path, options) if r not in found]
+        return found
 
     def _link(self, path: Path | None, root_url: str) -> dict[str, str] | None:
         if path is None:
@@ -221,6 +261,11 @@ def build(root: Path, output: Path, *, default_runtime: str = "pyodide") -> Buil
         raise ConfigError(f"{root}: no pages (.ipynb or .md files) to build")
     output.mkdir(parents=True, exist_ok=True)
     built = Built([], [])
+    requirements = site.pyodide_requirements()
+    if requirements:
+        wheels = fetch_wheels(requirements, output / ASSETS / "wheels")
+        built.problems += wheels.problems
+        site.wheels = True
     for path in pages:
         try:
             html = site.render(path)
@@ -233,9 +278,20 @@ def build(root: Path, output: Path, *, default_runtime: str = "pyodide") -> Buil
         if not built.pages:
             (output / "index.html").write_text(site.render(path, at=Path("index.html")), "utf-8")
         built.pages.append(path)
-    shutil.copytree(STATIC_DIR, output / ASSETS, dirs_exist_ok=True)
+    shutil.copytree(STATIC_DIR, output / ASSETS, dirs_exist_ok=True, ignore=_server_only)
     _copy_assets(site.root, output, set(pages))
     return built
+
+
+def _server_only(directory: str, names: list[str]) -> list[str]:
+    """The Node.js host of the Pyodide runtime is for ``livecells run``, not for sites."""
+    return [name for name in names if name.startswith("pyodide-node")]
+
+
+def _client_name(requirement: str) -> str:
+    """How the client asks micropip for a requirement: a local wheel by its name (the site's
+    lock file has it), anything else as written."""
+    return requirement_name(requirement) if requirement.endswith(".whl") else requirement
 
 
 def _copy_assets(root: Path, output: Path, pages: set[Path]) -> None:

@@ -65,6 +65,8 @@ class Wheels:
 
     directory: Path
     lock_file: Path
+    problems: tuple[str, ...] = ()
+    """One line per requirement without a pure-Python wheel; the others were fetched."""
 
     def names(self, requirements: list[str]) -> list[str]:
         """The lock file's names for ``requirements`` (what ``loadPackage`` takes)."""
@@ -105,8 +107,8 @@ def default_cache() -> Path:
 def fetch_wheels(requirements: list[str], directory: Path | None = None) -> Wheels:
     """Download pure-Python wheels for ``requirements`` (and their dependencies), micropip and
     packaging into ``directory`` (default: a cache folder per set of requirements, reused while
-    its lock file exists) and write its lock file. Raises ConfigError naming each requirement
-    without a pure-Python wheel."""
+    its lock file exists) and write its lock file. A requirement without a pure-Python wheel
+    is left out and named in ``problems``; micropip and packaging are needed."""
     info = pyodide_info()
     wanted = [f"micropip=={info['micropip']}", f"packaging=={info['packaging']}", *requirements]
     if directory is None:
@@ -129,16 +131,19 @@ def fetch_wheels(requirements: list[str], directory: Path | None = None) -> Whee
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             reason = [line for line in done.stderr.splitlines() if line.startswith("ERROR")]
+            if requirement in wanted[:2]:
+                raise ConfigError(
+                    f"{requirement} (for Pyodide) could not be fetched: "
+                    f"{'; '.join(reason) or done.stderr[-300:]}"
+                )
             problems.append(
                 f"{requirement}: no pure-Python wheel for Pyodide (Python {python}) on the "
                 f"package index ({'; '.join(reason) or 'pip download failed'}); packages with "
                 "compiled code need Pyodide's own build: list Pyodide's full distribution as a "
-                "further indexURL"
+                "further pyodide.indexURL, where the page will look for it"
             )
-    if problems:
-        raise ConfigError("; ".join(problems))
     lock = write_lock(directory, info)
-    return Wheels(directory, lock)
+    return Wheels(directory, lock, tuple(problems))
 
 
 def write_lock(directory: Path, info: Mapping[str, object]) -> Path:

@@ -1,4 +1,5 @@
-// One interface for every runtime, mirroring the Python Kernel contract.
+// One interface for every runtime, mirroring the Python Kernel contract. `loading` (fetching
+// and compiling Pyodide) and `installing` (packages) are the Pyodide runtime's boot phases.
 
 import type { JSONObject, Message } from "../protocol";
 
@@ -6,6 +7,8 @@ export type Status =
   | "idle"
   | "connecting"
   | "starting"
+  | "loading"
+  | "installing"
   | "ready"
   | "busy"
   | "restarting"

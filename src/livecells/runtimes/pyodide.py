@@ -103,6 +103,8 @@ class PyodideKernel(Kernel):
 
             self._set_status(Status.STARTING, f"fetching wheels for {', '.join(requirements)}")
             wheels = await asyncio.to_thread(fetch_wheels, requirements)
+            for problem in wheels.problems:
+                log.warning("pyodide: %s", problem)
             boot["lockFileURL"] = str(wheels.lock_file)
             boot["packages"] = wheels.names(requirements)
         self._set_status(Status.STARTING, "starting Pyodide under Node.js")

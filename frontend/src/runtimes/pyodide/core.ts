@@ -8,6 +8,7 @@
 // Pyodide's interrupt buffer, so both work while Python is busy.
 
 import { type Header, type JSONObject, type Message, newMessage, uuid } from "../../protocol";
+import { INPUT_ANSWERED, INPUT_HEADER_BYTES, INPUT_WAITING } from "./buffers";
 import kernelSource from "./kernel.py";
 
 export interface BootOptions {
@@ -40,10 +41,6 @@ export interface Port {
   listen(handler: (message: HostMessage) => void): void;
 }
 
-export const INPUT_WAITING = 0;
-export const INPUT_ANSWERED = 1;
-export const INPUT_INTERRUPTED = 2;
-export const INPUT_HEADER_BYTES = 8;
 
 // The parts of Pyodide's API this file uses (pyodide.d.ts is not imported: the core must
 // not depend on the package at type-check time beyond these few calls).
@@ -56,7 +53,7 @@ interface PyodideAPI {
   runPython(code: string): unknown;
   runPythonAsync(code: string): Promise<unknown>;
   pyimport(name: string): PyProxy;
-  loadPackage(names: string | string[], options?: { messageCallback?: (m: string) => void; errorCallback?: (m: string) => void }): Promise<unknown>;
+  loadPackage(names: string | string[], options?: object): Promise<unknown>;
   loadPackagesFromImports(code: string, options?: { messageCallback?: (m: string) => void; errorCallback?: (m: string) => void }): Promise<unknown>;
   setInterruptBuffer(buffer: Int32Array): void;
   FS: { mkdirTree(path: string): void; writeFile(path: string, data: string): void };
@@ -82,7 +79,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   });
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export function serve(port: Port, importModule: ImportModule): void {
@@ -93,6 +89,7 @@ export function serve(port: Port, importModule: ImportModule): void {
   let parent: Partial<Header> = {};
   const session = uuid();
   let queue: Promise<void> = Promise.resolve();
+  let loadedFrom = -1;
   let aborting = false;
 
   const status = (state: WorkerStatus, detail: string) => port.post({ type: "status", status: state, detail });
@@ -103,7 +100,7 @@ export function serve(port: Port, importModule: ImportModule): void {
   async function boot(boot: BootOptions): Promise<void> {
     options = boot;
     const failures: string[] = [];
-    for (const indexURL of boot.indexURLs) {
+    for (const [index, indexURL] of boot.indexURLs.entries()) {
       const base = indexURL.endsWith("/") ? indexURL : `${indexURL}/`;
       status("loading", `loading Python (Pyodide) from ${base}`);
       try {
@@ -114,6 +111,7 @@ export function serve(port: Port, importModule: ImportModule): void {
           boot.timeoutMs,
           `loading Pyodide from ${base}`,
         );
+        loadedFrom = index;
         break;
       } catch (error) {
         failures.push(`${base}: ${(error as Error).message}`);
@@ -152,14 +150,46 @@ export function serve(port: Port, importModule: ImportModule): void {
     const names = JSON.parse(namesJson) as string[];
     status("installing", `installing ${names.join(", ")}`);
     const progress = { messageCallback: (m: string) => status("installing", m), errorCallback: (m: string) => status("installing", m) };
-    await py.loadPackage("micropip", progress);
-    const micropip = py.pyimport("micropip");
     try {
-      await (micropip.install as (n: string[]) => Promise<void>)(names);
-    } finally {
-      micropip.destroy();
+      await py.loadPackage("micropip", progress);
+      const micropip = py.pyimport("micropip");
+      try {
+        await (micropip.install as (n: string[]) => Promise<void>)(names);
+      } finally {
+        micropip.destroy();
+      }
+    } catch (error) {
+      // Not among the site's wheels (compiled code, say): a later index URL, such as Pyodide's
+      // full distribution on a CDN, may have it built for Pyodide.
+      if (!(await fromLaterIndex(py, names, progress))) throw error;
     }
     status("ready", `installed ${names.join(", ")}`);
+  }
+
+  async function fromLaterIndex(py: PyodideAPI, names: string[], progress: object): Promise<boolean> {
+    const urls = (options?.indexURLs ?? []).slice(loadedFrom + 1);
+    for (const url of urls) {
+      const base = url.endsWith("/") ? url : `${url}/`;
+      try {
+        const response = await fetch(`${base}pyodide-lock.json`);
+        if (!response.ok) continue;
+        const lock = (await response.json()) as { packages: Record<string, { file_name: string; depends: string[] }> };
+        const files = new Set<string>();
+        const add = (name: string): boolean => {
+          const entry = lock.packages[name.toLowerCase().replace(/[-_.]+/g, "-")] ?? lock.packages[name.toLowerCase()];
+          if (!entry) return false;
+          if (files.has(entry.file_name)) return true;
+          files.add(entry.file_name);
+          return entry.depends.every(add);
+        };
+        if (!names.map((n) => n.split(/[<>=!~ ;[]/)[0]).every(add)) continue;
+        await py.loadPackage([...files].map((file) => new URL(file, base).href), progress);
+        return true;
+      } catch {
+        continue;
+      }
+    }
+    return false;
   }
 
   function requestInput(prompt: string, password: boolean): string | null {
@@ -277,18 +307,4 @@ function emptyReply(type: string): JSONObject {
     default:
       return {};
   }
-}
-
-/** The host side of input(): write the answer (or an interrupt) and wake the worker. */
-export function answerInput(buffer: SharedArrayBuffer, answer: string | null): void {
-  const state = new Int32Array(buffer, 0, 2);
-  if (answer === null) {
-    Atomics.store(state, 0, INPUT_INTERRUPTED);
-  } else {
-    const bytes = encoder.encode(answer).slice(0, buffer.byteLength - INPUT_HEADER_BYTES);
-    new Uint8Array(buffer, INPUT_HEADER_BYTES, bytes.length).set(bytes);
-    state[1] = bytes.length;
-    Atomics.store(state, 0, INPUT_ANSWERED);
-  }
-  Atomics.notify(state, 0);
 }

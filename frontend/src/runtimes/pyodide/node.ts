@@ -11,7 +11,8 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Message } from "../../protocol";
-import { answerInput, type BootOptions, INPUT_HEADER_BYTES, type WorkerMessage } from "./core";
+import { answerInput, INPUT_HEADER_BYTES } from "./buffers";
+import type { BootOptions, WorkerMessage } from "./core";
 
 const INPUT_BYTES = 1 << 20;
 
