@@ -133,7 +133,7 @@ export function serve(port: Port, importModule: ImportModule): void {
     const module = py.pyimport("livecells_kernel");
     const make = module.Kernel as (...args: unknown[]) => PyProxy;
     const emit = (msgType: string, content: string) => send("iopub", msgType, JSON.parse(content) as JSONObject);
-    kernel = make(emit, boot.inputBuffer ? requestInput : null, boot.figureFormats, pipInstall);
+    kernel = make(emit, boot.inputBuffer ? requestInput : undefined, boot.figureFormats, pipInstall);
     if (boot.packages.length) {
       try {
         await pipInstall(JSON.stringify(boot.packages));

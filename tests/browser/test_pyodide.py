@@ -1,0 +1,183 @@
+"""The Pyodide runtime in the reader's browser: a site written by ``livecells build``, served
+from 127.0.0.1 by a plain static server (with and without cross-origin isolation), nothing
+else reachable."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect
+from tests.browser.static_server import serve_static
+from tests.wheelfactory import make_wheel
+
+from livecells.site import build
+
+BOOK = Path(__file__).parent / "pyodide_book"
+BOOT = 90_000  # ms: loading Pyodide on 2 busy cores
+READY = re.compile(r"^(ready|idle)$")
+OpenPage = Callable[[str], Page]
+
+
+@pytest.fixture(scope="module")
+def hanging_port() -> Iterator[int]:
+    """A TCP port that accepts connections and never answers: an index URL that hangs."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    for connection in held:
+        connection.close()
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, hanging_port: int) -> Path:
+    source = tmp_path_factory.mktemp("pyodide-book")
+    shutil.copytree(BOOK, source, dirs_exist_ok=True)
+    make_wheel(source / "wheel", "greeting", "1.0", "def hello():\n    return 'hi from a wheel'\n")
+    (source / "timeout.md").write_text(
+        "---\ntitle: Timeout\nkernelspec: {name: python3, display_name: Python 3}\n"
+        f"livecells:\n  pyodide:\n    indexURL: ['http://127.0.0.1:{hanging_port}/']\n"
+        "    timeoutMs: 1500\n---\n```{code-cell} python\nprint('never')\n```\n"
+    )
+    output = tmp_path_factory.mktemp("pyodide-site")
+    built = build(source, output)
+    assert built.problems == []
+    return output
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["isolated", "not-isolated"])
+def base_url(request: pytest.FixtureRequest, site: Path) -> Iterator[str]:
+    with serve_static(site, isolated=request.param) as url:
+        yield url
+
+
+@pytest.fixture
+def open_page(browser: Browser, base_url: str) -> Iterator[OpenPage]:
+    context = browser.new_context()
+    requests: list[str] = []
+    context.on("request", lambda request: requests.append(request.url))
+
+    def open_(url: str) -> Page:
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.goto(base_url + url)
+        return page
+
+    yield open_
+    context.close()
+    outside = [
+        url for url in requests if not url.startswith(("http://127.0.0.1", "data:", "blob:"))
+    ]
+    assert outside == [], "the site reached beyond its own host"
+
+
+def start(page: Page) -> None:
+    page.locator("button.lc-power").click()
+
+
+def wait_idle(page: Page) -> None:
+    expect(page.locator(".lc-panel")).to_have_attribute("data-status", READY, timeout=BOOT)
+
+
+def cell(page: Page, index: int) -> Locator:
+    return page.locator(".lc-cell").nth(index)
+
+
+def test_cells_run_in_order_and_output_streams(open_page: OpenPage) -> None:
+    page = open_page("run.html")
+    start(page)
+    first = cell(page, 0).locator(".lc-outputs")
+    expect(first).to_contain_text("first", timeout=BOOT)
+    assert "second" not in first.inner_text()  # the cell is still busy for 2 s
+    expect(first).to_contain_text("second", timeout=10_000)
+    display = cell(page, 1).locator(".lc-outputs")
+    expect(display.locator("b.shown")).to_have_text("after", timeout=10_000)
+    expect(display).not_to_contain_text("old")
+    expect(display).to_contain_text("new")
+    error = cell(page, 2).locator(".lc-outputs")
+    expect(error).to_contain_text("ZeroDivisionError", timeout=10_000)
+    assert "return 1 / 0" in error.inner_text()
+    assert "_pyodide" not in error.inner_text()
+    counts = [text.strip() for text in page.locator(".lc-count").all_inner_texts()]
+    assert counts == ["[1]:", "[2]:", "[3]:"]
+
+
+def test_interrupt_stops_an_endless_loop(open_page: OpenPage) -> None:
+    page = open_page("interactive.html")
+    isolated = page.evaluate("crossOriginIsolated")
+    start(page)
+    wait_idle(page)
+    cell(page, 2).locator("button.lc-run").click()
+    expect(cell(page, 2).locator(".lc-count")).to_have_text("[1]:", timeout=30_000)
+    cell(page, 1).locator("button.lc-run").click()
+    expect(page.locator(".lc-panel")).to_have_attribute("data-status", "busy", timeout=30_000)
+    page.wait_for_timeout(500)
+    page.locator("button.lc-interrupt").click()
+    if isolated:
+        expect(cell(page, 1).locator(".lc-outputs")).to_contain_text("KeyboardInterrupt")
+        wait_idle(page)
+        cell(page, 3).locator("button.lc-run").click()
+        expect(cell(page, 3).locator(".lc-outputs")).to_contain_text("42")  # state kept
+    else:
+        # Nothing reaches a busy worker without isolation: it is replaced, and the reader told.
+        expect(cell(page, 1).locator(".lc-outputs")).to_contain_text("variables are lost")
+        wait_idle(page)
+        cell(page, 3).locator("button.lc-run").click()
+        expect(cell(page, 3).locator(".lc-outputs")).to_contain_text("NameError")
+
+
+def test_input(open_page: OpenPage) -> None:
+    page = open_page("interactive.html")
+    isolated = page.evaluate("crossOriginIsolated")
+    start(page)
+    wait_idle(page)
+    cell(page, 0).locator("button.lc-run").click()
+    outputs = cell(page, 0).locator(".lc-outputs")
+    if isolated:
+        box = cell(page, 0).locator("input.lc-stdin")
+        expect(box).to_be_visible(timeout=30_000)
+        box.fill("Ada")
+        box.press("Enter")
+        expect(outputs).to_contain_text("Hello, Ada!")
+    else:
+        expect(outputs).to_contain_text("cross-origin isolated", timeout=30_000)
+
+
+def test_a_local_wheel_is_installed_by_micropip(open_page: OpenPage) -> None:
+    page = open_page("wheel/index.html")
+    start(page)
+    expect(cell(page, 0).locator(".lc-outputs")).to_contain_text("hi from a wheel", timeout=BOOT)
+
+
+def test_a_failing_index_url_falls_back_to_the_next(open_page: OpenPage) -> None:
+    page = open_page("fallback.html")
+    start(page)
+    expect(cell(page, 0).locator(".lc-outputs")).to_contain_text("second index URL", timeout=BOOT)
+
+
+def test_an_index_url_that_hangs_times_out_with_a_clear_error(open_page: OpenPage) -> None:
+    page = open_page("timeout.html")
+    start(page)
+    status = page.locator(".lc-status")
+    expect(status).to_contain_text("took longer than 1500 ms", timeout=30_000)
+    expect(page.locator(".lc-panel")).to_have_attribute("data-status", "error")
