@@ -335,3 +335,22 @@ def test_ctrl_c_stops_cleanly_writing_what_ran_and_leaving_no_kernels(tmp_path: 
     while any(alive(pid) for pid in kernels) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(alive(pid) for pid in kernels)
+
+
+def test_runtime_pyodide_runs_notebooks_as_the_browser_would(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Python in WebAssembly under Node.js: what runs here runs on a built site; what needs the
+    author's environment (a missing package, a shell magic) fails here, naming the cell."""
+    page_cells = [code("import sys\nprint(sys.platform)"), code("6*7")]
+    write(project / "page.ipynb", new_notebook(*page_cells))
+    write(project / "local.ipynb", new_notebook(code("import not_installed_here")))
+    done = run(capsys, "--runtime", "pyodide", "--json", "page.ipynb", "local.ipynb")
+    assert done.status == 1
+    page, local = json.loads(done.out)["notebooks"]
+    assert page["status"] == "passed"
+    assert (local["status"], local["failure"]["ename"]) == ("failed", "ModuleNotFoundError")
+    executed = nbformat.read(project / "executed" / "page.ipynb", as_version=4)
+    nbformat.validate(executed)
+    assert texts(executed.cells[0]) == "emscripten\n"
+    assert executed.cells[1].outputs[0]["data"]["text/plain"] == "42"
