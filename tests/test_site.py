@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import re
 import shutil
@@ -101,3 +102,23 @@ def test_bad_config_is_one_line_naming_the_file_and_key(
     err = capsys.readouterr().err.strip()
     assert err.startswith("livecells build: error: ") and "livecells.yml" in err
     assert "nonsense" in err and len(err.splitlines()) == 1
+
+
+def test_built_pages_carry_integrity_hashes_a_policy_and_a_headers_file(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "page.md").write_text("```{code-cell} python\n1\n```\n")
+    build(tmp_path / "src", tmp_path / "out")
+    html = (tmp_path / "out" / "page.html").read_text()
+    assert re.search(
+        r'<script type="module" src="_livecells/livecells.js" integrity="sha384-', html
+    )
+    assert re.search(r'livecells.css" integrity="sha384-', html)
+    assert '"integrity":{"_livecells/chunks/' in html
+    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html)
+    assert policy is not None
+    assert "script-src 'self'" in html_lib.unescape(policy.group(1))
+    assert "'wasm-unsafe-eval'" in html_lib.unescape(policy.group(1))
+    headers = (tmp_path / "out" / "_headers").read_text()
+    assert "Cross-Origin-Embedder-Policy: require-corp" in headers
+    assert not (tmp_path / "out" / "_livecells" / "pyodide-node.mjs").exists()
+    assert (tmp_path / "out" / "_livecells" / "pyodide" / "pyodide.asm.wasm").is_file()

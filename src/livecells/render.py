@@ -20,6 +20,7 @@ import nh3
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from livecells.assets import Head
 from livecells.documents import Cell, Page
 from livecells.markdown import render_markdown
 
@@ -60,6 +61,7 @@ def render_page(
     nav: list[dict[str, Any]],
     previous: dict[str, str] | None = None,
     following: dict[str, str] | None = None,
+    head: Head | None = None,
 ) -> str:
     """The page's HTML. ``root_url`` is the relative way back to the site's root (``""`` or
     ``"../"``...), so the same files work under any prefix, served or static."""
@@ -79,6 +81,7 @@ def render_page(
             previous=previous,
             following=following,
             live=config.get("runtime") is not None,
+            head=head,
         )
     )
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from livecells.assets import head_for
 from livecells.config import (
     Project,
     TocEntry,
@@ -37,6 +38,20 @@ STATIC_DIR = Path(__file__).parent / "static"
 ASSETS = "_livecells"
 """Where a site keeps the client's files, relative to its root."""
 PROJECT_FILES = ("livecells.yml", "myst.yml")
+HEADERS = """\
+# Response headers for hosts that read a _headers file (Netlify, Cloudflare Pages), written by
+# livecells build. Cross-origin isolation lets Pyodide interrupt a running cell and answer
+# input(); without it, "interrupt" restarts Python and input() explains why it cannot ask.
+/*
+  Cross-Origin-Opener-Policy: same-origin
+  Cross-Origin-Embedder-Policy: require-corp
+  Cross-Origin-Resource-Policy: same-origin
+  X-Content-Type-Options: nosniff
+/_livecells/*
+  Cache-Control: public, max-age=86400
+/_livecells/pyodide/*
+  Cache-Control: public, max-age=604800
+"""
 
 
 @dataclass
@@ -65,6 +80,8 @@ class Site:
             raise ConfigError(f"{root}: not a directory")
         self.default_runtime = default_runtime
         self.extra_config = dict(extra_config or {})
+        self.csp = False
+        """Give pages a Content-Security-Policy (static builds; a server sets its own)."""
         self.wheels = False
         """True once the site's wheels and their lock file are under ``_livecells/wheels/``."""
         self._cache: dict[Path, _Cached] = {}
@@ -144,6 +161,7 @@ class Site:
         config["staticUrl"] = root_url + ASSETS + "/"
         if config.get("openInJupyter"):
             config["openInJupyter"] = str(config["openInJupyter"]) + path.as_posix()
+        head = head_for(STATIC_DIR, config["staticUrl"], config, csp=self.csp)
         order = self.pages()
         index = order.index(path) if path in order else -1
         previous = order[index - 1] if index > 0 else None
@@ -156,6 +174,7 @@ class Site:
             nav=self._nav(project.toc, order, path, root_url),
             previous=self._link(previous, root_url),
             following=self._link(following, root_url),
+            head=head,
         )
 
     def requirements(self, path: Path, options: Mapping[str, Any]) -> list[str]:
@@ -255,6 +274,7 @@ def build(root: Path, output: Path, *, default_runtime: str = "pyodide") -> Buil
             "build` in frontend/, or reinstall livecells with Node.js available"
         )
     site = Site(root, default_runtime=default_runtime)
+    site.csp = True
     output = output.resolve()
     pages = site.pages()
     if not pages:
@@ -280,6 +300,8 @@ def build(root: Path, output: Path, *, default_runtime: str = "pyodide") -> Buil
         built.pages.append(path)
     shutil.copytree(STATIC_DIR, output / ASSETS, dirs_exist_ok=True, ignore=_server_only)
     _copy_assets(site.root, output, set(pages))
+    if not (site.root / "_headers").exists():
+        (output / "_headers").write_text(HEADERS, encoding="utf-8")
     return built
 
 

@@ -181,3 +181,34 @@ def test_an_index_url_that_hangs_times_out_with_a_clear_error(open_page: OpenPag
     status = page.locator(".lc-status")
     expect(status).to_contain_text("took longer than 1500 ms", timeout=30_000)
     expect(page.locator(".lc-panel")).to_have_attribute("data-status", "error")
+
+
+def test_built_pages_load_without_policy_violations_and_refuse_a_tampered_file(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """SRI and the CSP of a built page: the example book loads with no console error; after
+    a byte of the client changes on the host, the browser refuses to run it."""
+    output = tmp_path / "site"
+    assert build(Path(__file__).parents[2] / "examples", output).problems == []
+    context = browser.new_context()
+    errors: list[str] = []
+    with serve_static(output, isolated=True) as url:
+        page = context.new_page()
+        page.on(
+            "console",
+            lambda message: errors.append(message.text) if message.type == "error" else None,
+        )
+        page.goto(url + "outputs.html")
+        expect(page.locator("button.lc-power")).to_be_visible()
+        assert [e for e in errors if "favicon" not in e and "404" not in e] == []
+        entry = output / "_livecells" / "livecells.js"
+        entry.write_bytes(entry.read_bytes().replace(b"livecells", b"livecel1s", 1))
+        context.close()
+        context = browser.new_context()  # nothing cached
+        page = context.new_page()
+        page.on("console", lambda message: errors.append(message.text))
+        page.goto(url + "outputs.html")
+        page.wait_for_timeout(1000)
+        assert page.locator("button.lc-power").count() == 0
+        assert any("integrity" in error for error in errors)
+    context.close()

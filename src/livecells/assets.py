@@ -1,0 +1,105 @@
+"""How a page loads the client's files safely: Subresource Integrity and a Content Security Policy.
+
+Every script and stylesheet of the client carries an SRI hash: the entry and the stylesheet in
+their tags, the lazily imported chunks through the import map's ``integrity`` table, so a
+tampered file on a host or cache is refused by the browser. Built pages also carry a CSP that
+allows scripts from the site itself (plus WebAssembly compilation, for Pyodide) and connections
+to the runtimes the page is configured for, and nothing else. Pyodide's own files are loaded
+by its worker, where SRI does not reach: they come from the same origin, and every wheel is
+checked against the sha256 of the site's lock file.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["Head", "head_for"]
+
+_hashes: dict[Path, tuple[float, str]] = {}
+
+
+def sri(path: Path) -> str:
+    """``sha384-...`` of a file (cached while its mtime holds)."""
+    mtime = path.stat().st_mtime
+    cached = _hashes.get(path)
+    if cached is None or cached[0] != mtime:
+        digest = base64.b64encode(hashlib.sha384(path.read_bytes()).digest()).decode()
+        cached = (mtime, f"sha384-{digest}")
+        _hashes[path] = cached
+    return cached[1]
+
+
+@dataclass(frozen=True)
+class Head:
+    """What a page's ``<head>`` needs: integrity of the entry and stylesheet, the import map
+    (JSON text) and the CSP (None: leave the host's policy alone)."""
+
+    script_integrity: str
+    style_integrity: str
+    importmap: str
+    csp: str | None
+
+
+def head_for(
+    static_dir: Path, static_url: str, config: Mapping[str, Any], *, csp: bool
+) -> Head | None:
+    """The head of a page whose client files are ``static_dir``, served at ``static_url``;
+    None when the client is not built."""
+    entry = static_dir / "livecells.js"
+    if not entry.is_file():
+        return None
+    chunks = {
+        f"{static_url}{path.relative_to(static_dir).as_posix()}": sri(path)
+        for path in sorted((static_dir / "chunks").glob("*.js"))
+    }
+    importmap = json.dumps({"imports": {}, "integrity": chunks}, separators=(",", ":"))
+    policy = _policy(config, importmap) if csp else None
+    return Head(sri(entry), sri(static_dir / "livecells.css"), importmap, policy)
+
+
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}"
+    return None
+
+
+def _policy(config: Mapping[str, Any], importmap: str) -> str | None:
+    if config.get("trusted"):
+        return None  # trusted pages run their outputs' JavaScript: no script policy fits them
+    digest = base64.b64encode(hashlib.sha256(importmap.encode()).digest()).decode()
+    scripts = {"'self'", "'wasm-unsafe-eval'", f"'sha256-{digest}'"}
+    connect = {"'self'"}
+    pyodide = config.get("pyodide") or {}
+    for url in pyodide.get("indexURLs") or []:
+        if origin := _origin(str(url)):
+            scripts.add(origin)
+            connect.add(origin)
+    math = config.get("math") or {}
+    if math.get("url") and (origin := _origin(str(math["url"]))):
+        scripts.add(origin)
+    server = config.get("server") or {}
+    if server.get("url") and (origin := _origin(str(server["url"]))):
+        connect |= {origin, origin.replace("http", "ws", 1)}
+    if config.get("runtime") == "binder":
+        connect |= {"https:", "wss:"}  # a BinderHub hands out servers on hosts of its own
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src {' '.join(sorted(scripts))}",
+            "worker-src 'self' blob:",
+            f"connect-src {' '.join(sorted(connect))}",
+            "style-src 'self' 'unsafe-inline'",
+            "img-src * data: blob:",
+            "font-src 'self' data:",
+            "object-src 'none'",
+            "base-uri 'self'",
+        ]
+    )
