@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 from tests.browser.static_server import serve_static
+from tests.conftest import start_jupyter_server
 from tests.wheelfactory import make_wheel
 
 from livecells.site import build
@@ -212,3 +213,23 @@ def test_built_pages_load_without_policy_violations_and_refuse_a_tampered_file(
         assert page.locator("button.lc-power").count() == 0
         assert any("integrity" in error for error in errors)
     context.close()
+
+
+def test_livecells_serve_serves_pyodide_pages_with_their_wheels(
+    browser: Browser, tmp_path: Path
+) -> None:
+    source = tmp_path / "book"
+    shutil.copytree(BOOK, source)
+    make_wheel(source / "wheel", "greeting", "1.0", "def hello():\n    return 'served wheel'\n")
+    server = start_jupyter_server(source, program=("-m", "livecells", "serve", str(source)))
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{server.url}livecells/?token={server.token}")
+        page.goto(f"{server.url}livecells/wheel/index.html")
+        assert page.evaluate("crossOriginIsolated") is True
+        start(page)
+        expect(cell(page, 0).locator(".lc-outputs")).to_contain_text("served wheel", timeout=BOOT)
+    finally:
+        context.close()
+        server.stop()

@@ -27,6 +27,7 @@ from traitlets import Bool, Unicode
 
 from livecells.errors import ConfigError, NotebookError
 from livecells.site import ASSETS, STATIC_DIR, Site
+from livecells.wheels import fetch_wheels
 
 __all__ = ["LivecellsApp", "add_arguments", "command"]
 
@@ -56,6 +57,8 @@ class LivecellsApp(ExtensionApp):
     directory = Unicode(
         "", config=True, help="The folder to serve (default: the server's root_dir)."
     )
+    wheels_dir: Path | None = None
+
     auto_run = Bool(
         None, allow_none=True, config=True, help="Override the project's autoRun for every page."
     )
@@ -77,8 +80,28 @@ class LivecellsApp(ExtensionApp):
             extra["autoRun"] = self.auto_run
         site = Site(root, default_runtime="livecells", extra_config=extra)
         self.settings["livecells_site"] = site
+        self.wheels_dir = self._prepare_wheels(site)
+
+    def _prepare_wheels(self, site: Site) -> Path | None:
+        """Pages on the Pyodide runtime get their packages' wheels, as a build would ship
+        them (fetched once into the cache); a failure leaves those pages without them."""
+        try:
+            requirements = site.pyodide_requirements()
+            if not requirements:
+                return None
+            wheels = fetch_wheels(requirements)
+        except ConfigError as exc:
+            self.log.warning("livecells: Pyodide pages will lack their packages: %s", exc)
+            return None
+        for problem in wheels.problems:
+            self.log.warning("livecells: %s", problem)
+        site.wheels = True
+        return wheels.directory
 
     def initialize_handlers(self) -> None:
+        if self.wheels_dir is not None:
+            wheels = {"path": str(self.wheels_dir)}
+            self.handlers.append((rf"/livecells/{ASSETS}/wheels/(.*)", AssetHandler, wheels))
         self.handlers.extend(
             [
                 (rf"/livecells/{ASSETS}/(.*)", AssetHandler, {"path": str(STATIC_DIR)}),
@@ -145,6 +168,9 @@ class AssetHandler(web.StaticFileHandler):
 
     def set_extra_headers(self, path: str) -> None:
         self.set_header("Cross-Origin-Resource-Policy", "same-origin")
+        # A worker script needs the page's isolation headers of its own to run in it.
+        for name, value in ISOLATION_HEADERS.items():
+            self.set_header(name, value)
         self.set_header("Cache-Control", "no-cache")
 
 
