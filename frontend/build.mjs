@@ -55,6 +55,15 @@ writeFileSync(
   JSON.stringify({ version, python: lock.info.python, micropip: lock.packages.micropip.version, packaging: lock.packages.packaging.version, info: lock.info }, null, 1),
 );
 
+// A memory snapshot of a started interpreter that has imported what kernel.py imports: the
+// worker restores it instead of starting Python (measured: ~0.5 s instead of ~2.8 s here).
+{
+  const { loadPyodide } = await import(join(out, "pyodide", "pyodide.mjs"));
+  const python = await loadPyodide({ indexURL: join(out, "pyodide") + "/", _makeSnapshot: true });
+  python.runPython("import ast, base64, builtins, getpass, inspect, io, json, linecache, os, pprint, re, tokenize, traceback, types, uuid");
+  writeFileSync(join(out, "pyodide", "livecells-snapshot.bin"), python.makeMemorySnapshot());
+}
+
 cpSync(join(here, "src", "livecells.css"), join(out, "livecells.css"));
 const katex = join(here, "node_modules", "katex", "dist");
 mkdirSync(join(out, "katex"), { recursive: true });

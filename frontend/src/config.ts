@@ -30,6 +30,7 @@ export interface PyodideSettings {
   /** Load Python when the page opens, so the first run does not wait (no cell runs). */
   preload: boolean;
   lockFileURL: string | null;
+  snapshot: boolean;
 }
 
 const DEFAULTS: PageConfig = {

@@ -47,6 +47,7 @@ function makeRuntime(config: PageConfig): Runtime {
       autoloadImports: settings?.autoloadImports ?? true,
       figureFormats: settings?.figureFormats ?? ["svg"],
       lockFileURL: settings?.lockFileURL ? absolute(settings.lockFileURL) : null,
+      snapshot: settings?.snapshot ?? true,
     });
   }
   return new UnavailableRuntime(
@@ -132,3 +133,8 @@ export function main(): void {
 }
 
 main();
+
+// The JS API, for pages that drive a runtime themselves:
+// `import { PyodideRuntime } from "./_livecells/livecells.js"`.
+export { JupyterRuntime, PyodideRuntime };
+export type { PyodideOptions } from "./runtimes/pyodide";

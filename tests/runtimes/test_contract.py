@@ -244,5 +244,5 @@ async def test_bash_kernel_runs_through_the_same_contract(
 
 
 async def test_unknown_runtime_names_the_choices() -> None:
-    with pytest.raises(livecells.RuntimeNotAvailable, match="local, server"):
+    with pytest.raises(livecells.RuntimeNotAvailable, match="local, pyodide, server"):
         livecells.connect("nowhere")

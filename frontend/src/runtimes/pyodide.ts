@@ -19,6 +19,8 @@ export interface PyodideOptions {
   autoloadImports: boolean;
   figureFormats: string[];
   lockFileURL: string | null;
+  /** Start Python from the build's memory snapshot when the files have one (much faster). */
+  snapshot: boolean;
   onStatus?: StatusListener;
 }
 
@@ -95,6 +97,7 @@ export class PyodideRuntime implements Runtime {
       autoloadImports: this.options.autoloadImports,
       figureFormats: this.options.figureFormats,
       lockFileURL: this.options.lockFileURL,
+      snapshot: this.options.snapshot,
       interruptBuffer: this.interruptBuffer,
       inputBuffer: this.inputBuffer,
     };

@@ -27,6 +27,9 @@ export interface BootOptions {
   inputBuffer: SharedArrayBuffer | null;
   /** A lock file beside the site's wheels (livecells build writes one), else the default. */
   lockFileURL: string | null;
+  /** Restore Python from the memory snapshot beside pyodide.mjs (made by the package build),
+   * skipping the interpreter's start-up; falls back to a plain start if it cannot. */
+  snapshot: boolean;
 }
 
 export type WorkerStatus = "loading" | "installing" | "starting" | "ready" | "error";
@@ -59,8 +62,17 @@ interface PyodideAPI {
   FS: { mkdirTree(path: string): void; writeFile(path: string, data: string): void };
   globals: { get(name: string): unknown };
 }
-type LoadPyodide = (options: { indexURL: string; lockFileURL?: string; stdout?: (s: string) => void; stderr?: (s: string) => void }) => Promise<PyodideAPI>;
-export type ImportModule = (url: string) => Promise<{ loadPyodide: LoadPyodide }>;
+type LoadPyodide = (options: { indexURL: string; lockFileURL?: string; _loadSnapshot?: Uint8Array }) => Promise<PyodideAPI>;
+
+/** What differs between the browser's worker and Node's worker thread. */
+export interface Environment {
+  importModule(url: string): Promise<{ loadPyodide: LoadPyodide }>;
+  /** A file's bytes (rejects when it is missing). */
+  readFile(url: string): Promise<Uint8Array>;
+}
+
+/** The memory snapshot of a started interpreter, made by the package build (build.mjs). */
+export const SNAPSHOT = "livecells-snapshot.bin";
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   if (!ms || ms <= 0) return promise;
@@ -81,7 +93,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 
 const decoder = new TextDecoder();
 
-export function serve(port: Port, importModule: ImportModule): void {
+export function serve(port: Port, env: Environment): void {
   let pyodide: PyodideAPI | null = null;
   let kernel: PyProxy | null = null;
   let options: BootOptions | null = null;
@@ -104,13 +116,7 @@ export function serve(port: Port, importModule: ImportModule): void {
       const base = indexURL.endsWith("/") ? indexURL : `${indexURL}/`;
       status("loading", `loading Python (Pyodide) from ${base}`);
       try {
-        pyodide = await withTimeout(
-          importModule(`${base}pyodide.mjs`).then((module) =>
-            module.loadPyodide({ indexURL: base, ...(boot.lockFileURL ? { lockFileURL: boot.lockFileURL } : {}) }),
-          ),
-          boot.timeoutMs,
-          `loading Pyodide from ${base}`,
-        );
+        pyodide = await withTimeout(load(base, boot), boot.timeoutMs, `loading Pyodide from ${base}`);
         loadedFrom = index;
         break;
       } catch (error) {
@@ -143,6 +149,20 @@ export function serve(port: Port, importModule: ImportModule): void {
       }
     }
     status("ready", `Pyodide ${py.version} ready`);
+  }
+
+  async function load(base: string, boot: BootOptions): Promise<PyodideAPI> {
+    const module = await env.importModule(`${base}pyodide.mjs`);
+    const options = { indexURL: base, ...(boot.lockFileURL ? { lockFileURL: boot.lockFileURL } : {}) };
+    const snapshot = boot.snapshot ? await env.readFile(`${base}${SNAPSHOT}`).catch(() => null) : null;
+    if (snapshot) {
+      try {
+        return await module.loadPyodide({ ...options, _loadSnapshot: snapshot });
+      } catch {
+        // A snapshot from another build of Pyodide: start the interpreter the slow way.
+      }
+    }
+    return module.loadPyodide(options);
   }
 
   async function pipInstall(namesJson: string): Promise<void> {

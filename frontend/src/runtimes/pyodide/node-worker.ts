@@ -1,5 +1,6 @@
 // The same worker core in a Node.js worker thread (started by node.ts).
 
+import { readFile } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
 import { parentPort } from "node:worker_threads";
 import { type HostMessage, serve } from "./core";
@@ -12,5 +13,8 @@ serve(
     post: (message) => port.postMessage(message),
     listen: (handler) => port.on("message", (message: HostMessage) => handler(message)),
   },
-  (url) => import(/^[a-z]+:\/\//i.test(url) ? url : pathToFileURL(url).href),
+  {
+    importModule: (url) => import(/^[a-z]+:\/\//i.test(url) ? url : pathToFileURL(url).href),
+    readFile: async (path) => new Uint8Array(await readFile(path)),
+  },
 );

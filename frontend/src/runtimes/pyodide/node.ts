@@ -66,6 +66,7 @@ function receive(line: string): void {
       autoloadImports: true,
       figureFormats: ["svg"],
       lockFileURL: null,
+      snapshot: true,
       ...message.options,
       interruptBuffer: null,
       inputBuffer: null,

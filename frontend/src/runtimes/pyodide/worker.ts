@@ -12,5 +12,12 @@ serve(
     post: (message) => self.postMessage(message),
     listen: (handler) => self.addEventListener("message", (event) => handler(event.data)),
   },
-  (url) => import(/* webpackIgnore: true */ url),
+  {
+    importModule: (url) => import(/* webpackIgnore: true */ url),
+    readFile: async (url) => {
+      const response = await fetch(url);
+      if (!response.ok) throw new Error(`${url}: ${response.status}`);
+      return new Uint8Array(await response.arrayBuffer());
+    },
+  },
 );
