@@ -13,6 +13,8 @@ from livecells.config import (
     page_config,
     page_settings,
     parse_jupyter,
+    parse_options,
+    pyodide_config,
 )
 from livecells.errors import ConfigError
 
@@ -261,3 +263,22 @@ def test_a_pages_bad_jupyter_value_names_the_page(tmp_path: Path) -> None:
     loaded = load_project(tmp_path)
     with pytest.raises(ConfigError, match=r"^p.md: jupyter.kernelName: expected a string"):
         page_settings(loaded, {"jupyter": {"kernelName": []}}, page="p.md")
+
+
+def test_pyodide_settings_are_checked_and_src_is_indexurl(tmp_path: Path) -> None:
+    ok = {"src": ["local", "https://cdn.example/pyodide/"], "timeoutMs": 5000, "snapshot": False}
+    assert parse_options({"pyodide": ok}, where="livecells.yml: project.livecells")
+    config = pyodide_config({"pyodide": ok}, ["attrs"])
+    assert config["indexURLs"] == ["local", "https://cdn.example/pyodide/"]
+    assert (config["timeoutMs"], config["snapshot"], config["packages"]) == (5000, False, ["attrs"])
+    bad = [
+        ({"indexURL": 3}, "indexURL"),
+        ({"indexURL": "a/", "src": "b/"}, "not both"),
+        ({"timeoutMs": -1}, "timeoutMs"),
+        ({"figureFormats": ["gif"]}, "figureFormats"),
+        ({"preload": "yes"}, "preload"),
+        ({"wasm": True}, "wasm"),
+    ]
+    for value, named in bad:
+        with pytest.raises(ConfigError, match=named):
+            parse_options({"pyodide": value}, where="livecells.yml: project.livecells")

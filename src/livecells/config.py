@@ -249,10 +249,12 @@ OPTION_KEYS = {
 }
 PYODIDE_KEYS = {
     "indexURL": "a URL or a list of URLs, tried in order (a CDN may follow the local copy)",
+    "src": "the same as indexURL (thebe's and jupyter-kit's name)",
     "timeoutMs": "a number of milliseconds per indexURL (0: no limit)",
     "autoloadImports": "a boolean",
     "figureFormats": "a list of 'svg' and 'png'",
     "preload": "a boolean: load Python when the page opens (no cell runs before a click)",
+    "snapshot": "a boolean: start from the interpreter snapshot livecells ships (faster)",
 }
 
 
@@ -284,7 +286,9 @@ def _pyodide(value: object, where: str) -> None:
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: expected a mapping of {', '.join(PYODIDE_KEYS)}")
     _check_keys(value, PYODIDE_KEYS, where)
-    urls = value.get("indexURL")
+    if "src" in value and "indexURL" in value:
+        raise ConfigError(f"{where}: give indexURL or src, not both (they are the same)")
+    urls = value.get("indexURL", value.get("src"))
     if urls is not None and not (
         isinstance(urls, str)
         or (isinstance(urls, list) and urls and all(isinstance(u, str) for u in urls))
@@ -297,6 +301,7 @@ def _pyodide(value: object, where: str) -> None:
         raise ConfigError(f"{where}.timeoutMs: expected {PYODIDE_KEYS['timeoutMs']}")
     _typed(value, "autoloadImports", bool, where)
     _typed(value, "preload", bool, where)
+    _typed(value, "snapshot", bool, where)
     formats = value.get("figureFormats")
     if formats is not None and not (
         isinstance(formats, list) and formats and all(f in ("svg", "png") for f in formats)
@@ -308,7 +313,7 @@ def pyodide_config(options: Mapping[str, Any], packages: list[str]) -> dict[str,
     """The client's ``pyodide`` settings for a page (frontend ``PyodideOptions``); URLs stay as
     written, the client resolves them against the page."""
     settings = options.get("pyodide") or {}
-    urls = settings.get("indexURL")
+    urls = settings.get("indexURL", settings.get("src"))
     return {
         "indexURLs": [urls] if isinstance(urls, str) else list(urls or []),
         "timeoutMs": settings.get("timeoutMs", 0),
@@ -316,6 +321,7 @@ def pyodide_config(options: Mapping[str, Any], packages: list[str]) -> dict[str,
         "autoloadImports": settings.get("autoloadImports", True),
         "figureFormats": settings.get("figureFormats", ["svg"]),
         "preload": settings.get("preload", True),
+        "snapshot": settings.get("snapshot", True),
         "lockFileURL": None,
     }
 

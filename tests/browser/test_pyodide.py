@@ -233,3 +233,23 @@ def test_livecells_serve_serves_pyodide_pages_with_their_wheels(
     finally:
         context.close()
         server.stop()
+
+
+def test_at_most_three_python_sessions_run_on_a_page(open_page: OpenPage) -> None:
+    page = open_page("run.html")  # its own session is preloading: the first of three
+    outcomes = page.evaluate(
+        """async () => {
+            const first = window.livecells.runtime;
+            const more = [1, 2, 3].map(() => new first.constructor(first.options));
+            const outcomes = [];
+            const start = (runtime) => runtime.start().then(() => "started", (e) => e.message);
+            for (const runtime of more) outcomes.push(await start(runtime));
+            await more[0].shutdown();
+            outcomes.push(await start(more[2]));
+            await Promise.all(more.map((runtime) => runtime.shutdown()));
+            return outcomes;
+        }"""
+    )
+    assert outcomes[:2] == ["started", "started"]
+    assert "at most 3 Python sessions" in outcomes[2]
+    assert outcomes[3] == "started"
