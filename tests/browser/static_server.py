@@ -15,6 +15,7 @@ from typing import Any
 class _Handler(SimpleHTTPRequestHandler):
     isolated = False
     cache = False
+    cors = False
     extensions_map = {
         **SimpleHTTPRequestHandler.extensions_map,
         ".wasm": "application/wasm",
@@ -27,6 +28,8 @@ class _Handler(SimpleHTTPRequestHandler):
             self.send_header("Cross-Origin-Opener-Policy", "same-origin")
             self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
             self.send_header("Cross-Origin-Resource-Policy", "same-origin")
+        if self.cors:
+            self.send_header("Access-Control-Allow-Origin", "*")
         if self.cache and "/_livecells/" in self.path:
             self.send_header("Cache-Control", "public, max-age=86400")  # as the _headers file
         super().end_headers()
@@ -36,10 +39,13 @@ class _Handler(SimpleHTTPRequestHandler):
 
 
 @contextmanager
-def serve_static(root: Path, *, isolated: bool, cache: bool = False) -> Iterator[str]:
+def serve_static(
+    root: Path, *, isolated: bool, cache: bool = False, cors: bool = False
+) -> Iterator[str]:
     """Serve ``root``; yields its base URL (``http://127.0.0.1:PORT/``). ``cache``: send the
-    caching headers of the ``_headers`` file a build writes."""
-    handler = type("Handler", (_Handler,), {"isolated": isolated, "cache": cache})
+    caching headers of the ``_headers`` file a build writes; ``cors``: allow any origin (a
+    CDN)."""
+    handler = type("Handler", (_Handler,), {"isolated": isolated, "cache": cache, "cors": cors})
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -4,6 +4,8 @@ else reachable."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import shutil
 import socket
@@ -253,3 +255,39 @@ def test_at_most_three_python_sessions_run_on_a_page(open_page: OpenPage) -> Non
     assert outcomes[:2] == ["started", "started"]
     assert "at most 3 Python sessions" in outcomes[2]
     assert outcomes[3] == "started"
+
+
+def test_a_package_without_a_pure_wheel_comes_from_a_later_index_url(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """The build names the package it cannot ship; the page then loads it from the next index
+    URL. That index is a local stand-in for Pyodide's full distribution on a CDN (a lock file
+    and the wheel it names, served with CORS from another 127.0.0.1 port)."""
+    cdn = tmp_path / "cdn"
+    cdn.mkdir()
+    wheel = make_wheel(cdn, "notonpypi_ext", "1.0", "def where():\n    return 'from the CDN'\n")
+    entry = {"name": "notonpypi-ext", "version": "1.0", "file_name": wheel.name}
+    entry |= {"install_dir": "site", "sha256": hashlib.sha256(wheel.read_bytes()).hexdigest()}
+    entry |= {"package_type": "package", "imports": ["notonpypi_ext"], "depends": []}
+    lock = {"info": {}, "packages": {"notonpypi-ext": entry}}
+    (cdn / "pyodide-lock.json").write_text(json.dumps(lock))
+    context = browser.new_context()
+    with serve_static(cdn, isolated=False, cors=True) as cdn_url:
+        source = tmp_path / "src"
+        source.mkdir()
+        (source / "page.md").write_text(
+            "---\nkernelspec: {name: python3, display_name: Python 3}\njupyter: lite\n"
+            f"livecells:\n  packages: [notonpypi-ext]\n  pyodide:\n"
+            f"    indexURL: [local, '{cdn_url}']\n---\n"
+            "```{code-cell} python\nimport notonpypi_ext\nnotonpypi_ext.where()\n```\n"
+        )
+        built = build(source, tmp_path / "site")
+        (problem,) = built.problems  # the build asked the package index, which has none
+        assert "notonpypi-ext: no pure-Python wheel" in problem
+        with serve_static(tmp_path / "site", isolated=False) as url:
+            page = context.new_page()
+            page.goto(url + "page.html")
+            start(page)
+            output = cell(page, 0).locator(".lc-outputs")
+            expect(output).to_contain_text("from the CDN", timeout=BOOT)
+    context.close()

@@ -178,7 +178,9 @@ async def test_magics_only_where_the_cell_is_not_python(kernel: Kernel) -> None:
 
 
 async def test_a_failed_cell_aborts_the_cells_queued_behind_it(kernel: Kernel) -> None:
-    failing = asyncio.create_task(kernel.execute("1/0"))
+    # The failing cell runs for a moment, so the next request is surely queued behind it.
+    slow_failure = "import time\nt = time.time()\nwhile time.time() - t < 0.5: pass\n1/0"
+    failing = asyncio.create_task(kernel.execute(slow_failure))
     queued = asyncio.create_task(kernel.execute("'never'"))
     assert (await failing).status == "error"
     assert (await queued).status == "aborted"

@@ -170,20 +170,37 @@ export function serve(port: Port, env: Environment): void {
     const names = JSON.parse(namesJson) as string[];
     status("installing", `installing ${names.join(", ")}`);
     const progress = { messageCallback: (m: string) => status("installing", m), errorCallback: (m: string) => status("installing", m) };
-    try {
+    // What the site does not ship (compiled code, say) may be on a later index URL, such as
+    // Pyodide's full distribution on a CDN, built for Pyodide; micropip takes the rest from
+    // the site's own wheels (its lock file) first, then from the package index.
+    const shipped = await siteLock();
+    const missing = names.filter((name) => !(lockKey(name) in shipped));
+    const elsewhere = missing.length ? await fromLaterIndex(py, missing, progress) : false;
+    const rest = elsewhere ? names.filter((name) => !missing.includes(name)) : names;
+    if (rest.length) {
       await py.loadPackage("micropip", progress);
       const micropip = py.pyimport("micropip");
       try {
-        await (micropip.install as (n: string[]) => Promise<void>)(names);
+        await (micropip.install as (n: string[]) => Promise<void>)(rest);
       } finally {
         micropip.destroy();
       }
-    } catch (error) {
-      // Not among the site's wheels (compiled code, say): a later index URL, such as Pyodide's
-      // full distribution on a CDN, may have it built for Pyodide.
-      if (!(await fromLaterIndex(py, names, progress))) throw error;
     }
     status("ready", `installed ${names.join(", ")}`);
+  }
+
+  let shippedPackages: Record<string, unknown> | null = null;
+  async function siteLock(): Promise<Record<string, unknown>> {
+    if (shippedPackages) return shippedPackages;
+    const base = (options?.indexURLs ?? [])[loadedFrom] ?? "";
+    const url = options?.lockFileURL ?? `${base.endsWith("/") ? base : `${base}/`}pyodide-lock.json`;
+    try {
+      const lock = JSON.parse(decoder.decode(await env.readFile(url))) as { packages?: Record<string, unknown> };
+      shippedPackages = lock.packages ?? {};
+    } catch {
+      shippedPackages = {};
+    }
+    return shippedPackages;
   }
 
   async function fromLaterIndex(py: PyodideAPI, names: string[], progress: object): Promise<boolean> {
@@ -196,13 +213,13 @@ export function serve(port: Port, env: Environment): void {
         const lock = (await response.json()) as { packages: Record<string, { file_name: string; depends: string[] }> };
         const files = new Set<string>();
         const add = (name: string): boolean => {
-          const entry = lock.packages[name.toLowerCase().replace(/[-_.]+/g, "-")] ?? lock.packages[name.toLowerCase()];
+          const entry = lock.packages[lockKey(name)] ?? lock.packages[name.toLowerCase()];
           if (!entry) return false;
           if (files.has(entry.file_name)) return true;
           files.add(entry.file_name);
           return entry.depends.every(add);
         };
-        if (!names.map((n) => n.split(/[<>=!~ ;[]/)[0]).every(add)) continue;
+        if (!names.every(add)) continue;
         await py.loadPackage([...files].map((file) => new URL(file, base).href), progress);
         return true;
       } catch {
@@ -310,6 +327,11 @@ export function serve(port: Port, env: Environment): void {
     if (message.type === "boot") queue = queue.then(() => boot(message.options)).catch((error: Error) => status("error", error.message));
     else if (message.type === "message") handle(message.msg);
   });
+}
+
+/** A requirement's name as lock files key it (PEP 503, without the version). */
+function lockKey(requirement: string): string {
+  return requirement.split(/[<>=!~ ;[]/)[0].toLowerCase().replace(/[-_.]+/g, "-");
 }
 
 function emptyReply(type: string): JSONObject {
