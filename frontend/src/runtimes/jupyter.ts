@@ -20,6 +20,7 @@ import type { Sessions } from "../sessions";
 import {
   type ExecuteCallbacks,
   type ExecuteReply,
+  executeRequest,
   type Runtime,
   type Status,
   type StatusListener,
@@ -355,19 +356,7 @@ export class JupyterRuntime implements Runtime {
   // -- the contract -------------------------------------------------------------------------
 
   execute(code: string, callbacks: ExecuteCallbacks): Promise<ExecuteReply> {
-    const msg = newMessage(
-      "shell",
-      "execute_request",
-      {
-        code,
-        silent: false,
-        store_history: true,
-        user_expressions: {},
-        allow_stdin: Boolean(callbacks.onInput),
-        stop_on_error: callbacks.stopOnError ?? true,
-      },
-      this.session,
-    );
+    const msg = executeRequest(code, callbacks, this.session);
     return new Promise((resolve, reject) => {
       this.pending.set(msg.header.msg_id, { callbacks, reply: null, idle: false, resolve, reject });
       try {

@@ -4,10 +4,18 @@
 // and input() go through SharedArrayBuffers; otherwise "interrupt" stops the worker and starts
 // a new one, after telling the reader that the state is lost.
 
-import { type JSONObject, type Message, newMessage, uuid } from "../protocol";
+import { type Message, uuid } from "../protocol";
 import { answerInput, INPUT_HEADER_BYTES } from "./pyodide/buffers";
 import type { BootOptions, WorkerMessage } from "./pyodide/core";
-import { type ExecuteCallbacks, type ExecuteReply, type Runtime, type Status, StatusEmitter, type StatusListener } from "./runtime";
+import {
+  type ExecuteCallbacks,
+  type ExecuteReply,
+  executeRequest,
+  type Runtime,
+  type Status,
+  StatusEmitter,
+  type StatusListener,
+} from "./runtime";
 
 export interface PyodideOptions {
   /** URL of pyodide-worker.js. */
@@ -193,15 +201,7 @@ export class PyodideRuntime implements Runtime {
   execute(code: string, callbacks: ExecuteCallbacks): Promise<ExecuteReply> {
     const worker = this.worker;
     if (!worker) return Promise.reject(new Error("Python is not running: press Start"));
-    const content: JSONObject = {
-      code,
-      silent: false,
-      store_history: true,
-      user_expressions: {},
-      allow_stdin: Boolean(callbacks.onInput),
-      stop_on_error: callbacks.stopOnError ?? true,
-    };
-    const msg = newMessage("shell", "execute_request", content, this.session);
+    const msg = executeRequest(code, callbacks, this.session);
     return new Promise<ExecuteReply>((resolve, reject) => {
       this.pending.set(msg.header.msg_id, { callbacks, resolve, reject, reply: null, idle: false });
       worker.postMessage({ type: "message", msg });

@@ -1,7 +1,7 @@
 // One interface for every runtime, mirroring the Python Kernel contract. `loading` (fetching
 // and compiling Pyodide) and `installing` (packages) are the Pyodide runtime's boot phases.
 
-import type { JSONObject, Message } from "../protocol";
+import { type JSONObject, type Message, newMessage } from "../protocol";
 
 export type Status =
   | "idle"
@@ -46,6 +46,19 @@ export interface Runtime {
   shutdown(): Promise<void>;
   /** Updates to a display_id, wherever it was first shown. */
   onDisplayUpdate(listener: (msg: Message) => void): () => void;
+}
+
+/** The execute_request every runtime sends for a cell. */
+export function executeRequest(code: string, callbacks: ExecuteCallbacks, session: string): Message {
+  const content: JSONObject = {
+    code,
+    silent: false,
+    store_history: true,
+    user_expressions: {},
+    allow_stdin: Boolean(callbacks.onInput),
+    stop_on_error: callbacks.stopOnError ?? true,
+  };
+  return newMessage("shell", "execute_request", content, session);
 }
 
 /** A small status holder the runtimes share. */
