@@ -14,6 +14,7 @@ RUNTIMES: dict[str, str] = {
     "local": "livecells.runtimes.local:LocalKernel",
     "server": "livecells.runtimes.server:ServerKernel",
     "pyodide": "livecells.runtimes.pyodide:PyodideKernel",
+    "binder": "livecells.runtimes.binder:BinderKernel",
 }
 
 
@@ -22,7 +23,8 @@ def connect(runtime: str = "local", /, **options: Any) -> Kernel:
 
     ``local`` takes ``kernel_name``; ``server`` takes ``url``, ``token``, ``kernel_name``,
     ``kernel_id`` and ``shutdown_on_dispose``; ``pyodide`` (Node.js) takes ``packages``,
-    ``requirements``, ``index_urls`` and ``figure_formats``.
+    ``requirements``, ``index_urls`` and ``figure_formats``; ``binder`` takes ``repo``, ``ref``,
+    ``binder_url`` and ``provider``, then the ``server`` options.
     Every runtime takes ``on_status``, ``on_input``
     and the timeouts of :class:`~livecells.runtimes.base.Kernel`.
     """
