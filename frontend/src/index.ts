@@ -6,12 +6,13 @@ import { type PageConfig, readConfig } from "./config";
 import { hasMath, typeset } from "./math";
 import { type RenderOptions, updateDisplay } from "./outputs";
 import { Panel } from "./panel";
+import { BinderRuntime } from "./runtimes/binder";
 import { JupyterRuntime } from "./runtimes/jupyter";
 import { PyodideRuntime } from "./runtimes/pyodide";
 import { type Runtime, UnavailableRuntime } from "./runtimes/runtime";
 import { Sessions } from "./sessions";
 
-function makeRuntime(config: PageConfig): Runtime {
+function makeRuntime(config: PageConfig, log: (line: string) => void): Runtime {
   const sessions = new Sessions(config.sessionSaving, config.sessionMaxAge);
   if (config.runtime === "livecells") {
     return new JupyterRuntime({
@@ -50,6 +51,17 @@ function makeRuntime(config: PageConfig): Runtime {
       snapshot: settings?.snapshot ?? true,
     });
   }
+  if (config.runtime === "binder" && config.binder?.repo) {
+    return new BinderRuntime({
+      repo: config.binder.repo,
+      ref: config.binder.ref,
+      url: config.binder.url,
+      provider: config.binder.provider,
+      kernelName: config.kernelName,
+      sessions,
+      onLog: log,
+    });
+  }
   return new UnavailableRuntime(
     String(config.runtime),
     `the ${config.runtime} runtime is not available in this version of livecells`,
@@ -79,7 +91,7 @@ export function main(): void {
   const queue = new Queue((cell, prompt, password) => cell.outputs.ask(prompt, password));
   const cells = [...page.querySelectorAll<HTMLElement>(".lc-cell")].map((element) => new Cell(element, queue, options));
   if (!cells.length) return;
-  const runtime = makeRuntime(config);
+  const runtime = makeRuntime(config, (line) => panel.log(line));
   // Run all follows nbclient: cells tagged skip-execution are left for the reader to run.
   const runAll = () => cells.filter((cell) => !cell.tags.includes("skip-execution")).forEach((cell) => queue.run(cell));
   // Pyodide takes seconds to fetch and compile: with `preload` it boots when the page opens
@@ -136,5 +148,5 @@ main();
 
 // The JS API, for pages that drive a runtime themselves:
 // `import { PyodideRuntime } from "./_livecells/livecells.js"`.
-export { JupyterRuntime, PyodideRuntime };
+export { BinderRuntime, JupyterRuntime, PyodideRuntime };
 export type { PyodideOptions } from "./runtimes/pyodide";

@@ -62,6 +62,25 @@ export class Panel {
     this.show("idle", `Press Start to run this page's code (${runtimeName})`);
   }
 
+  private logBox: HTMLPreElement | null = null;
+
+  /** A line of a runtime's start-up log (Binder's build), in a box under the panel. */
+  log(line: string): void {
+    if (!this.logBox) {
+      const details = document.createElement("details");
+      details.className = "lc-log";
+      details.open = true;
+      const summary = document.createElement("summary");
+      summary.textContent = "Build log";
+      this.logBox = document.createElement("pre");
+      this.logBox.setAttribute("role", "log");
+      details.append(summary, this.logBox);
+      this.element.append(details);
+    }
+    this.logBox.textContent += `${line}\n`;
+    this.logBox.scrollTop = this.logBox.scrollHeight;
+  }
+
   show(status: Status, detail: string): void {
     this.element.dataset.status = status;
     const live = status === "ready" || status === "idle" || status === "busy";

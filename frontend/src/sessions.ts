@@ -48,6 +48,32 @@ export class Sessions {
     }
   }
 
+  /** A launched server (Binder) remembered for reuse while it lives: {url, token}. */
+  loadServer(scope: string): { url: string; token: string | null } | null {
+    if (!this.enabled) return null;
+    this.prune();
+    try {
+      const saved = JSON.parse(localStorage.getItem(this.key(`server:${scope}`)) || "null") as { url?: unknown; token?: unknown } | null;
+      if (!saved || typeof saved.url !== "string") return null;
+      return { url: saved.url, token: typeof saved.token === "string" ? saved.token : null };
+    } catch {
+      return null;
+    }
+  }
+
+  saveServer(scope: string, url: string, token: string | null): void {
+    if (!this.enabled) return;
+    try {
+      localStorage.setItem(this.key(`server:${scope}`), JSON.stringify({ url, token, savedAt: Date.now() }));
+    } catch {
+      // not remembered
+    }
+  }
+
+  forgetServer(scope: string): void {
+    this.forget(`server:${scope}`);
+  }
+
   /** Drop saved sessions older than maxAge. */
   prune(): void {
     try {
