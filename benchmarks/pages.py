@@ -28,7 +28,7 @@ from livecells.site import STATIC_DIR
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.conftest import start_jupyter_server
+from tests.conftest import start_jupyter_server, start_livecells_serve
 
 BUDGET_KB = 60.0
 PAGE = """---
@@ -108,7 +108,7 @@ def main() -> None:
         root = Path(tmp) / "site"
         root.mkdir()
         (root / "bench.md").write_text(PAGE)
-        ours = start_jupyter_server(root, program=("-m", "livecells", "serve", str(root)))
+        ours = start_livecells_serve(root)
         stock = start_jupyter_server(root)
         try:
             fast = asyncio.run(round_trips(ours.url, ours.token, args.runs))

@@ -105,6 +105,11 @@ def start_jupyter_server(
     raise RuntimeError(f"jupyter server did not start: {log.read_text()[-2000:]}")
 
 
+def start_livecells_serve(root: Path, *extra: str) -> JupyterServer:
+    """``livecells serve ROOT`` (a jupyter_server app, so it takes the same flags)."""
+    return start_jupyter_server(root, *extra, program=("-m", "livecells", "serve", str(root)))
+
+
 @pytest.fixture(scope="session")
 def jupyter_server(
     tmp_path_factory: pytest.TempPathFactory, kernelspecs: Path

@@ -29,7 +29,7 @@ from livecells.config import (
 from livecells.documents import SKIPPED_DIRS, Page, find_pages, page_url, read_page
 from livecells.errors import ConfigError, NotebookError
 from livecells.render import render_page
-from livecells.wheels import LOCK_NAME, fetch_wheels, read_requirements, requirement_name
+from livecells.wheels import LOCK_NAME, client_requirement, fetch_wheels, read_requirements
 
 __all__ = ["STATIC_DIR", "Built", "Site", "add_arguments", "build", "command"]
 
@@ -153,7 +153,7 @@ class Site:
             config["runtime"] = None
         if config["runtime"] == "pyodide":
             wanted = self.requirements(path, options)
-            config["pyodide"] = pyodide_config(options, [_client_name(r) for r in wanted])
+            config["pyodide"] = pyodide_config(options, [client_requirement(r) for r in wanted])
             if self.wheels:
                 config["pyodide"]["lockFileURL"] = f"{root_url}{ASSETS}/wheels/{LOCK_NAME}"
         config.update(self.extra_config)
@@ -308,12 +308,6 @@ def build(root: Path, output: Path, *, default_runtime: str = "pyodide") -> Buil
 def _server_only(directory: str, names: list[str]) -> list[str]:
     """The Node.js host of the Pyodide runtime is for ``livecells run``, not for sites."""
     return [name for name in names if name.startswith("pyodide-node")]
-
-
-def _client_name(requirement: str) -> str:
-    """How the client asks micropip for a requirement: a local wheel by its name (the site's
-    lock file has it), anything else as written."""
-    return requirement_name(requirement) if requirement.endswith(".whl") else requirement
 
 
 def _copy_assets(root: Path, output: Path, pages: set[Path]) -> None:

@@ -26,7 +26,7 @@ from packaging.utils import canonicalize_name
 
 from livecells.errors import ConfigError
 
-__all__ = ["Wheels", "fetch_wheels", "read_requirements", "write_lock"]
+__all__ = ["Wheels", "client_requirement", "fetch_wheels", "read_requirements", "write_lock"]
 
 PYODIDE_DIR = Path(__file__).resolve().parent / "static" / "pyodide"
 LOCK_NAME = "pyodide-lock.json"
@@ -68,9 +68,11 @@ class Wheels:
     problems: tuple[str, ...] = ()
     """One line per requirement without a pure-Python wheel; the others were fetched."""
 
-    def names(self, requirements: list[str]) -> list[str]:
-        """The lock file's names for ``requirements`` (what ``loadPackage`` takes)."""
-        return [requirement_name(r) for r in requirements]
+
+def client_requirement(requirement: str) -> str:
+    """How the Pyodide kernel asks micropip for a requirement: a local wheel by its name (the
+    lock file has it), anything else as written."""
+    return requirement_name(requirement) if requirement.endswith(".whl") else requirement
 
 
 def requirement_name(requirement: str) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
-from tests.conftest import JupyterServer, start_jupyter_server
+from tests.conftest import JupyterServer, start_livecells_serve
 
 CHROMIUM = os.environ.get("LIVECELLS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -48,7 +48,7 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def served(book: Path) -> Iterator[JupyterServer]:
-    server = start_jupyter_server(book, program=("-m", "livecells", "serve", str(book)))
+    server = start_livecells_serve(book)
     yield server
     server.stop()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 from tests.browser.static_server import serve_static
-from tests.conftest import start_jupyter_server
+from tests.conftest import start_livecells_serve
 from tests.wheelfactory import make_wheel
 
 from livecells.site import build
@@ -223,7 +223,7 @@ def test_livecells_serve_serves_pyodide_pages_with_their_wheels(
     source = tmp_path / "book"
     shutil.copytree(BOOK, source)
     make_wheel(source / "wheel", "greeting", "1.0", "def hello():\n    return 'served wheel'\n")
-    server = start_jupyter_server(source, program=("-m", "livecells", "serve", str(source)))
+    server = start_livecells_serve(source)
     context = browser.new_context()
     try:
         page = context.new_page()

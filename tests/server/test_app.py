@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.conftest import JupyterServer, start_jupyter_server
+from tests.conftest import JupyterServer, start_livecells_serve
 
 from livecells.server.app import LivecellsApp
 from livecells.server.websocket import NoDelayWebsocketConnection
@@ -34,7 +34,7 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def served(book: Path) -> Iterator[JupyterServer]:
-    server = start_jupyter_server(book, program=("-m", "livecells", "serve", str(book)))
+    server = start_livecells_serve(book)
     yield server
     server.stop()
 

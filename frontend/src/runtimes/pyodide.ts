@@ -131,10 +131,8 @@ export class PyodideRuntime implements Runtime {
         this.booted = null;
       } else if (message.status === "error") {
         this.fail(message.detail);
-      } else if (this.booted || message.status !== "installing") {
-        this.emitter.set(message.status, message.detail);
       } else {
-        this.emitter.set("installing", message.detail); // %pip install while running
+        this.emitter.set(message.status, message.detail); // also `installing` for %pip install
       }
       return;
     }

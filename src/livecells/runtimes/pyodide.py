@@ -99,14 +99,14 @@ class PyodideKernel(Kernel):
 
             requirements += read_requirements(self.requirements)
         if requirements:
-            from livecells.wheels import fetch_wheels
+            from livecells.wheels import client_requirement, fetch_wheels
 
             self._set_status(Status.STARTING, f"fetching wheels for {', '.join(requirements)}")
             wheels = await asyncio.to_thread(fetch_wheels, requirements)
             for problem in wheels.problems:
                 log.warning("pyodide: %s", problem)
             boot["lockFileURL"] = str(wheels.lock_file)
-            boot["packages"] = wheels.names(requirements)
+            boot["packages"] = [client_requirement(r) for r in requirements]
         self._set_status(Status.STARTING, "starting Pyodide under Node.js")
         self._process = await asyncio.create_subprocess_exec(
             node,
@@ -171,7 +171,7 @@ class PyodideKernel(Kernel):
 
     def _on_host_status(self, status: str, detail: str) -> None:
         if status in ("loading", "installing", "starting"):
-            if self.status not in (Status.BUSY,):
+            if self.status != Status.BUSY:  # a %pip install inside a cell
                 self._set_status(Status.STARTING, detail)
         elif status == "ready":
             if self._booted is not None and not self._booted.done():

@@ -208,9 +208,8 @@ export function serve(port: Port, env: Environment): void {
     for (const url of urls) {
       const base = url.endsWith("/") ? url : `${url}/`;
       try {
-        const response = await fetch(`${base}pyodide-lock.json`);
-        if (!response.ok) continue;
-        const lock = (await response.json()) as { packages: Record<string, { file_name: string; depends: string[] }> };
+        const text = decoder.decode(await env.readFile(`${base}pyodide-lock.json`));
+        const lock = JSON.parse(text) as { packages: Record<string, { file_name: string; depends: string[] }> };
         const files = new Set<string>();
         const add = (name: string): boolean => {
           const entry = lock.packages[lockKey(name)] ?? lock.packages[name.toLowerCase()];

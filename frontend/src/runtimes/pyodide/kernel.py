@@ -316,11 +316,11 @@ class Kernel:
 
         getpass.getpass = lambda prompt="Password: ", stream=None: self.input(prompt, password=True)
         _install_ipython_display()
-        self.namespace = {"__name__": "__main__", "__builtins__": builtins, "In": [""], "Out": {}}
-        self.namespace["__livecells_pip__"] = self._pip
-        sys.modules["__main__"] = types.ModuleType("__main__")
-        sys.modules["__main__"].__dict__.update(self.namespace)
-        self.namespace = sys.modules["__main__"].__dict__
+        # Cells run in a real __main__ module, so classes they define pickle as in Jupyter.
+        main = types.ModuleType("__main__")
+        main.__dict__.update(__builtins__=builtins, In=[""], Out={}, __livecells_pip__=self._pip)
+        sys.modules["__main__"] = main
+        self.namespace = main.__dict__
 
     def emit(self, msg_type, content, flush=True):
         if flush:
