@@ -111,6 +111,39 @@ def test_katex_by_default_and_the_pages_kernelspec() -> None:
     assert config["kernelName"] == "bash"
 
 
+def offered(value: object, default: str, **options: object) -> list[str]:
+    config = page_config(
+        parse_jupyter(value, where=WHERE),
+        default_runtime=default,
+        auto_run=True,
+        trusted=False,
+        kernel_name=None,
+        **options,  # type: ignore[arg-type]
+    )
+    runtimes: list[str] = config["runtimes"]
+    return runtimes
+
+
+def test_the_reader_may_switch_to_every_runtime_that_can_run_the_page() -> None:
+    assert offered(True, "livecells") == ["livecells", "server", "pyodide"]
+    assert offered(True, "pyodide") == ["pyodide", "server"]
+    assert offered({"binder": {"repo": "o/r"}}, "pyodide") == ["binder", "server", "pyodide"]
+    # Pyodide runs Python only; mybinder without a repository has nothing to build.
+    assert offered(True, "livecells", language="R") == ["livecells", "server"]
+    assert offered("binder", "pyodide", language="R") == ["binder", "server"]
+
+
+def test_livecells_runtimes_narrows_the_choice_and_the_chosen_one_comes_first() -> None:
+    assert offered(True, "livecells", runtimes=["pyodide"]) == ["livecells", "pyodide"]
+    assert offered(True, "pyodide", runtimes=[]) == ["pyodide"]
+    assert offered(False, "livecells", runtimes=["pyodide"]) == []
+
+
+def test_runtimes_must_be_known_names(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"livecells.runtimes: expected a list of the runtimes"):
+        parse_options({"runtimes": ["lite"]}, where="livecells.yml: project.livecells")
+
+
 # -- errors ---------------------------------------------------------------------------------
 
 

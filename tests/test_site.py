@@ -104,6 +104,36 @@ def test_bad_config_is_one_line_naming_the_file_and_key(
     assert "nonsense" in err and len(err.splitlines()) == 1
 
 
+def test_one_page_can_point_at_another_binder_repository_and_kernel(tmp_path: Path) -> None:
+    (tmp_path / "livecells.yml").write_text(
+        "project:\n  jupyter:\n    binder: {repo: org/python-env}\n"
+    )
+    (tmp_path / "py.md").write_text("```{code-cell} python\n1\n```\n")
+    (tmp_path / "r.md").write_text(
+        "---\njupyter:\n  binder: {repo: org/r-env, ref: v2}\n  kernelName: ir\n"
+        "kernelspec: {name: ir, display_name: R, language: R}\n---\n"
+        "```{code-cell} r\n1 + 1\n```\n"
+    )
+    site = Site(tmp_path, default_runtime="pyodide")
+    python = config_of(site.render(Path("py.md")))
+    r = config_of(site.render(Path("r.md")))
+    assert python["binder"] == {
+        "repo": "org/python-env",
+        "ref": None,
+        "url": "https://mybinder.org/",
+        "provider": "github",
+    }
+    assert (python["runtime"], python["kernelName"]) == ("binder", "python3")
+    assert r["binder"] == {
+        "repo": "org/r-env",
+        "ref": "v2",
+        "url": "https://mybinder.org/",
+        "provider": "github",
+    }
+    assert (r["runtime"], r["kernelName"]) == ("binder", "ir")
+    assert r["runtimes"] == ["binder", "server"]  # no Pyodide for R
+
+
 def test_built_pages_carry_integrity_hashes_a_policy_and_a_headers_file(tmp_path: Path) -> None:
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "page.md").write_text("```{code-cell} python\n1\n```\n")

@@ -4,7 +4,7 @@ Every script and stylesheet of the client carries an SRI hash: the entry and the
 their tags, the lazily imported chunks through the import map's ``integrity`` table, so a
 tampered file on a host or cache is refused by the browser. Built pages also carry a CSP that
 allows scripts from the site itself (plus WebAssembly compilation, for Pyodide) and connections
-to the runtimes the page is configured for, and nothing else. Pyodide's own files are loaded
+to the runtimes the page offers, and nothing else. Pyodide's own files are loaded
 by its worker, where SRI does not reach: they come from the same origin, and every wheel is
 checked against the sha256 of the site's lock file.
 """
@@ -88,8 +88,11 @@ def _policy(config: Mapping[str, Any], importmap: str) -> str | None:
     server = config.get("server") or {}
     if server.get("url") and (origin := _origin(str(server["url"]))):
         connect |= {origin, origin.replace("http", "ws", 1)}
-    if config.get("runtime") == "binder":
-        connect = {"*"}  # a BinderHub hands out servers on hosts of its own choosing
+    offered = set(config.get("runtimes") or []) | {config.get("runtime")}
+    if offered & {"server", "binder"}:
+        # A BinderHub hands out servers on hosts of its own choosing, and a reader may name
+        # a Jupyter Server of their own: only `livecells.runtimes` without these narrows it.
+        connect = {"*"}
     return "; ".join(
         [
             "default-src 'self'",

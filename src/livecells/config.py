@@ -244,6 +244,7 @@ OPTION_KEYS = {
     "trusted": "a boolean",
     "packages": "a list of strings",
     "runtime": f"one of {', '.join(RUNTIMES)}",
+    "runtimes": f"a list of the runtimes a reader may switch to ({', '.join(RUNTIMES)})",
     "pyodide": "a mapping of "
     + ", ".join(["indexURL", "timeoutMs", "autoloadImports", "figureFormats", "preload"]),
 }
@@ -274,6 +275,12 @@ def parse_options(value: object, *, where: str) -> dict[str, Any]:
         raise ConfigError(f"{where}.packages: expected a list of strings, got {_show(packages)}")
     if value.get("pyodide") is not None:
         _pyodide(value["pyodide"], f"{where}.pyodide")
+    runtimes = value.get("runtimes")
+    if runtimes is not None and not (
+        isinstance(runtimes, list) and all(item in RUNTIMES for item in runtimes)
+    ):
+        expected = OPTION_KEYS["runtimes"]
+        raise ConfigError(f"{where}.runtimes: expected {expected}, got {_show(runtimes)}")
     runtime = value.get("runtime")
     if runtime is not None and runtime not in RUNTIMES:
         raise ConfigError(
@@ -398,11 +405,16 @@ def page_config(
     trusted: bool,
     kernel_name: str | None,
     runtime: str | None = None,
+    runtimes: list[str] | None = None,
+    language: str = "python",
 ) -> dict[str, Any]:
     """The ``PageConfig`` fields (frontend/README.md) that come from configuration.
 
     ``runtime`` (``livecells.runtime``) overrides what ``jupyter`` chose; the page's own
-    kernelspec ``kernel_name`` is used unless ``kernelName`` is configured.
+    kernelspec ``kernel_name`` is used unless ``kernelName`` is configured. ``runtimes``
+    (``livecells.runtimes``) are those the reader may switch to; by default the chosen one,
+    then every other that can run the page: the serving livecells (when served), Pyodide (for
+    Python), a Jupyter Server the reader names, and Binder when a repository is configured.
     """
     chosen = None
     if jupyter.enabled:
@@ -411,8 +423,20 @@ def page_config(
     if jupyter.mathjax_url:
         math = {"engine": "mathjax", "url": jupyter.mathjax_url, "config": jupyter.mathjax_config}
     binder = jupyter.binder or (Binder() if chosen == "binder" else None)
+    if runtimes is None:
+        runtimes = [
+            name
+            for name in RUNTIMES
+            if (name == "livecells" and default_runtime == "livecells")
+            or (name == "pyodide" and language.lower() == "python")
+            or name == "server"
+            or (name == "binder" and binder is not None and binder.repo)
+        ]
+    offered = [chosen] if chosen else []
+    offered += [name for name in runtimes if name not in offered]
     return {
         "runtime": chosen,
+        "runtimes": offered if chosen else [],
         "kernelName": jupyter.kernel_name or kernel_name or "python3",
         "server": (
             {"url": jupyter.server.url, "token": jupyter.server.token} if jupyter.server else None

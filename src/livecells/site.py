@@ -19,6 +19,7 @@ from typing import Any
 
 from livecells.assets import head_for
 from livecells.config import (
+    Jupyter,
     Project,
     TocEntry,
     load_project,
@@ -141,17 +142,8 @@ class Site:
         location = at if at is not None else Path(page_url(path))
         root_url = "../" * (len(location.parts) - 1)
         jupyter, options = page_settings(project, page.frontmatter, page=path.as_posix())
-        config = page_config(
-            jupyter,
-            default_runtime=self.default_runtime,
-            auto_run=bool(options.get("autoRun", project.auto_run)),
-            trusted=bool(options.get("trusted", project.trusted)),
-            kernel_name=page.kernel_name,
-            runtime=options.get("runtime"),
-        )
-        if not page.has_code:
-            config["runtime"] = None
-        if config["runtime"] == "pyodide":
+        config = self._config(page, jupyter, options)
+        if "pyodide" in config["runtimes"]:
             wanted = self.requirements(path, options)
             config["pyodide"] = pyodide_config(options, [client_requirement(r) for r in wanted])
             if self.wheels:
@@ -177,6 +169,24 @@ class Site:
             head=head,
         )
 
+    def _config(self, page: Page, jupyter: Jupyter, options: Mapping[str, Any]) -> dict[str, Any]:
+        """The configured part of a page's ``PageConfig``."""
+        project = self.project
+        config = page_config(
+            jupyter,
+            default_runtime=self.default_runtime,
+            auto_run=bool(options.get("autoRun", project.auto_run)),
+            trusted=bool(options.get("trusted", project.trusted)),
+            kernel_name=page.kernel_name,
+            runtime=options.get("runtime"),
+            runtimes=options.get("runtimes"),
+            language=page.language,
+        )
+        if not page.has_code:
+            config["runtime"] = None
+            config["runtimes"] = []
+        return config
+
     def requirements(self, path: Path, options: Mapping[str, Any]) -> list[str]:
         """What a Pyodide page installs: ``livecells.packages`` and the ``requirements.txt``
         beside the page."""
@@ -197,8 +207,7 @@ class Site:
                 )
             except (ConfigError, NotebookError):
                 continue  # reported when the page is rendered
-            runtime = options.get("runtime") or jupyter.runtime or self.default_runtime
-            if jupyter.enabled and page.has_code and runtime == "pyodide":
+            if "pyodide" in self._config(page, jupyter, options)["runtimes"]:
                 found += [r for r in self.requirements(path, options) if r not in found]
         return found
 
