@@ -2,6 +2,7 @@
 // <pre> until the reader edits it, then CodeMirror), the outputs, and one queue per page so
 // cells run strictly in order.
 
+import { button } from "./dom";
 import type { Editor } from "./editor";
 import { OutputArea, type RenderOptions } from "./outputs";
 import type { Runtime } from "./runtimes/runtime";
@@ -149,15 +150,4 @@ export class Queue {
       return false;
     }
   }
-}
-
-export function button(className: string, label: string, aria: string, onClick: () => void): HTMLButtonElement {
-  const element = document.createElement("button");
-  element.type = "button";
-  element.className = className;
-  element.textContent = label;
-  element.setAttribute("aria-label", aria);
-  element.title = aria;
-  element.addEventListener("click", onClick);
-  return element;
 }

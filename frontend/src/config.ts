@@ -1,9 +1,12 @@
 // The page's configuration, written by livecells' renderer (see frontend/README.md).
 
 import type { MathConfig } from "./math";
+import type { RuntimeName } from "./runtimes/runtime";
 
 export interface PageConfig {
-  runtime: "livecells" | "server" | "binder" | "pyodide" | null;
+  runtime: RuntimeName | null;
+  /** The runtimes the reader may switch to, the page's own first. */
+  runtimes: RuntimeName[];
   kernelName: string;
   baseUrl: string;
   server: { url: string; token: string | null } | null;
@@ -35,6 +38,7 @@ export interface PyodideSettings {
 
 const DEFAULTS: PageConfig = {
   runtime: null,
+  runtimes: [],
   kernelName: "python3",
   baseUrl: "/",
   server: null,

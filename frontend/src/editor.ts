@@ -26,12 +26,13 @@ export function createEditor(pre: HTMLElement, language: string, run: () => void
       ...historyKeymap,
     ]),
     EditorView.contentAttributes.of({ "aria-label": "Cell source (Shift+Enter runs it)" }),
+    // Not classList: CodeMirror rewrites its root's class attribute on updates.
+    EditorView.editorAttributes.of({ class: "lc-editor" }),
   ];
   if (language === "python") extensions.push(python());
   const view = new EditorView({
     state: EditorState.create({ doc: pre.textContent ?? "", extensions }),
   });
-  view.dom.classList.add("lc-editor");
   pre.replaceWith(view.dom);
   return {
     getSource: () => view.state.doc.toString(),

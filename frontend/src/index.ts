@@ -3,70 +3,16 @@
 
 import { Cell, Queue } from "./cells";
 import { type PageConfig, readConfig } from "./config";
+import { type Session, SessionExplorer } from "./explorer";
 import { hasMath, typeset } from "./math";
 import { type RenderOptions, updateDisplay } from "./outputs";
 import { Panel } from "./panel";
 import { BinderRuntime } from "./runtimes/binder";
+import { type Choice, configuredChoice, createRuntime, RUNTIME_LABELS } from "./runtimes/factory";
 import { JupyterRuntime } from "./runtimes/jupyter";
 import { PyodideRuntime } from "./runtimes/pyodide";
-import { type Runtime, UnavailableRuntime } from "./runtimes/runtime";
-import { Sessions } from "./sessions";
-
-function makeRuntime(config: PageConfig, log: (line: string) => void): Runtime {
-  const sessions = new Sessions(config.sessionSaving, config.sessionMaxAge);
-  if (config.runtime === "livecells") {
-    return new JupyterRuntime({
-      name: "livecells",
-      baseUrl: config.baseUrl,
-      token: null,
-      kernelName: config.kernelName,
-      path: config.path,
-      sessions,
-    });
-  }
-  if (config.runtime === "server" && config.server) {
-    return new JupyterRuntime({
-      name: "server",
-      baseUrl: config.server.url,
-      token: config.server.token,
-      kernelName: config.kernelName,
-      path: null,
-      sessions,
-    });
-  }
-  if (config.runtime === "pyodide") {
-    const settings = config.pyodide;
-    const absolute = (url: string) => new URL(url, document.baseURI).href;
-    // Tried in order; "local" is the site's own copy (the default), a CDN may follow it.
-    const local = absolute(`${config.staticUrl}pyodide/`);
-    const urls = settings?.indexURLs.length ? settings.indexURLs : ["local"];
-    return new PyodideRuntime({
-      workerUrl: absolute(`${config.staticUrl}pyodide-worker.js`),
-      indexURLs: urls.map((url) => (url === "local" ? local : absolute(url))),
-      timeoutMs: settings?.timeoutMs ?? 0,
-      packages: settings?.packages ?? [],
-      autoloadImports: settings?.autoloadImports ?? true,
-      figureFormats: settings?.figureFormats ?? ["svg"],
-      lockFileURL: settings?.lockFileURL ? absolute(settings.lockFileURL) : null,
-      snapshot: settings?.snapshot ?? true,
-    });
-  }
-  if (config.runtime === "binder" && config.binder?.repo) {
-    return new BinderRuntime({
-      repo: config.binder.repo,
-      ref: config.binder.ref,
-      url: config.binder.url,
-      provider: config.binder.provider,
-      kernelName: config.kernelName,
-      sessions,
-      onLog: log,
-    });
-  }
-  return new UnavailableRuntime(
-    String(config.runtime),
-    `the ${config.runtime} runtime is not available in this version of livecells`,
-  );
-}
+import type { Runtime } from "./runtimes/runtime";
+import { SettingsDialog, savedChoice } from "./settings";
 
 function watchForChanges(config: PageConfig): void {
   if (!config.watch || !config.path || typeof EventSource === "undefined") return;
@@ -91,7 +37,13 @@ export function main(): void {
   const queue = new Queue((cell, prompt, password) => cell.outputs.ask(prompt, password));
   const cells = [...page.querySelectorAll<HTMLElement>(".lc-cell")].map((element) => new Cell(element, queue, options));
   if (!cells.length) return;
-  const runtime = makeRuntime(config, (line) => panel.log(line));
+  const configured = configuredChoice(config);
+  if (!configured) return;
+  const log = (line: string) => panel.log(line);
+  // The reader's own choice of runtime (settings dialog) wins over the page's, when allowed.
+  let choice: Choice = savedChoice(config) ?? configured;
+  let runtime: Runtime = createRuntime(choice, config, log);
+  let detach: () => void = () => undefined;
   // Run all follows nbclient: cells tagged skip-execution are left for the reader to run.
   const runAll = () => cells.filter((cell) => !cell.tags.includes("skip-execution")).forEach((cell) => queue.run(cell));
   // Pyodide takes seconds to fetch and compile: with `preload` it boots when the page opens
@@ -100,22 +52,75 @@ export function main(): void {
   let preloading: Promise<void> | null =
     runtime instanceof PyodideRuntime && config.pyodide?.preload !== false ? runtime.start() : null;
   preloading?.catch(() => undefined);
+
+  const power = () => {
+    powered = true;
+    const current = runtime;
+    explorer.active = explorer.add(current, choice);
+    if (current.status !== "idle" && current.status !== "error") panel.show(current.status, "");
+    // A failed preload is retried once the reader asks.
+    const starting = preloading ? preloading.catch(() => current.start()) : current.start();
+    preloading = null;
+    starting
+      .then(() => {
+        if (current !== runtime) return; // switched away meanwhile
+        queue.runtime = current;
+        cells.forEach((cell) => cell.setEnabled(true));
+        panel.setJupyterLink(current.jupyterUrl ?? (choice.runtime === "livecells" ? config.openInJupyter : null));
+        if (config.autoRun) runAll();
+      })
+      .catch((error: Error) => console.error("livecells:", error.message));
+  };
+
+  const attach = (next: Runtime) => {
+    detach();
+    detach = next.onStatus((status, detail) => {
+      if (!powered) return; // a preload works quietly until the reader presses Start
+      panel.show(status, detail);
+      if (status === "dead" || status === "error") {
+        queue.drop();
+        queue.runtime = null;
+        cells.forEach((cell) => cell.setEnabled(false));
+      }
+    });
+    next.onDisplayUpdate((msg) => updateDisplay(msg, options));
+  };
+
+  /** Move the page to another runtime: the cells (and the reader's edits) stay as they are,
+   * new runs go to the new runtime, and the old session lives on until closed. */
+  const switchTo = (next: Choice) => {
+    queue.drop();
+    queue.runtime = null;
+    cells.forEach((cell) => cell.setEnabled(false));
+    choice = next;
+    runtime = createRuntime(next, config, log);
+    attach(runtime);
+    panel.setRuntime(next.runtime, RUNTIME_LABELS[next.runtime]);
+    panel.setJupyterLink(null);
+    power();
+  };
+
+  const isActive = (session: Session) => session.runtime === runtime;
+  const explorer = new SessionExplorer({
+    interrupt: (session) => {
+      if (isActive(session)) queue.drop();
+      void session.runtime.interrupt();
+    },
+    restart: (session) => {
+      if (isActive(session)) queue.drop();
+      void session.runtime.restart();
+    },
+    close: (session) => {
+      if (isActive(session)) queue.drop();
+      explorer.remove(session);
+      void session.runtime.shutdown();
+    },
+  });
+  let settings: SettingsDialog | null = null;
+
   const panel = new Panel(
     {
-      power: () => {
-        powered = true;
-        if (runtime.status !== "idle" && runtime.status !== "error") panel.show(runtime.status, "");
-        // A failed preload is retried once the reader asks.
-        const starting = preloading ? preloading.catch(() => runtime.start()) : runtime.start();
-        preloading = null;
-        starting
-          .then(() => {
-            queue.runtime = runtime;
-            cells.forEach((cell) => cell.setEnabled(true));
-            if (config.autoRun) runAll();
-          })
-          .catch((error: Error) => console.error("livecells:", error.message));
-      },
+      power,
       runAll,
       interrupt: () => {
         queue.drop();
@@ -125,23 +130,30 @@ export function main(): void {
         queue.drop();
         void runtime.restart();
       },
+      settings: () => {
+        settings ??= new SettingsDialog(config, switchTo);
+        settings.open(choice);
+      },
+      sessions: () => explorer.open(),
     },
-    runtime.name,
-    config.openInJupyter,
+    choice.runtime,
+    RUNTIME_LABELS[choice.runtime],
+    config.runtimes.length > 1,
   );
   page.prepend(panel.element);
   cells.forEach((cell) => cell.setEnabled(false));
-  runtime.onStatus((status, detail) => {
-    if (!powered) return; // a preload works quietly until the reader presses Start
-    panel.show(status, detail);
-    if (status === "dead" || status === "error") {
-      queue.drop();
-      queue.runtime = null;
-      cells.forEach((cell) => cell.setEnabled(false));
-    }
-  });
-  runtime.onDisplayUpdate((msg) => updateDisplay(msg, options));
-  (window as unknown as { livecells: unknown }).livecells = { config, runtime, queue, cells, panel };
+  attach(runtime);
+  (window as unknown as { livecells: unknown }).livecells = {
+    config,
+    queue,
+    cells,
+    panel,
+    explorer,
+    switchTo,
+    get runtime() {
+      return runtime;
+    },
+  };
 }
 
 main();

@@ -1,7 +1,7 @@
 // The control panel at the top of a live page: power, status, run all, interrupt, restart,
-// and "open in Jupyter" on server runtimes.
+// the runtime settings and the session list, and "open in Jupyter" on server runtimes.
 
-import { button } from "./cells";
+import { button } from "./dom";
 import type { Status } from "./runtimes/runtime";
 
 export interface PanelActions {
@@ -9,6 +9,8 @@ export interface PanelActions {
   runAll(): void;
   interrupt(): void;
   restart(): void;
+  settings(): void;
+  sessions(): void;
 }
 
 const LABELS: Record<Status, string> = {
@@ -32,10 +34,10 @@ export class Panel {
   private runAll: HTMLButtonElement;
   private interrupt: HTMLButtonElement;
   private restart: HTMLButtonElement;
-  private jupyter: HTMLAnchorElement | null = null;
+  private jupyter: HTMLAnchorElement;
   private started = false;
 
-  constructor(actions: PanelActions, runtimeName: string, openInJupyter: string | null) {
+  constructor(actions: PanelActions, runtime: string, runtimeLabel: string, switchable: boolean) {
     this.element = document.createElement("div");
     this.element.className = "lc-panel";
     this.element.setAttribute("role", "toolbar");
@@ -49,17 +51,34 @@ export class Panel {
     this.statusText.setAttribute("role", "status");
     this.statusText.setAttribute("aria-live", "polite");
     this.element.append(this.power, this.runAll, this.interrupt, this.restart, this.statusText);
-    if (openInJupyter) {
-      this.jupyter = document.createElement("a");
-      this.jupyter.className = "lc-open-jupyter";
-      this.jupyter.href = openInJupyter;
-      this.jupyter.target = "_blank";
-      this.jupyter.rel = "noopener";
-      this.jupyter.textContent = "Open in Jupyter";
-      this.jupyter.hidden = true;
-      this.element.append(this.jupyter);
-    }
-    this.show("idle", `Press Start to run this page's code (${runtimeName})`);
+    const tools = document.createElement("span");
+    tools.className = "lc-tools";
+    if (switchable) tools.append(button("lc-settings-button", "⚙ Runtime", "Choose the runtime", () => actions.settings()));
+    tools.append(button("lc-sessions-button", "Sessions", "This page's sessions", () => actions.sessions()));
+    this.jupyter = document.createElement("a");
+    this.jupyter.className = "lc-open-jupyter";
+    this.jupyter.target = "_blank";
+    this.jupyter.rel = "noopener";
+    this.jupyter.textContent = "Open in Jupyter ↗";
+    this.jupyter.title = "Open the Jupyter Server this page runs on, in a new tab";
+    this.jupyter.hidden = true;
+    tools.append(this.jupyter);
+    this.element.append(tools);
+    this.setRuntime(runtime, runtimeLabel);
+  }
+
+  /** The runtime the panel drives now (after a switch, too). */
+  setRuntime(name: string, label: string): void {
+    this.element.dataset.runtime = name;
+    this.started = false;
+    this.show("idle", `Press Start to run this page's code (${label})`);
+  }
+
+  /** "Open in Jupyter": the server's own UI, while a kernel there is running. */
+  setJupyterLink(url: string | null): void {
+    if (url) this.jupyter.href = url;
+    else this.jupyter.removeAttribute("href");
+    this.jupyter.hidden = !url || !this.started;
   }
 
   private logBox: HTMLPreElement | null = null;
@@ -96,7 +115,7 @@ export class Panel {
     this.runAll.disabled = !started || !live;
     this.interrupt.disabled = !started || status !== "busy";
     this.restart.disabled = !started || status === "restarting" || status === "disconnected";
-    if (this.jupyter) this.jupyter.hidden = !started;
+    this.jupyter.hidden = !started || !this.jupyter.getAttribute("href");
     if (status === "dead" || status === "error") this.started = false;
   }
 }

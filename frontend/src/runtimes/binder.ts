@@ -46,6 +46,10 @@ export class BinderRuntime implements Runtime {
 
   constructor(private options: BinderOptions) {}
 
+  get jupyterUrl(): string | null {
+    return this.inner?.jupyterUrl ?? null;
+  }
+
   get status(): Status {
     return this.emitter.status;
   }

@@ -63,6 +63,8 @@ export class JupyterRuntime implements Runtime {
   private closing = false;
   private binary = false;
   private liveness: ReturnType<typeof setInterval> | null = null;
+  /** A restart this page asked for, until the kernel answers again. */
+  private restarting: Promise<void> | null = null;
 
   constructor(private options: JupyterOptions) {
     this.name = options.name;
@@ -112,28 +114,25 @@ export class JupyterRuntime implements Runtime {
         credentials: this.options.token ? "omit" : "same-origin",
       });
     } catch {
-      // An opaque failure: the server is down, or it answered without CORS headers (it does
-      // so when it refuses a token). Its unauthenticated version endpoint tells them apart.
-      const reachable = await fetch(this.url("api"), { credentials: "omit" }).then(
-        (probe) => probe.ok,
-        () => false,
-      );
-      if (reachable && this.options.token) {
-        throw new Error("the Jupyter server refused the token: check the page's server.token");
-      }
-      throw new Error(
-        `cannot reach the Jupyter server at ${this.url("")}: is it running, and does it allow ` +
-          `this page's origin (${location.origin}) in ServerApp.allow_origin?`,
-      );
+      throw new Error(await explainFailure(this.options.baseUrl, this.options.token));
     }
     if (response.status === 401 || response.status === 403) {
       throw new Error(
         this.options.token
-          ? "the Jupyter server refused the token: check the page's server.token"
+          ? refusedToken(this.url(""))
           : "not logged in to this server: open the link `livecells serve` printed (with its token) once",
       );
     }
     return response;
+  }
+
+  /** The server's own UI (with the token, as `jupyter server` prints it), for runtime
+   * `server`; the serving livecells links to its documents itself. */
+  get jupyterUrl(): string | null {
+    if (this.options.name !== "server") return null;
+    const url = new URL(this.url(""));
+    if (this.options.token) url.searchParams.set("token", this.options.token);
+    return url.href;
   }
 
   // -- lifecycle ----------------------------------------------------------------------------
@@ -295,7 +294,10 @@ export class JupyterRuntime implements Runtime {
     const type = msg.header.msg_type;
     if (msg.channel === "iopub" && type === "status") {
       const state = msg.content.execution_state;
-      if (state === "busy" && this.status !== "busy") this.emitter.set("busy", "running");
+      // During a restart the old kernel's last busy/idle are not the new kernel's state.
+      if (this.restarting && (state === "busy" || state === "idle")) {
+        // the restart reports "ready" itself
+      } else if (state === "busy" && this.status !== "busy") this.emitter.set("busy", "running");
       else if (state === "idle" && this.status === "busy") this.emitter.set("idle", "idle");
       else if (state === "restarting") this.emitter.set("restarting", "the kernel is restarting");
       else if (state === "dead") this.died("the kernel died");
@@ -374,17 +376,28 @@ export class JupyterRuntime implements Runtime {
 
   async restart(): Promise<void> {
     if (!this.kernelId) return;
+    if (this.restarting) return this.restarting;
     this.emitter.set("restarting", "restarting the kernel");
     this.failPending(new Error("the kernel was restarted while this cell was running"));
-    const response = await this.api("POST", `api/kernels/${this.kernelId}/restart`);
-    if (!response.ok) {
-      this.emitter.set("error", "the server could not restart the kernel");
-      throw new Error("the server could not restart the kernel");
+    const kernelId = this.kernelId;
+    this.restarting = (async () => {
+      const response = await this.api("POST", `api/kernels/${kernelId}/restart`);
+      if (!response.ok) {
+        this.emitter.set("error", "the server could not restart the kernel");
+        throw new Error("the server could not restart the kernel");
+      }
+      await this.waitReady();
+    })();
+    try {
+      await this.restarting;
+    } finally {
+      this.restarting = null;
     }
-    await this.waitReady();
   }
 
   async shutdown(): Promise<void> {
+    // jupyter_client cannot shut a kernel down halfway through its restart.
+    await this.restarting?.catch(() => undefined);
     this.closing = true;
     if (this.liveness) clearInterval(this.liveness);
     this.failPending(new Error("the kernel was shut down"));
@@ -396,6 +409,85 @@ export class JupyterRuntime implements Runtime {
     this.kernelId = null;
     this.emitter.set("dead", "kernel shut down");
   }
+}
+
+function refusedToken(server: string): string {
+  return `the Jupyter server at ${server} refused the token: check it (\`jupyter server list\` shows the running servers' tokens)`;
+}
+
+/**
+ * Why a request to a Jupyter Server failed without an answer the page may read. A browser
+ * hides the reason (server down, CORS refused, token refused without CORS headers) behind one
+ * opaque error; two probes tell them apart: the unauthenticated version endpoint `api` read
+ * with CORS (it answers: the origin is allowed, so the token was refused), then without CORS
+ * (an opaque answer: the server is up but does not allow this origin).
+ */
+export async function explainFailure(baseUrl: string, token: string | null): Promise<string> {
+  const server = new URL(baseUrl, location.href);
+  const api = new URL("api", server).href;
+  const flag = `--ServerApp.allow_origin=${location.origin}`;
+  if (location.protocol === "https:" && server.protocol === "http:" && !isLoopback(server.hostname)) {
+    return `this page is served over HTTPS and the browser blocks the http:// server at ${server.href}: serve Jupyter over HTTPS`;
+  }
+  const readable = await fetch(api, { credentials: "omit" }).then(
+    (probe) => probe.ok,
+    () => false,
+  );
+  if (readable) {
+    return token ? refusedToken(server.href) : `the connection to the Jupyter server at ${server.href} failed, though it answers now: try again`;
+  }
+  const up = await fetch(api, { mode: "no-cors", credentials: "omit" }).then(
+    () => true,
+    () => false,
+  );
+  if (up) {
+    return `the Jupyter server at ${server.href} does not allow pages from ${location.origin}: start it with ${flag} (or set c.ServerApp.allow_origin in jupyter_server_config.py)`;
+  }
+  return `cannot reach the Jupyter server at ${server.href}: is it running? If it is, start it with ${flag}`;
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "127.0.0.1" || host === "[::1]";
+}
+
+export interface Kernelspec {
+  name: string;
+  displayName: string;
+  language: string;
+}
+
+/** "Test connection": the server's kernelspecs (default first), or an error that says what to
+ * change. */
+export async function listKernelspecs(baseUrl: string, token: string | null): Promise<Kernelspec[]> {
+  let url: URL;
+  try {
+    url = new URL("api/kernelspecs", new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`, location.href));
+  } catch {
+    throw new Error(`not a URL: ${baseUrl}`);
+  }
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (token) headers.Authorization = `token ${token}`;
+  let response: Response;
+  try {
+    response = await fetch(url.href, { headers, credentials: "omit" });
+  } catch {
+    throw new Error(await explainFailure(url.href.replace(/api\/kernelspecs$/, ""), token));
+  }
+  if (response.status === 401 || response.status === 403) {
+    throw new Error(token ? refusedToken(new URL("..", url).href) : "the server needs a token: enter it");
+  }
+  if (!response.ok) throw new Error(`the server answered ${response.status} ${response.statusText}: is this a Jupyter Server?`);
+  const body = (await response.json().catch(() => null)) as {
+    default?: string;
+    kernelspecs?: Record<string, { name: string; spec?: { display_name?: string; language?: string } }>;
+  } | null;
+  if (!body?.kernelspecs) throw new Error("the answer has no kernelspecs: is this a Jupyter Server?");
+  const specs = Object.values(body.kernelspecs).map((item) => ({
+    name: item.name,
+    displayName: item.spec?.display_name ?? item.name,
+    language: item.spec?.language ?? "",
+  }));
+  return specs.sort((a, b) => Number(b.name === body.default) - Number(a.name === body.default) || a.name.localeCompare(b.name));
 }
 
 function sleep(ms: number): Promise<void> {

@@ -3,6 +3,9 @@
 
 import { type JSONObject, type Message, newMessage } from "../protocol";
 
+/** The runtimes, named as in the config (`project.livecells.runtime`). */
+export type RuntimeName = "livecells" | "server" | "binder" | "pyodide";
+
 export type Status =
   | "idle"
   | "connecting"
@@ -37,6 +40,8 @@ export interface ExecuteReply {
 export interface Runtime {
   readonly name: string;
   readonly status: Status;
+  /** The UI of the Jupyter Server the kernel runs on, for "open in Jupyter" (server, Binder). */
+  readonly jupyterUrl?: string | null;
   onStatus(listener: StatusListener): () => void;
   /** Start (or re-attach to) a kernel; resolves once it answered kernel_info. */
   start(): Promise<void>;

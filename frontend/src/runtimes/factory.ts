@@ -1,0 +1,98 @@
+// Makes the runtime a page (or the reader, in the settings dialog) chose.
+
+import type { PageConfig } from "../config";
+import { Sessions } from "../sessions";
+import { BinderRuntime } from "./binder";
+import { JupyterRuntime } from "./jupyter";
+import { PyodideRuntime } from "./pyodide";
+import { type Runtime, type RuntimeName, UnavailableRuntime } from "./runtime";
+
+export interface ServerSettings {
+  url: string;
+  token: string | null;
+}
+
+export interface BinderSettings {
+  repo: string | null;
+  ref: string | null;
+  url: string;
+  provider: string;
+}
+
+/** A runtime and its settings: the page's configuration, or what the reader entered. */
+export interface Choice {
+  runtime: RuntimeName;
+  kernelName: string;
+  server: ServerSettings | null;
+  binder: BinderSettings | null;
+}
+
+export const RUNTIME_LABELS: Record<RuntimeName, string> = {
+  livecells: "This site's server",
+  server: "A Jupyter Server",
+  binder: "Binder",
+  pyodide: "Pyodide (in this browser)",
+};
+
+/** The page's own choice. */
+export function configuredChoice(config: PageConfig): Choice | null {
+  if (!config.runtime) return null;
+  return { runtime: config.runtime, kernelName: config.kernelName, server: config.server, binder: config.binder };
+}
+
+export function createRuntime(choice: Choice, config: PageConfig, log: (line: string) => void): Runtime {
+  const sessions = new Sessions(config.sessionSaving, config.sessionMaxAge);
+  if (choice.runtime === "livecells") {
+    return new JupyterRuntime({
+      name: "livecells",
+      baseUrl: config.baseUrl,
+      token: null,
+      kernelName: choice.kernelName,
+      path: config.path,
+      sessions,
+    });
+  }
+  if (choice.runtime === "server" && choice.server?.url) {
+    return new JupyterRuntime({
+      name: "server",
+      baseUrl: choice.server.url.endsWith("/") ? choice.server.url : `${choice.server.url}/`,
+      token: choice.server.token || null,
+      kernelName: choice.kernelName,
+      path: null,
+      sessions,
+    });
+  }
+  if (choice.runtime === "pyodide") {
+    const settings = config.pyodide;
+    const absolute = (url: string) => new URL(url, document.baseURI).href;
+    // Tried in order; "local" is the site's own copy (the default), a CDN may follow it.
+    const local = absolute(`${config.staticUrl}pyodide/`);
+    const urls = settings?.indexURLs.length ? settings.indexURLs : ["local"];
+    return new PyodideRuntime({
+      workerUrl: absolute(`${config.staticUrl}pyodide-worker.js`),
+      indexURLs: urls.map((url) => (url === "local" ? local : absolute(url))),
+      timeoutMs: settings?.timeoutMs ?? 0,
+      packages: settings?.packages ?? [],
+      autoloadImports: settings?.autoloadImports ?? true,
+      figureFormats: settings?.figureFormats ?? ["svg"],
+      lockFileURL: settings?.lockFileURL ? absolute(settings.lockFileURL) : null,
+      snapshot: settings?.snapshot ?? true,
+    });
+  }
+  if (choice.runtime === "binder" && choice.binder?.repo) {
+    return new BinderRuntime({
+      repo: choice.binder.repo,
+      ref: choice.binder.ref,
+      url: choice.binder.url,
+      provider: choice.binder.provider,
+      kernelName: choice.kernelName,
+      sessions,
+      onLog: log,
+    });
+  }
+  const missing: Partial<Record<RuntimeName, string>> = {
+    server: "no Jupyter Server named: enter its URL in the runtime settings",
+    binder: "no Binder repository named: enter one in the runtime settings",
+  };
+  return new UnavailableRuntime(choice.runtime, missing[choice.runtime] ?? `the ${choice.runtime} runtime is not available in this version of livecells`);
+}

@@ -1,0 +1,296 @@
+"""Every runtime from one page: the settings dialog (a reader's own Jupyter Server, on another
+origin, with "Test connection"), switching runtimes without losing edits, the session
+explorer, "open in Jupyter", and a kernel connection that survives the network dropping it.
+
+The servers are real ``jupyter server`` processes on 127.0.0.1; Binder is the local stand-in
+BinderHub of tests/binderhub.py (mybinder.org cannot be reached from here)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+from tests.binderhub import StandInBinderHub, standin_binderhub
+from tests.conftest import JupyterServer, start_jupyter_server
+from tests.tcpproxy import TcpProxy, tcp_proxy
+
+OpenPage = Callable[[str], Page]
+READY = re.compile(r"^(ready|idle)$")
+
+
+def wait_idle(page: Page, timeout: float = 60_000) -> None:
+    expect(page.locator(".lc-panel")).to_have_attribute("data-status", READY, timeout=timeout)
+
+
+def kernels(server: JupyterServer) -> list[str]:
+    response = httpx.get(
+        f"{server.url}api/kernels", headers={"Authorization": f"token {server.token}"}
+    )
+    response.raise_for_status()
+    return [kernel["id"] for kernel in response.json()]
+
+
+def wait_gone(server: JupyterServer, kernel: str, page: Page) -> None:
+    """A kernel shuts down in about a second after its DELETE."""
+    for _ in range(100):
+        if kernel not in kernels(server):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"kernel {kernel} is still running on {server.url}")
+
+
+def write_page(book: Path, name: str, frontmatter: str, *cells: str) -> str:
+    """A page of the served book (rendered from its file on each request)."""
+    body = "".join(f"```{{code-cell}} python\n{cell}\n```\n\n" for cell in cells)
+    (book / "tests" / f"{name}.md").write_text(
+        f"---\nkernelspec: {{name: python3, display_name: Python 3}}\n{frontmatter}---\n{body}"
+    )
+    return f"tests/{name}.html"
+
+
+def open_settings(page: Page) -> None:
+    page.locator("button.lc-settings-button").click()
+    expect(page.locator("dialog.lc-settings")).to_be_visible()
+
+
+def enter_server(page: Page, url: str, token: str) -> None:
+    open_settings(page)
+    page.locator('input[name="lc-runtime"][value="server"]').check()
+    page.locator(".lc-server-url").fill(url)
+    page.locator(".lc-server-token").fill(token)
+
+
+@pytest.fixture(scope="module")
+def page_origin(served: JupyterServer) -> str:
+    return f"http://127.0.0.1:{served.port}"
+
+
+@pytest.fixture(scope="module")
+def allowing_server(
+    tmp_path_factory: pytest.TempPathFactory, page_origin: str
+) -> Iterator[JupyterServer]:
+    """A reader's own server, on another origin, started with the flag the page names."""
+    server = start_jupyter_server(
+        tmp_path_factory.mktemp("allowing"), f"--ServerApp.allow_origin={page_origin}"
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def closed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
+    """A server started without allow_origin: it refuses pages of other origins."""
+    server = start_jupyter_server(tmp_path_factory.mktemp("closed"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandInBinderHub]:
+    with standin_binderhub(tmp_path_factory.mktemp("switch-binder-repo")) as running:
+        yield running
+
+
+@pytest.fixture
+def proxy(allowing_server: JupyterServer) -> Iterator[TcpProxy]:
+    with tcp_proxy(allowing_server.port) as running:
+        yield running
+
+
+# -- a reader's own Jupyter Server ------------------------------------------------------------
+
+
+def test_test_connection_lists_the_kernelspecs_of_a_server_that_allows_the_page(
+    open_page: OpenPage, book: Path, allowing_server: JupyterServer
+) -> None:
+    page = open_page(write_page(book, "own-server", "", "print('on', 6 * 7)"))
+    enter_server(page, allowing_server.url, allowing_server.token)
+    page.locator("button.lc-test").click()
+    result = page.locator(".lc-test-result")
+    expect(result).to_contain_text("Connected: 2 kernels found", timeout=20_000)
+    expect(result).to_contain_text("python3")
+    expect(result).to_contain_text("bash")
+    assert page.locator(".lc-kernel").input_value() == "python3"
+    before = set(kernels(allowing_server))
+    page.locator("button.lc-switch").click()
+    expect(page.locator(".lc-cell .lc-outputs").first).to_contain_text("on 42", timeout=60_000)
+    assert len(set(kernels(allowing_server)) - before) == 1, "the kernel did not start there"
+    expect(page.locator(".lc-panel")).to_have_attribute("data-runtime", "server")
+
+
+def test_a_server_that_does_not_allow_the_page_gets_the_exact_flag_to_set(
+    open_page: OpenPage, book: Path, closed_server: JupyterServer, page_origin: str
+) -> None:
+    page = open_page(write_page(book, "closed-server", "", "1"))
+    enter_server(page, closed_server.url, closed_server.token)
+    page.locator("button.lc-test").click()
+    result = page.locator(".lc-test-result")
+    expect(result).to_contain_text(f"--ServerApp.allow_origin={page_origin}", timeout=20_000)
+    expect(result).to_contain_text("does not allow pages from")
+    page.locator("button.lc-switch").click()
+    expect(page.locator(".lc-settings-error")).to_contain_text("Not switched")
+    expect(page.locator(".lc-panel")).to_have_attribute("data-runtime", "livecells")
+
+
+def test_a_wrong_token_is_named_as_such(
+    open_page: OpenPage, book: Path, allowing_server: JupyterServer
+) -> None:
+    page = open_page(write_page(book, "wrong-token", "", "1"))
+    enter_server(page, allowing_server.url, "not-the-token")
+    page.locator("button.lc-test").click()
+    expect(page.locator(".lc-test-result")).to_contain_text("refused the token", timeout=20_000)
+
+
+def test_a_server_that_is_down_is_named_as_such(open_page: OpenPage, book: Path) -> None:
+    page = open_page(write_page(book, "down-server", "", "1"))
+    enter_server(page, "http://127.0.0.1:9/", "t")
+    page.locator("button.lc-test").click()
+    expect(page.locator(".lc-test-result")).to_contain_text(
+        "cannot reach the Jupyter server at http://127.0.0.1:9/", timeout=20_000
+    )
+
+
+def test_open_in_jupyter_opens_the_servers_own_ui_in_a_new_tab(
+    open_page: OpenPage, context: BrowserContext, book: Path, allowing_server: JupyterServer
+) -> None:
+    page = open_page(write_page(book, "launch", "", "1 + 1"))
+    enter_server(page, allowing_server.url, allowing_server.token)
+    page.locator("button.lc-switch").click()
+    wait_idle(page)
+    link = page.locator("a.lc-open-jupyter")
+    expect(link).to_be_visible()
+    assert link.get_attribute("href") == f"{allowing_server.url}?token={allowing_server.token}"
+    with context.expect_page() as opened:
+        link.click()
+    tab = opened.value
+    tab.wait_for_load_state()
+    assert tab.url.startswith(allowing_server.url)
+    tab.close()
+
+
+def test_a_dropped_connection_reconnects_to_the_same_session_and_loses_nothing(
+    open_page: OpenPage, book: Path, allowing_server: JupyterServer, proxy: TcpProxy
+) -> None:
+    slow = "import time\nprint('before', flush=True)\ntime.sleep(3)\nprint('after', x + 1)"
+    url = write_page(
+        book,
+        "dropped",
+        f"jupyter:\n  server: {{url: '{proxy.url}', token: '{allowing_server.token}'}}\n",
+        "x = 41",
+        slow,
+    )
+    page = open_page(url)
+    page.locator("button.lc-power").click()
+    cell = page.locator(".lc-cell").nth(1).locator(".lc-outputs")
+    expect(cell).to_contain_text("before", timeout=60_000)
+    assert proxy.drop_connections() >= 1
+    # The reply and the output printed while the socket was down arrive after the reconnect.
+    expect(cell).to_contain_text("after 42", timeout=30_000)
+    assert cell.inner_text().count("before") == 1
+    wait_idle(page)
+    page.locator(".lc-cell").nth(1).locator("button.lc-run").click()
+    expect(page.locator(".lc-cell").nth(1).locator(".lc-count")).to_have_text(
+        "[3]:", timeout=30_000
+    )
+
+
+# -- switching and the session explorer ---------------------------------------------------------
+
+
+def test_every_runtime_is_offered_and_switching_keeps_the_readers_edits(
+    open_page: OpenPage, book: Path, served: JupyterServer, hub: StandInBinderHub
+) -> None:
+    frontmatter = (
+        f"jupyter:\n  binder: {{repo: owner/name, url: '{hub.url}'}}\n"
+        "livecells: {runtime: livecells}\n"
+    )
+    page = open_page(
+        write_page(book, "switch", frontmatter, "x = 20", "import sys\nprint(sys.platform, x * 2)")
+    )
+    page.locator("button.lc-power").click()
+    second = page.locator(".lc-cell").nth(1)
+    expect(second.locator(".lc-outputs")).to_contain_text("linux 40", timeout=60_000)
+    server_kernel = page.evaluate("window.livecells.runtime.id")
+    # The reader edits the second cell.
+    second.locator("pre.lc-source").click()
+    expect(second.locator(".lc-editor")).to_be_visible()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("import sys\nprint(sys.platform, x * 3)")
+
+    open_settings(page)
+    offered = page.locator('input[name="lc-runtime"]')
+    assert [offered.nth(i).get_attribute("value") for i in range(offered.count())] == [
+        "livecells",
+        "server",
+        "binder",
+        "pyodide",
+    ]
+    page.locator('input[name="lc-runtime"][value="pyodide"]').check()
+    page.locator("button.lc-switch").click()
+    # Pyodide runs the page again (autoRun), with the edit.
+    expect(second.locator(".lc-outputs")).to_contain_text("emscripten 60", timeout=90_000)
+    expect(second.locator(".lc-editor")).to_contain_text("x * 3")
+
+    # The old session lives on until the reader closes it.
+    page.locator("button.lc-sessions-button").click()
+    rows = page.locator("dialog.lc-sessions tr.lc-session")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_have_attribute("data-runtime", "livecells")
+    expect(rows.nth(1)).to_have_attribute("data-runtime", "pyodide")
+    expect(rows.nth(1)).to_contain_text("(this page)")
+    assert server_kernel in kernels(served)
+    rows.nth(0).locator("button.lc-session-close").click()
+    expect(rows).to_have_count(1)
+    wait_gone(served, server_kernel, page)
+    wait_idle(page)  # the page's own (Pyodide) session is untouched
+
+
+def test_switching_to_binder_follows_the_build_then_runs_there(
+    open_page: OpenPage, book: Path, hub: StandInBinderHub
+) -> None:
+    frontmatter = (
+        f"jupyter:\n  binder: {{repo: owner/other, ref: v1, url: '{hub.url}'}}\n"
+        "livecells: {runtime: livecells}\n"
+    )
+    page = open_page(write_page(book, "tobinder", frontmatter, "print('where', 7 * 6)"))
+    open_settings(page)
+    page.locator('input[name="lc-runtime"][value="binder"]').check()
+    expect(page.locator(".lc-binder-repo")).to_have_value("owner/other")
+    page.locator("button.lc-switch").click()
+    expect(page.locator(".lc-log pre")).to_contain_text("[ready]", timeout=60_000)
+    expect(page.locator(".lc-cell .lc-outputs").first).to_contain_text("where 42", timeout=60_000)
+    assert "github/owner/other/v1" in hub.launches
+    expect(page.locator("a.lc-open-jupyter")).to_be_visible()
+
+
+def test_the_explorer_interrupts_restarts_and_closes_a_session(
+    open_page: OpenPage, book: Path, served: JupyterServer
+) -> None:
+    page = open_page(
+        write_page(book, "explorer", "", "y = 1", "import time\nwhile True:\n    time.sleep(0.05)")
+    )
+    page.locator("button.lc-power").click()
+    expect(page.locator(".lc-panel")).to_have_attribute("data-status", "busy", timeout=60_000)
+    kernel = page.evaluate("window.livecells.runtime.id")
+    page.locator("button.lc-sessions-button").click()
+    row = page.locator("dialog.lc-sessions tr.lc-session")
+    expect(row).to_have_count(1)
+    expect(row.locator(".lc-session-kernel")).to_have_text("python3")
+    expect(row.locator(".lc-session-status")).to_have_text("busy")
+    row.locator("button.lc-session-interrupt").click()
+    expect(page.locator(".lc-cell").nth(1).locator(".lc-outputs")).to_contain_text(
+        "KeyboardInterrupt", timeout=30_000
+    )
+    expect(row.locator(".lc-session-status")).to_have_text(READY, timeout=30_000)
+    row.locator("button.lc-session-restart").click()
+    expect(row.locator(".lc-session-status")).to_have_text(READY, timeout=60_000)
+    row.locator("button.lc-session-close").click()
+    expect(row).to_have_count(0)
+    expect(page.locator("dialog.lc-sessions .lc-sessions-empty")).to_be_visible()
+    page.locator("dialog.lc-sessions button.lc-cancel").click()
+    expect(page.locator(".lc-panel")).to_have_attribute("data-status", "dead", timeout=30_000)
+    wait_gone(served, kernel, page)
