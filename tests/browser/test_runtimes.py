@@ -120,6 +120,11 @@ def test_test_connection_lists_the_kernelspecs_of_a_server_that_allows_the_page(
     expect(page.locator(".lc-cell .lc-outputs").first).to_contain_text("on 42", timeout=60_000)
     assert len(set(kernels(allowing_server)) - before) == 1, "the kernel did not start there"
     expect(page.locator(".lc-panel")).to_have_attribute("data-runtime", "server")
+    # The reader's choice holds for the site's pages, after a reload too.
+    page.reload()
+    expect(page.locator(".lc-panel")).to_have_attribute("data-runtime", "server")
+    page.locator("button.lc-power").click()
+    expect(page.locator(".lc-cell .lc-outputs").first).to_contain_text("on 42", timeout=60_000)
 
 
 def test_a_server_that_does_not_allow_the_page_gets_the_exact_flag_to_set(
