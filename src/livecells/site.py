@@ -83,6 +83,8 @@ class Site:
         self.extra_config = dict(extra_config or {})
         self.csp = False
         """Give pages a Content-Security-Policy (static builds; a server sets its own)."""
+        self.switchable: frozenset[str] | None = None
+        """The runtimes a reader may switch to on every page (None: what the pages offer)."""
         self.wheels = False
         """True once the site's wheels and their lock file are under ``_livecells/wheels/``."""
         self._cache: dict[Path, _Cached] = {}
@@ -185,6 +187,12 @@ class Site:
         if not page.has_code:
             config["runtime"] = None
             config["runtimes"] = []
+        if self.switchable is not None:
+            config["runtimes"] = [
+                name
+                for name in config["runtimes"]
+                if name == config["runtime"] or name in self.switchable
+            ]
         return config
 
     def requirements(self, path: Path, options: Mapping[str, Any]) -> list[str]:

@@ -299,7 +299,15 @@ export class JupyterRuntime implements Runtime {
         // the restart reports "ready" itself
       } else if (state === "busy" && this.status !== "busy") this.emitter.set("busy", "running");
       else if (state === "idle" && this.status === "busy") this.emitter.set("idle", "idle");
-      else if (state === "restarting") this.emitter.set("restarting", "the kernel is restarting");
+      else if (state === "restarting") {
+        this.emitter.set("restarting", "the kernel is restarting");
+        // Not our restart: the kernel died (it crashed, or hit a limit of the server) and the
+        // server starts it again, without what the running cells were doing.
+        if (!this.restarting) {
+          this.failPending(new Error("the kernel stopped (it crashed or reached a limit of the server) and was restarted: its variables are lost"));
+          void this.waitReady().catch(() => this.died("the kernel did not come back after a restart"));
+        }
+      }
       else if (state === "dead") this.died("the kernel died");
     }
     if (msg.channel === "iopub" && type === "shutdown_reply" && !msg.content.restart) {

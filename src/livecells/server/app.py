@@ -22,10 +22,13 @@ from typing import Any
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.extension.handler import ExtensionHandlerMixin
+from jupyter_server.gateway.connections import GatewayWebSocketConnection
 from tornado import web
+from tornado.ioloop import IOLoop
 from traitlets import Bool, Unicode
 
 from livecells.errors import ConfigError, NotebookError
+from livecells.server.public import PublicWebsocketConnection, VisitorKernels
 from livecells.site import ASSETS, STATIC_DIR, Site
 from livecells.wheels import fetch_wheels
 
@@ -62,6 +65,12 @@ class LivecellsApp(ExtensionApp):
     auto_run = Bool(
         None, allow_none=True, config=True, help="Override the project's autoRun for every page."
     )
+    public = Bool(
+        False,
+        config=True,
+        help="Serve the public: anonymous visitors, each on kernels of their own (see "
+        "livecells.server.public); set up by `livecells serve --public`.",
+    )
 
     @classmethod
     def get_extension_package(cls) -> str:
@@ -73,13 +82,30 @@ class LivecellsApp(ExtensionApp):
         root = Path(self.directory or server.root_dir)
         extra: dict[str, Any] = {
             "baseUrl": server.base_url,
-            "openInJupyter": _jupyter_url(server.base_url),
-            "watch": True,
+            "openInJupyter": None if self.public else _jupyter_url(server.base_url),
+            "watch": not self.public,
         }
         if self.auto_run is not None:
             extra["autoRun"] = self.auto_run
         site = Site(root, default_runtime="livecells", extra_config=extra)
+        if self.public:
+            # Pages carry the static build's CSP, and readers may switch only to runtimes
+            # that keep it: the site's kernels and Pyodide.
+            site.csp = True
+            site.switchable = frozenset({"livecells", "pyodide"})
+            kernels = server.kernel_manager
+            if isinstance(kernels, VisitorKernels):
+                IOLoop.current().add_callback(kernels.fill_pool)
+            else:
+                self.log.warning("livecells: --public without its kernel manager: no isolation")
         self.settings["livecells_site"] = site
+        self.settings["livecells_public"] = self.public
+        # Kernel WebSockets: ours (TCP_NODELAY; and the output cap when public), except that
+        # a gateway's kernels are reached through jupyter_server's gateway connection.
+        if server.gateway_config.gateway_enabled:
+            self.settings["kernel_websocket_connection_class"] = GatewayWebSocketConnection
+        elif self.public:
+            self.settings["kernel_websocket_connection_class"] = PublicWebsocketConnection
         self.wheels_dir = self._prepare_wheels(site)
 
     def _prepare_wheels(self, site: Site) -> Path | None:
@@ -105,7 +131,7 @@ class LivecellsApp(ExtensionApp):
         self.handlers.extend(
             [
                 (rf"/livecells/{ASSETS}/(.*)", AssetHandler, {"path": str(STATIC_DIR)}),
-                (r"/livecells/api/changes", ChangesHandler),
+                *([] if self.public else [(r"/livecells/api/changes", ChangesHandler)]),
                 (r"/livecells/(.*)", PageHandler),
                 (r"/livecells", web.RedirectHandler, {"url": "livecells/"}),
             ]
@@ -142,6 +168,8 @@ class PageHandler(_SiteHandler):
                 body = site.render(path, at=at)
                 for name, value in ISOLATION_HEADERS.items():
                     self.set_header(name, value)
+                self.set_header("X-Content-Type-Options", "nosniff")
+                self.set_header("Referrer-Policy", "same-origin")
                 self.set_header("Content-Type", "text/html; charset=utf-8")
                 self.set_header("Cache-Control", "no-store")
                 self.finish(body)
@@ -159,6 +187,7 @@ class PageHandler(_SiteHandler):
             raise web.HTTPError(404)
         kind, _ = mimetypes.guess_type(target.name)
         self.set_header("Content-Type", kind or "application/octet-stream")
+        self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Cross-Origin-Resource-Policy", "same-origin")
         self.finish(target.read_bytes())
 
@@ -167,6 +196,7 @@ class AssetHandler(web.StaticFileHandler):
     """The browser client's own files (public: they are the same in every install)."""
 
     def set_extra_headers(self, path: str) -> None:
+        self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Cross-Origin-Resource-Policy", "same-origin")
         # A worker script needs the page's isolation headers of its own to run in it.
         for name, value in ISOLATION_HEADERS.items():
@@ -226,10 +256,90 @@ PASS_THROUGH = True
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("directory", metavar="DIR", nargs="?", default=".", help="folder to serve")
-    parser.epilog = (
-        "Any other option goes to jupyter_server: --port=N, --no-browser, --ServerApp.ip=..., "
-        "--IdentityProvider.token=..., --LivecellsApp.auto_run=False."
+    public = parser.add_argument_group(
+        "public serving",
+        "--public serves anyone: each visitor (a signed cookie, no token) gets kernels of their "
+        "own and nothing else of the server; the limits below apply (defaults in brackets).",
     )
+    public.add_argument("--public", action="store_true", help="serve the public, safely")
+    for flag, kind, default, text in PUBLIC_LIMITS:
+        public.add_argument(flag, type=kind, metavar="N", help=f"{text} [{default}]")
+    scale = parser.add_argument_group("behind a proxy, and past one machine")
+    scale.add_argument(
+        "--gateway-url",
+        metavar="URL",
+        help="run kernels on a Jupyter Enterprise Gateway or Kernel Gateway (GatewayClient.url); "
+        "with --public, visitors stay isolated there",
+    )
+    scale.add_argument("--base-url", metavar="PATH", help="serve under this path (/live/)")
+    scale.add_argument(
+        "--trust-forwarded-headers",
+        action="store_true",
+        help="believe X-Forwarded-For/-Proto/-Host from the reverse proxy in front",
+    )
+    parser.epilog = (
+        "Any other option goes to jupyter_server: --port=N, --ip=..., --no-browser, "
+        "--ServerApp.*, --IdentityProvider.token=..., --LivecellsApp.auto_run=False."
+    )
+
+
+PUBLIC_LIMITS: list[tuple[str, type, object, str]] = [
+    ("--max-kernels-per-visitor", int, 2, "running kernels per visitor"),
+    ("--max-kernels", int, 40, "running visitor kernels in all"),
+    ("--kernel-starts-per-minute", int, 6, "kernel starts per visitor per minute"),
+    ("--cull-idle-timeout", int, 600, "seconds before an idle kernel is shut down"),
+    ("--kernel-memory", int, 1024, "megabytes of memory per kernel (local kernels)"),
+    ("--kernel-cpu-time", int, 600, "CPU seconds per kernel (local kernels)"),
+    ("--max-output-bytes", int, 1_000_000, "output bytes per cell execution"),
+    ("--pool-size", int, 2, "kernels started ahead, so a first cell does not wait"),
+]
+_LIMIT_CONFIG = {
+    "max_kernels_per_visitor": "VisitorKernels.max_kernels_per_visitor",
+    "max_kernels": "VisitorKernels.max_kernels",
+    "kernel_starts_per_minute": "VisitorKernels.kernel_starts_per_minute",
+    "cull_idle_timeout": "MappingKernelManager.cull_idle_timeout",
+    "kernel_memory": "LimitedKernelManager.memory_limit",
+    "kernel_cpu_time": "LimitedKernelManager.cpu_limit",
+    "max_output_bytes": "PublicWebsocketConnection.max_output_bytes",
+    "pool_size": "VisitorKernels.pool_size",
+}
+_PUBLIC = "livecells.server.public"
+
+
+def server_arguments(args: argparse.Namespace) -> list[str]:
+    """The jupyter_server configuration the command's own flags stand for."""
+    gateway = getattr(args, "gateway_url", None)
+    config: dict[str, object] = {}
+    if gateway:
+        config["GatewayClient.url"] = gateway
+    if getattr(args, "base_url", None):
+        config["ServerApp.base_url"] = args.base_url
+    if getattr(args, "trust_forwarded_headers", False):
+        config["ServerApp.trust_xheaders"] = True
+    limits = {_LIMIT_CONFIG[name]: getattr(args, name) for name in _LIMIT_CONFIG}
+    limits = {key: value for key, value in limits.items() if value is not None}
+    if getattr(args, "public", False):
+        manager = "PublicGatewayKernelManager" if gateway else "PublicKernelManager"
+        config |= {
+            "LivecellsApp.public": True,
+            "ServerApp.identity_provider_class": f"{_PUBLIC}.VisitorIdentityProvider",
+            "ServerApp.authorizer_class": f"{_PUBLIC}.VisitorAuthorizer",
+            "ServerApp.kernel_manager_class": f"{_PUBLIC}.{manager}",
+            "IdentityProvider.token": "",
+            "ServerApp.open_browser": False,
+            "MappingKernelManager.cull_idle_timeout": 600,
+            "MappingKernelManager.cull_interval": 30,
+            "MappingKernelManager.cull_connected": True,
+        }
+        if not gateway:  # a gateway runs and limits its kernels itself
+            config["PublicKernelManager.kernel_manager_class"] = f"{_PUBLIC}.LimitedKernelManager"
+        config |= limits
+    elif limits:
+        flags = [name for name in _LIMIT_CONFIG if getattr(args, name, None) is not None]
+        raise ConfigError(
+            f"{', '.join('--' + name.replace('_', '-') for name in flags)} only apply with --public"
+        )
+    return [f"--{key}={value}" for key, value in config.items()]
 
 
 def command(args: argparse.Namespace) -> int:
@@ -242,8 +352,16 @@ def command(args: argparse.Namespace) -> int:
     except (ConfigError, NotebookError) as exc:
         print(f"livecells serve: error: {exc}", file=sys.stderr)
         return 2
+    try:
+        own = server_arguments(args)
+    except ConfigError as exc:
+        print(f"livecells serve: error: {exc}", file=sys.stderr)
+        return 2
     extra = list(getattr(args, "extra", []))
-    argv = [f"--LivecellsApp.directory={root.resolve()}", *extra]
+    # What the operator sets outright wins (traitlets refuses a key given twice).
+    given = {arg.split("=", 1)[0] for arg in extra}
+    own = [arg for arg in own if arg.split("=", 1)[0] not in given]
+    argv = [f"--LivecellsApp.directory={root.resolve()}", *own, *extra]
     if not any(arg.startswith(("--ServerApp.root_dir", "--root-dir")) for arg in extra):
         argv.insert(0, f"--ServerApp.root_dir={root.resolve()}")
     LivecellsApp.launch_instance(argv=argv)  # type: ignore[no-untyped-call]

@@ -1,0 +1,391 @@
+"""``livecells serve --public``: anonymous visitors, each on kernels of their own, with limits.
+
+Every test runs a real ``livecells serve --public`` on 127.0.0.1 and speaks to it as browsers
+do (cookie jar, _xsrf header, Origin), with real ipykernels behind it; one runs the kernels on
+a real Jupyter Kernel Gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import secrets
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tests.conftest import JupyterServer, free_port, start_livecells_serve
+from tornado.httpclient import HTTPClientError, HTTPRequest
+from tornado.websocket import websocket_connect
+
+PAGE = "```{code-cell} python\nprint('hello')\n```\n"
+
+
+class Visitor:
+    """One browser: its own cookie jar (the visitor cookie and _xsrf from the first page)."""
+
+    def __init__(self, server: JupyterServer, origin: str | None = None) -> None:
+        self.server = server
+        self.origin = origin or server.url.rstrip("/")
+        self.http = httpx.Client(base_url=server.url, timeout=30)
+        page = self.http.get("livecells/")
+        assert page.status_code == 200, page.text[:300]
+        self.page = page
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"X-XSRFToken": self.http.cookies.get("_xsrf", ""), "Origin": self.origin}
+        headers.update(kwargs.pop("headers", {}))
+        return self.http.request(method, path, headers=headers, **kwargs)
+
+    def start_kernel(self) -> str:
+        response = self.request("POST", "api/kernels", json={"name": "python3"})
+        assert response.status_code == 201, response.text
+        kernel_id: str = response.json()["id"]
+        return kernel_id
+
+    @property
+    def cookie_header(self) -> str:
+        return "; ".join(f"{name}={value}" for name, value in self.http.cookies.items())
+
+    def run(self, kernel_id: str, code: str, timeout: float = 30) -> list[dict[str, Any]]:
+        return asyncio.run(self._run(kernel_id, code, timeout))
+
+    async def _run(self, kernel_id: str, code: str, timeout: float) -> list[dict[str, Any]]:
+        socket = await self.connect(kernel_id)
+        session, msg_id = uuid.uuid4().hex, uuid.uuid4().hex
+        header = {"msg_id": msg_id, "msg_type": "execute_request", "session": session}
+        header |= {"username": "", "version": "5.3", "date": ""}
+        request = {"header": header, "parent_header": {}, "metadata": {}, "channel": "shell"}
+        request["content"] = {"code": code, "silent": False, "allow_stdin": False}
+        await socket.write_message(json.dumps(request))
+        outputs: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        replied = idle = False
+        while not (replied and idle):
+            raw = await asyncio.wait_for(socket.read_message(), deadline - time.monotonic())
+            assert raw is not None, "the server closed the kernel WebSocket"
+            msg = json.loads(raw)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind = msg["header"]["msg_type"]
+            if kind == "execute_reply":
+                replied = True
+            elif kind == "status":
+                idle = msg["content"]["execution_state"] == "idle"
+            elif kind != "execute_input":
+                outputs.append(msg)
+        socket.close()
+        return outputs
+
+    async def connect(self, kernel_id: str, origin: str | None = None) -> Any:
+        url = self.server.url.replace("http", "ws", 1)
+        request = HTTPRequest(
+            f"{url}api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}",
+            headers={"Cookie": self.cookie_header, "Origin": origin or self.origin},
+        )
+        return await websocket_connect(request)
+
+    def websocket_status(self, kernel_id: str, origin: str | None = None) -> int:
+        async def attempt() -> int:
+            try:
+                socket = await self.connect(kernel_id, origin)
+            except HTTPClientError as exc:
+                return exc.code
+            socket.close()
+            return 101
+
+        return asyncio.run(attempt())
+
+
+def text_of(outputs: list[dict[str, Any]]) -> str:
+    parts = []
+    for msg in outputs:
+        content = msg["content"]
+        parts.append(content.get("text") or json.dumps(content.get("data", {})))
+        if msg["header"]["msg_type"] == "error":
+            parts.append(f"{content['ename']}: {content['evalue']}")
+    return "".join(parts)
+
+
+def serve_public(tmp_path_factory: pytest.TempPathFactory, *flags: str) -> JupyterServer:
+    root = tmp_path_factory.mktemp("public")
+    (root / "index.md").write_text(PAGE)
+    return start_livecells_serve(root, "--public", *flags)
+
+
+@pytest.fixture(scope="module")
+def public(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
+    server = serve_public(
+        tmp_path_factory,
+        "--pool-size=1",
+        "--max-kernels-per-visitor=2",
+        "--kernel-starts-per-minute=4",
+        "--max-output-bytes=20000",
+        "--kernel-memory=2048",
+    )
+    yield server
+    server.stop()
+
+
+# -- identity and isolation -------------------------------------------------------------------
+
+
+def test_a_visitor_gets_a_signed_httponly_cookie_and_no_page_or_script_has_a_token(
+    public: JupyterServer,
+) -> None:
+    visitor = Visitor(public)
+    cookie = visitor.page.headers["set-cookie"]
+    assert "livecells-visitor=" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    config = re.search(r'id="livecells-config">(.*?)</script>', visitor.page.text)
+    assert config is not None
+    settings = json.loads(config.group(1))
+    assert settings["openInJupyter"] is None and settings["server"] is None
+    assert settings["runtimes"] == ["livecells", "pyodide"]
+    for path in ("livecells/", "livecells/_livecells/livecells.js", "livecells/index.html"):
+        body = visitor.http.get(path).text
+        assert public.token not in body, f"{path} carries the server's token"
+    assert "Content-Security-Policy" in visitor.page.text
+    assert visitor.page.headers["x-content-type-options"] == "nosniff"
+
+
+def test_each_visitor_runs_on_their_own_kernel_and_cannot_touch_anothers(
+    public: JupyterServer,
+) -> None:
+    alice, bob = Visitor(public), Visitor(public)
+    kernel = alice.start_kernel()
+    assert "42" in text_of(alice.run(kernel, "secret = 42\nprint(secret)"))
+    for method, path in [
+        ("GET", f"api/kernels/{kernel}"),
+        ("POST", f"api/kernels/{kernel}/interrupt"),
+        ("POST", f"api/kernels/{kernel}/restart"),
+        ("DELETE", f"api/kernels/{kernel}"),
+    ]:
+        assert bob.request(method, path).status_code == 403, (method, path)
+    assert bob.websocket_status(kernel) == 403
+    # Bob's own kernel is a different Python.
+    his = bob.start_kernel()
+    assert "NameError" in text_of(bob.run(his, "print(secret)"))
+    assert "42" in text_of(alice.run(kernel, "print(secret)"))
+    assert alice.request("DELETE", f"api/kernels/{kernel}").status_code == 204
+    assert bob.request("DELETE", f"api/kernels/{his}").status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "api/kernels"),
+        ("GET", "api/contents"),
+        ("GET", "api/contents/index.md"),
+        ("PUT", "api/contents/evil.py"),
+        ("GET", "api/sessions"),
+        ("POST", "api/sessions"),
+        ("GET", "api/terminals"),
+        ("POST", "api/terminals"),
+        ("GET", "files/index.md"),
+        ("GET", "api/config/notebook"),
+        ("GET", "api/status"),
+        ("POST", "api/shutdown"),
+        ("PUT", "api/kernelspecs/python3"),
+    ],
+)
+def test_everything_but_the_kernel_endpoints_is_forbidden(
+    public: JupyterServer, method: str, path: str
+) -> None:
+    response = Visitor(public).request(method, path, json={})
+    assert response.status_code in (403, 404, 405), (method, path, response.status_code)
+
+
+def test_kernelspecs_may_be_read(public: JupyterServer) -> None:
+    assert "python3" in Visitor(public).request("GET", "api/kernelspecs").json()["kernelspecs"]
+
+
+def test_a_forged_or_tampered_cookie_is_a_stranger(public: JupyterServer) -> None:
+    alice = Visitor(public)
+    kernel = alice.start_kernel()
+    forger = Visitor(public)
+    value = alice.http.cookies["livecells-visitor"]
+    forged = value[:-4] + ("0000" if not value.endswith("0000") else "1111")
+    for cookie in (forged, "2|1:0|10:1|17:livecells-visitor|44:" + "A" * 44 + "|00", "plain"):
+        forger.http.cookies.set("livecells-visitor", cookie)
+        response = forger.request("GET", f"api/kernels/{kernel}")
+        assert response.status_code == 403, cookie
+    assert alice.request("DELETE", f"api/kernels/{kernel}").status_code == 204
+
+
+def test_requests_from_another_origin_are_refused_on_rest_and_websocket(
+    public: JupyterServer,
+) -> None:
+    alice = Visitor(public)
+    kernel = alice.start_kernel()
+    evil = "http://evil.example"
+    response = alice.request("POST", "api/kernels", json={}, headers={"Origin": evil})
+    assert response.status_code in (403, 404)
+    assert alice.websocket_status(kernel, origin=evil) in (403, 404)
+    assert alice.websocket_status(kernel) == 101
+    assert alice.request("DELETE", f"api/kernels/{kernel}").status_code == 204
+
+
+def test_a_visitor_cannot_choose_a_kernel_id(public: JupyterServer) -> None:
+    alice = Visitor(public)
+    response = alice.request("POST", "api/kernels", json={"name": "python3", "kernel_id": "x"})
+    assert response.status_code == 403
+
+
+# -- limits -----------------------------------------------------------------------------------
+
+
+def test_the_kernels_per_visitor_limit_says_what_to_do(public: JupyterServer) -> None:
+    alice = Visitor(public)
+    kernels = [alice.start_kernel(), alice.start_kernel()]
+    third = alice.request("POST", "api/kernels", json={"name": "python3"})
+    assert third.status_code == 429
+    assert "you already have 2 running kernels" in third.json()["message"]
+    assert "hit the per-visitor kernel limit (2)" in public.log.read_text()
+    # Another visitor is not affected.
+    bob = Visitor(public)
+    kernels.append(bob.start_kernel())
+    for kernel, who in zip(kernels, (alice, alice, bob), strict=True):
+        assert who.request("DELETE", f"api/kernels/{kernel}").status_code == 204
+
+
+def test_kernel_starts_per_minute_are_limited(public: JupyterServer) -> None:
+    alice = Visitor(public)
+    for _ in range(4):
+        kernel = alice.start_kernel()
+        assert alice.request("DELETE", f"api/kernels/{kernel}").status_code == 204
+    fifth = alice.request("POST", "api/kernels", json={"name": "python3"})
+    assert fifth.status_code == 429
+    assert "too many kernel starts (4 a minute)" in fifth.json()["message"]
+
+
+def test_one_cells_output_is_capped_and_the_reader_is_told(public: JupyterServer) -> None:
+    alice = Visitor(public)
+    kernel = alice.start_kernel()
+    outputs = alice.run(kernel, "for i in range(100):\n    print('x' * 1000)")
+    text = text_of(outputs)
+    assert "passed this site's limit of 20,000 bytes" in text
+    assert text.count("x") < 25_000
+    # The next cell has its own allowance.
+    assert "done" in text_of(alice.run(kernel, "print('done')"))
+    assert alice.request("DELETE", f"api/kernels/{kernel}").status_code == 204
+
+
+def test_a_kernel_past_its_memory_limit_gets_a_memory_error(public: JupyterServer) -> None:
+    alice = Visitor(public)
+    kernel = alice.start_kernel()
+    text = text_of(alice.run(kernel, "block = bytearray(3 * 1024 ** 3)"))
+    assert "MemoryError" in text
+    assert "ok" in text_of(alice.run(kernel, "print('ok')")), "the kernel survives"
+    assert alice.request("DELETE", f"api/kernels/{kernel}").status_code == 204
+
+
+def test_the_site_wide_limit_and_idle_culling(tmp_path_factory: pytest.TempPathFactory) -> None:
+    server = serve_public(
+        tmp_path_factory,
+        "--pool-size=0",
+        "--max-kernels=2",
+        "--cull-idle-timeout=2",
+        "--MappingKernelManager.cull_interval=1",
+    )
+    try:
+        visitors = [Visitor(server) for _ in range(3)]
+        first, second = visitors[0].start_kernel(), visitors[1].start_kernel()
+        refused = visitors[2].request("POST", "api/kernels", json={"name": "python3"})
+        assert refused.status_code == 503
+        assert "as many kernels as it may (2)" in refused.json()["message"]
+        # Idle kernels are culled, and their visitor learns they are gone (404).
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if visitors[0].request("GET", f"api/kernels/{first}").status_code == 404:
+                break
+            time.sleep(0.5)
+        assert visitors[0].request("GET", f"api/kernels/{first}").status_code == 404
+        assert visitors[1].request("GET", f"api/kernels/{second}").status_code == 404
+        assert "culled idle kernel" in server.log.read_text()
+        visitors[2].start_kernel()  # room again
+    finally:
+        server.stop()
+
+
+def test_the_pool_hands_a_started_kernel_to_one_visitor_only(public: JupyterServer) -> None:
+    alice, bob = Visitor(public), Visitor(public)
+    deadline = time.monotonic() + 30
+    while "from the pool" not in public.log.read_text() and time.monotonic() < deadline:
+        kernel = alice.start_kernel()
+        alice.request("DELETE", f"api/kernels/{kernel}")
+        if "from the pool" in public.log.read_text():
+            break
+        time.sleep(1)
+    handed = re.findall(r"kernel (\S+) \(python3\) for (\w+) from the pool", public.log.read_text())
+    assert handed, "no kernel came from the pool"
+    kernel = bob.start_kernel()
+    assert kernel not in [kernel_id for kernel_id, _ in handed]
+    assert bob.request("DELETE", f"api/kernels/{kernel}").status_code == 204
+
+
+def test_the_cli_refuses_limits_without_public(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "livecells", "serve", str(tmp_path), "--max-kernels=3"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--max-kernels only apply with --public" in result.stderr
+
+
+# -- scale-out ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    token, port = secrets.token_hex(8), free_port()
+    log = tmp_path_factory.mktemp("public-gateway") / "gateway.log"
+    command = [
+        sys.executable,
+        "-m",
+        "kernel_gateway",
+        "--KernelGatewayApp.ip=127.0.0.1",
+        f"--KernelGatewayApp.port={port}",
+        f"--KernelGatewayApp.auth_token={token}",
+        "--JupyterWebsocketPersonality.list_kernels=True",
+    ]
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/api", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.2)
+    yield url, token
+    process.terminate()
+    process.wait(10)
+
+
+def test_a_gateway_runs_the_kernels_and_visitors_stay_isolated(
+    tmp_path_factory: pytest.TempPathFactory, gateway: tuple[str, str]
+) -> None:
+    url, token = gateway
+    server = serve_public(
+        tmp_path_factory, f"--gateway-url={url}", f"--GatewayClient.auth_token={token}"
+    )
+    try:
+        alice, bob = Visitor(server), Visitor(server)
+        kernel = alice.start_kernel()
+        on_gateway = httpx.get(f"{url}/api/kernels", headers={"Authorization": f"token {token}"})
+        assert kernel in [item["id"] for item in on_gateway.json()]
+        assert "2" in text_of(alice.run(kernel, "print(1 + 1)"))
+        assert bob.request("GET", f"api/kernels/{kernel}").status_code == 403
+        assert bob.websocket_status(kernel) == 403
+        assert alice.request("DELETE", f"api/kernels/{kernel}").status_code == 204
+    finally:
+        server.stop()
