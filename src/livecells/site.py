@@ -103,10 +103,13 @@ class Site:
         return self._project
 
     def pages(self) -> list[Path]:
-        """Every page: those in the table of contents first, in its order, then the rest."""
+        """Every page: those in the table of contents first, in its order, then the rest (a
+        root ``index`` page first among them, as MyST does)."""
         ordered = [entry for entry in _files(self.project.toc or ())]
         listed = set(ordered)
-        return ordered + [path for path in find_pages(self.root) if path not in listed]
+        rest = [path for path in find_pages(self.root) if path not in listed]
+        rest.sort(key=lambda path: page_url(path) != "index.html")
+        return ordered + rest
 
     def read(self, path: Path) -> Page:
         """The page at ``path`` (relative to the root), re-read when its file changed."""
@@ -119,14 +122,12 @@ class Site:
 
     def find(self, url: str) -> Path | None:
         """The page a URL path (``a/b.html``, ``a/b.ipynb``, ``""`` for the index) names."""
-        url = url.strip("/")
+        url = url.strip("/") or "index.html"
         pages = self.pages()
-        if url in ("", "index.html"):
-            return pages[0] if pages else None
         for path in pages:
             if url in (page_url(path), path.as_posix()):
                 return path
-        return None
+        return pages[0] if pages and url == "index.html" else None
 
     def title_of(self, path: Path) -> str:
         try:

@@ -177,7 +177,8 @@ class VisitorKernels(AsyncMappingKernelManager):
             self._refuse(
                 429,
                 visitor,
-                f"you already have {mine} running kernels, this site's limit per visitor: "
+                f"you already have {mine} running kernel{'s' if mine > 1 else ''}, this site's "
+                "limit per visitor: "
                 "close one (Sessions) or wait until an idle one is shut down",
                 f"hit the per-visitor kernel limit ({self.max_kernels_per_visitor})",
             )
