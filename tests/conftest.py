@@ -70,6 +70,7 @@ def start_jupyter_server(
     token: str | None = None,
     timeout: float = 60.0,
     program: tuple[str, ...] = ("-m", "jupyter_server"),
+    base_url: str = "",
 ) -> JupyterServer:
     """Start ``jupyter server`` (or ``program``, e.g. ``livecells serve DIR``, which takes its
     flags) on a free 127.0.0.1 port and wait until its API answers."""
@@ -90,7 +91,7 @@ def start_jupyter_server(
     ]
     with log.open("wb") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, cwd=root)
-    server = JupyterServer(f"http://127.0.0.1:{port}/", token, port, root, process, log)
+    server = JupyterServer(f"http://127.0.0.1:{port}/{base_url}", token, port, root, process, log)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -105,9 +106,11 @@ def start_jupyter_server(
     raise RuntimeError(f"jupyter server did not start: {log.read_text()[-2000:]}")
 
 
-def start_livecells_serve(root: Path, *extra: str) -> JupyterServer:
-    """``livecells serve ROOT`` (a jupyter_server app, so it takes the same flags)."""
-    return start_jupyter_server(root, *extra, program=("-m", "livecells", "serve", str(root)))
+def start_livecells_serve(root: Path, *extra: str, base_url: str = "") -> JupyterServer:
+    """``livecells serve ROOT`` (a jupyter_server app, so it takes the same flags); ``base_url``
+    as ``live/`` when it serves under a path."""
+    program = ("-m", "livecells", "serve", str(root))
+    return start_jupyter_server(root, *extra, program=program, base_url=base_url)
 
 
 @pytest.fixture(scope="session")

@@ -113,10 +113,12 @@ def text_of(outputs: list[dict[str, Any]]) -> str:
     return "".join(parts)
 
 
-def serve_public(tmp_path_factory: pytest.TempPathFactory, *flags: str) -> JupyterServer:
+def serve_public(
+    tmp_path_factory: pytest.TempPathFactory, *flags: str, base_url: str = ""
+) -> JupyterServer:
     root = tmp_path_factory.mktemp("public")
     (root / "index.md").write_text(PAGE)
-    return start_livecells_serve(root, "--public", *flags)
+    return start_livecells_serve(root, "--public", *flags, base_url=base_url)
 
 
 @pytest.fixture(scope="module")
@@ -327,6 +329,27 @@ def test_the_pool_hands_a_started_kernel_to_one_visitor_only(public: JupyterServ
     kernel = bob.start_kernel()
     assert kernel not in [kernel_id for kernel_id, _ in handed]
     assert bob.request("DELETE", f"api/kernels/{kernel}").status_code == 204
+
+
+def test_behind_a_reverse_proxy_under_a_path_with_forwarded_headers(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    server = serve_public(
+        tmp_path_factory, "--base-url=/live/", "--trust-forwarded-headers", base_url="live/"
+    )
+    try:
+        alice = Visitor(server)
+        config = re.search(r'id="livecells-config">(.*?)</script>', alice.page.text)
+        assert config is not None and json.loads(config.group(1))["baseUrl"] == "/live/"
+        assert "Path=/live/" in alice.page.headers["set-cookie"]
+        kernel = alice.start_kernel()
+        assert "2" in text_of(alice.run(kernel, "print(1 + 1)"))
+        # The proxy terminates TLS: the visitor cookie is then Secure.
+        https = httpx.get(f"{server.url}livecells/", headers={"X-Forwarded-Proto": "https"})
+        assert "Secure" in https.headers["set-cookie"]
+        assert alice.request("DELETE", f"api/kernels/{kernel}").status_code == 204
+    finally:
+        server.stop()
 
 
 def test_the_cli_refuses_limits_without_public(tmp_path: Path) -> None:
