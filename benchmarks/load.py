@@ -1,0 +1,275 @@
+"""Many visitors at once: ``livecells serve --public`` against a stock ``jupyter server``.
+
+In one run, on loopback, each of N concurrent clients starts a kernel of its own and runs 20
+cells one after another over the kernel WebSocket:
+
+* ``jupyter server`` (the peer): stock, one shared token, as a public site without livecells
+  would be run;
+* ``livecells --public``: anonymous visitors (cookie + _xsrf, no token), limits on, no pool.
+
+Prints p50/p99 cell latency, first-cell latency (kernel start included), failures, and the
+peak RSS of the server process and of all its kernels. Then first-cell latency for visitors
+arriving one at a time, with and without the warm pool. Then, with ``--ladder``, the largest N
+livecells holds (every visitor runs all cells) up to ``--visitors``.
+
+Bounded: every wait has a timeout, and the script stops its servers and kernels itself.
+Usage: ``python benchmarks/load.py [--visitors 50] [--cells 20] [--ladder]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import websockets
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.conftest import JupyterServer, start_jupyter_server, start_livecells_serve
+
+PAGE = "```{code-cell} python\nprint('hello')\n```\n"
+TIMEOUT = 180.0
+
+
+@dataclass
+class Result:
+    first_cell: list[float] = field(default_factory=list)
+    cells: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, in MB (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def descendants(pid: int) -> list[int]:
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in map(int, found):
+            children += [child, *descendants(child)]
+    return children
+
+
+class MemoryWatch:
+    """Peak RSS of a server process and of its kernels, sampled every 0.5 s."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.server, self.kernels = pid, 0.0, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self.server = max(self.server, rss_mb(self.pid))
+            self.kernels = max(self.kernels, sum(rss_mb(p) for p in descendants(self.pid)))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+async def visitor(server: JupyterServer, cells: int, public: bool, result: Result) -> None:
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as http:
+        headers: dict[str, str] = {}
+        if public:
+            await http.get("livecells/")  # the visitor cookie and _xsrf
+            headers = {"X-XSRFToken": http.cookies.get("_xsrf", ""), "Origin": server.url[:-1]}
+        else:
+            headers = {"Authorization": f"token {server.token}"}
+        began = time.perf_counter()
+        response = await http.post("api/kernels", json={"name": "python3"}, headers=headers)
+        if response.status_code != 201:
+            result.failures.append(f"{response.status_code} {response.text[:120]}")
+            return
+        kernel = response.json()["id"]
+        url = server.url.replace("http", "ws", 1) + f"api/kernels/{kernel}/channels"
+        url += f"?session_id={uuid.uuid4().hex}"
+        ws_headers = {"Origin": server.url[:-1]}
+        if public:
+            ws_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+        else:
+            url += f"&token={server.token}"
+        try:
+            async with websockets.connect(url, additional_headers=ws_headers, max_size=None) as ws:
+                for index in range(cells):
+                    start = time.perf_counter()
+                    await execute(ws, f"x = {index}\nx * 2")
+                    now = time.perf_counter()
+                    if index == 0:
+                        result.first_cell.append((now - began) * 1000)
+                    else:
+                        result.cells.append((now - start) * 1000)
+        except Exception as exc:  # a benchmark counts failures instead of stopping
+            result.failures.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            await http.delete(f"api/kernels/{kernel}", headers=headers)
+
+
+async def execute(ws: websockets.ClientConnection, code: str) -> None:
+    msg_id = uuid.uuid4().hex
+    header = {"msg_id": msg_id, "msg_type": "execute_request", "session": "bench"}
+    header |= {"username": "", "version": "5.3", "date": ""}
+    await ws.send(
+        json.dumps(
+            {
+                "header": header,
+                "parent_header": {},
+                "metadata": {},
+                "channel": "shell",
+                "content": {"code": code, "silent": False, "allow_stdin": False},
+            }
+        )
+    )
+    replied = idle = False
+    while not (replied and idle):
+        raw = await asyncio.wait_for(ws.recv(), TIMEOUT)
+        if isinstance(raw, bytes):
+            continue
+        msg = json.loads(raw)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind = msg["header"]["msg_type"]
+        replied = replied or kind == "execute_reply"
+        idle = idle or (kind == "status" and msg["content"]["execution_state"] == "idle")
+
+
+def run_load(server: JupyterServer, visitors: int, cells: int, public: bool) -> Result:
+    result = Result()
+
+    async def everyone() -> None:
+        await asyncio.wait_for(
+            asyncio.gather(*(visitor(server, cells, public, result) for _ in range(visitors))),
+            TIMEOUT * 2,
+        )
+
+    try:
+        asyncio.run(everyone())
+    except TimeoutError:
+        result.failures.append("the run did not finish in time")
+    return result
+
+
+def pct(samples: list[float], q: float) -> float:
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def report(name: str, result: Result, memory: MemoryWatch, visitors: int) -> None:
+    held = visitors - len(result.failures)
+    print(
+        f"{name:<22} held {held:>3}/{visitors}  cell p50 {pct(result.cells, 0.5):7.2f} ms  "
+        f"p99 {pct(result.cells, 0.99):7.2f} ms  first cell p50 "
+        f"{pct(result.first_cell, 0.5):8.0f} ms  server RSS {memory.server:6.0f} MB  "
+        f"kernels RSS {memory.kernels:7.0f} MB"
+    )
+    for failure in result.failures[:3]:
+        print(f"    failure: {failure}")
+
+
+def one_at_a_time(server: JupyterServer, arrivals: int, gap: float) -> list[float]:
+    samples: list[float] = []
+    for _ in range(arrivals):
+        result = run_load(server, 1, 1, public=True)
+        samples += result.first_cell
+        time.sleep(gap)  # lets the pool refill, as spaced arrivals would
+    return samples
+
+
+def public_server(root: Path, visitors: int, pool: int) -> JupyterServer:
+    return start_livecells_serve(
+        root,
+        "--public",
+        f"--max-kernels={visitors + pool + 5}",
+        "--max-kernels-per-visitor=1",
+        "--kernel-starts-per-minute=60",
+        f"--pool-size={pool}",
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--visitors", type=int, default=50)
+    parser.add_argument("--cells", type=int, default=20)
+    parser.add_argument("--ladder", action="store_true", help="also find the largest N held")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "site"
+        root.mkdir()
+        (root / "index.md").write_text(PAGE)
+        print(f"{args.visitors} concurrent visitors, {args.cells} cells each, loopback")
+
+        stock = start_jupyter_server(Path(tmp) / "site")
+        try:
+            memory = MemoryWatch(stock.process.pid)
+            peer = run_load(stock, args.visitors, args.cells, public=False)
+            memory.stop()
+            report("jupyter server (token)", peer, memory, args.visitors)
+        finally:
+            stock.stop()
+
+        mine = public_server(root, args.visitors, pool=0)
+        try:
+            memory = MemoryWatch(mine.process.pid)
+            ours = run_load(mine, args.visitors, args.cells, public=True)
+            memory.stop()
+            report("livecells --public", ours, memory, args.visitors)
+            cold = one_at_a_time(mine, 5, 0.5)
+        finally:
+            mine.stop()
+        ratio = pct(peer.cells, 0.5) / pct(ours.cells, 0.5)
+        print(f"cell latency p50: jupyter server / livecells --public = {ratio:.2f}x")
+
+        pooled_server = public_server(root, 5, pool=2)
+        try:
+            time.sleep(8)  # the pool warms up
+            warm = one_at_a_time(pooled_server, 5, 3.0)
+        finally:
+            pooled_server.stop()
+        print(
+            f"first cell, one visitor at a time: without pool {statistics.median(cold):.0f} ms, "
+            f"with pool {statistics.median(warm):.0f} ms "
+            f"({statistics.median(cold) / statistics.median(warm):.1f}x faster)"
+        )
+
+        if args.ladder:
+            largest = 0
+            for n in (10, 25, 50, 75, 100):
+                if n > args.visitors:
+                    break
+                server = public_server(root, n, pool=0)
+                try:
+                    result = run_load(server, n, args.cells, public=True)
+                finally:
+                    server.stop()
+                if result.failures:
+                    print(f"N={n}: {len(result.failures)} failed ({result.failures[0]})")
+                    break
+                largest = n
+            print(f"largest N held by livecells --public: {largest}")
+
+
+if __name__ == "__main__":
+    main()
