@@ -111,7 +111,9 @@ async def visitor(server: JupyterServer, cells: int, public: bool, result: Resul
         else:
             url += f"&token={server.token}"
         try:
-            async with websockets.connect(url, additional_headers=ws_headers, max_size=None) as ws:
+            async with websockets.connect(
+                url, additional_headers=ws_headers, max_size=None, open_timeout=TIMEOUT
+            ) as ws:
                 for index in range(cells):
                     start = time.perf_counter()
                     await execute(ws, f"x = {index}\nx * 2")
