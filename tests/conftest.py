@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,6 +112,39 @@ def start_livecells_serve(root: Path, *extra: str, base_url: str = "") -> Jupyte
     as ``live/`` when it serves under a path."""
     program = ("-m", "livecells", "serve", str(root))
     return start_jupyter_server(root, *extra, program=program, base_url=base_url)
+
+
+@contextmanager
+def kernel_gateway(log_dir: Path, *extra: str) -> Iterator[tuple[str, str]]:
+    """A Jupyter Kernel Gateway on a free 127.0.0.1 port: yields its URL (with a trailing
+    slash) and token; stopped on exit."""
+    token, port = secrets.token_hex(8), free_port()
+    log = log_dir / "gateway.log"
+    command = [
+        sys.executable,
+        "-m",
+        "kernel_gateway",
+        "--KernelGatewayApp.ip=127.0.0.1",
+        f"--KernelGatewayApp.port={port}",
+        f"--KernelGatewayApp.auth_token={token}",
+        *extra,
+    ]
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert process.poll() is None, log.read_text()
+            try:
+                httpx.get(f"{url}api", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield url, token
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
 @pytest.fixture(scope="session")

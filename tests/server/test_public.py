@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import secrets
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.conftest import JupyterServer, free_port, start_livecells_serve
+from tests.conftest import JupyterServer, kernel_gateway, start_livecells_serve
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
@@ -368,30 +367,9 @@ def test_the_cli_refuses_limits_without_public(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    token, port = secrets.token_hex(8), free_port()
-    log = tmp_path_factory.mktemp("public-gateway") / "gateway.log"
-    command = [
-        sys.executable,
-        "-m",
-        "kernel_gateway",
-        "--KernelGatewayApp.ip=127.0.0.1",
-        f"--KernelGatewayApp.port={port}",
-        f"--KernelGatewayApp.auth_token={token}",
-        "--JupyterWebsocketPersonality.list_kernels=True",
-    ]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/api", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.2)
-    yield url, token
-    process.terminate()
-    process.wait(10)
+    listing = "--JupyterWebsocketPersonality.list_kernels=True"
+    with kernel_gateway(tmp_path_factory.mktemp("public-gateway"), listing) as running:
+        yield running
 
 
 def test_a_gateway_runs_the_kernels_and_visitors_stay_isolated(
@@ -404,7 +382,7 @@ def test_a_gateway_runs_the_kernels_and_visitors_stay_isolated(
     try:
         alice, bob = Visitor(server), Visitor(server)
         kernel = alice.start_kernel()
-        on_gateway = httpx.get(f"{url}/api/kernels", headers={"Authorization": f"token {token}"})
+        on_gateway = httpx.get(f"{url}api/kernels", headers={"Authorization": f"token {token}"})
         assert kernel in [item["id"] for item in on_gateway.json()]
         assert "2" in text_of(alice.run(kernel, "print(1 + 1)"))
         assert bob.request("GET", f"api/kernels/{kernel}").status_code == 403
