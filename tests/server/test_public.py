@@ -286,6 +286,26 @@ def test_a_kernel_past_its_memory_limit_gets_a_memory_error(public: JupyterServe
     assert alice.request("DELETE", f"api/kernels/{kernel}").status_code == 204
 
 
+def test_a_kernel_cannot_find_other_kernels_connection_files(public: JupyterServer) -> None:
+    alice, bob = Visitor(public), Visitor(public)
+    hers, his = alice.start_kernel(), bob.start_kernel()
+    look = (
+        "import glob, time\nfrom jupyter_core.paths import jupyter_runtime_dir\n"
+        "for _ in range(100):\n"
+        "    found = [path for path in glob.glob(jupyter_runtime_dir() + '/kernel-*.json')\n"
+        f"             if '{hers}' in path or '{his}' in path]\n"
+        "    if not found: break\n"
+        "    time.sleep(0.1)\n"
+        "print('connection files:', found)"
+    )
+    assert "connection files: []" in text_of(bob.run(his, look))
+    # A restart writes the file again for the new process, then hides it again.
+    assert alice.request("POST", f"api/kernels/{hers}/restart").status_code == 200
+    assert "connection files: []" in text_of(alice.run(hers, look))
+    for who, kernel in ((alice, hers), (bob, his)):
+        assert who.request("DELETE", f"api/kernels/{kernel}").status_code == 204
+
+
 def test_the_site_wide_limit_and_idle_culling(tmp_path_factory: pytest.TempPathFactory) -> None:
     server = serve_public(
         tmp_path_factory,

@@ -16,7 +16,8 @@ stay as they are:
   starts per visitor per minute), and keeps a pool of started kernels so a visitor's first cell
   does not wait for a kernel start. A pooled kernel goes to one visitor and is never reused.
 - :class:`LimitedKernelManager`: each local kernel runs under rlimits (address space, CPU
-  seconds) set by :mod:`livecells.server.limits` before it execs the kernel.
+  seconds) set by :mod:`livecells.server.limits` before it execs the kernel, and its connection
+  file (the message-signing key) is deleted once the kernel has read it.
 - :class:`PublicWebsocketConnection`: caps the output bytes of one execution; past it the
   reader gets one line saying so and the rest is dropped.
 
@@ -28,6 +29,7 @@ a log line.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import secrets
@@ -308,6 +310,25 @@ class LimitedKernelManager(ServerKernelManager):
         1024, config=True, help="Megabytes of address space per kernel (0: no limit)."
     )
     cpu_limit = Int(600, config=True, help="CPU seconds per kernel process (0: no limit).")
+
+    async def _async_post_start_kernel(self, **kw: Any) -> None:
+        await super()._async_post_start_kernel(**kw)
+        self._hiding = asyncio.ensure_future(self._hide_connection_file())
+
+    async def _hide_connection_file(self) -> None:
+        """Once the kernel has read its connection file (it answers), delete it: the file holds
+        the key that signs messages, and other visitors' kernels run as the same user. The
+        server keeps the key in memory; a restart writes the file again, and hides it again."""
+        client = self.client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=60)
+        except RuntimeError:
+            return  # a kernel that does not come up keeps its file for the restarter
+        finally:
+            client.stop_channels()
+        with contextlib.suppress(OSError):
+            os.remove(self.connection_file)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         command: list[str] = super().format_kernel_cmd(extra_arguments)
