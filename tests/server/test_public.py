@@ -255,6 +255,29 @@ def test_the_kernels_per_visitor_limit_says_what_to_do(public: JupyterServer) ->
         assert who.request("DELETE", f"api/kernels/{kernel}").status_code == 204
 
 
+def test_starts_sent_in_parallel_cannot_slip_past_the_limit(public: JupyterServer) -> None:
+    alice = Visitor(public)
+    headers = {"X-XSRFToken": alice.http.cookies.get("_xsrf", ""), "Origin": alice.origin}
+
+    async def burst() -> list[httpx.Response]:
+        async with httpx.AsyncClient(
+            base_url=public.url, cookies=alice.http.cookies, timeout=60
+        ) as client:
+            starts = [
+                client.post("api/kernels", json={"name": "python3"}, headers=headers)
+                for _ in range(4)
+            ]
+            return list(await asyncio.gather(*starts))
+
+    responses = asyncio.run(burst())
+    codes = sorted(response.status_code for response in responses)
+    assert codes == [201, 201, 429, 429]
+    for response in responses:
+        if response.status_code == 201:
+            kernel = response.json()["id"]
+            assert alice.request("DELETE", f"api/kernels/{kernel}").status_code == 204
+
+
 def test_kernel_starts_per_minute_are_limited(public: JupyterServer) -> None:
     alice = Visitor(public)
     for _ in range(4):

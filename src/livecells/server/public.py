@@ -160,6 +160,9 @@ class VisitorKernels(AsyncMappingKernelManager):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.owners: dict[str, str] = {}
+        self._starting: dict[str, int] = {}
+        """Kernel starts under way per visitor: they count against the limits already, so
+        requests sent in parallel cannot slip past them."""
         self._starts: dict[str, deque[float]] = {}
         self._pool: dict[tuple[str, str], list[str]] = {}
         self._pooled: set[str] = set()
@@ -175,6 +178,7 @@ class VisitorKernels(AsyncMappingKernelManager):
 
     def _check_limits(self, visitor: str) -> None:
         mine = sum(1 for owner in self.owners.values() if owner == visitor)
+        mine += self._starting.get(visitor, 0)
         if self.max_kernels_per_visitor and mine >= self.max_kernels_per_visitor:
             self._refuse(
                 429,
@@ -184,7 +188,7 @@ class VisitorKernels(AsyncMappingKernelManager):
                 "close one (Sessions) or wait until an idle one is shut down",
                 f"hit the per-visitor kernel limit ({self.max_kernels_per_visitor})",
             )
-        if self.max_kernels and len(self.owners) >= self.max_kernels:
+        if self.max_kernels and len(self.owners) + sum(self._starting.values()) >= self.max_kernels:
             self._refuse(
                 503,
                 visitor,
@@ -236,7 +240,13 @@ class VisitorKernels(AsyncMappingKernelManager):
             self._pooled.discard(kernel_id)
             self.pool_hits += 1
         else:
-            kernel_id = await super().start_kernel(path=path, kernel_name=name, **kwargs)
+            self._starting[visitor] = self._starting.get(visitor, 0) + 1
+            try:
+                kernel_id = await super().start_kernel(path=path, kernel_name=name, **kwargs)
+            finally:
+                self._starting[visitor] -= 1
+                if not self._starting[visitor]:
+                    del self._starting[visitor]
             self.pool_misses += 1
         assert kernel_id is not None
         self.owners[kernel_id] = visitor
