@@ -328,7 +328,8 @@ class LimitedKernelManager(ServerKernelManager):
     async def _hide_connection_file(self) -> None:
         """Once the kernel has read its connection file (it answers), delete it: the file holds
         the key that signs messages, and other visitors' kernels run as the same user. The
-        server keeps the key in memory; a restart writes the file again, and hides it again."""
+        server keeps the key in memory. A restart writes the file again and tries to hide it again
+        (not yet reliable under load: see the issue note)."""
         client = self.client()
         client.start_channels()
         try:
