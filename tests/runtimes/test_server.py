@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.conftest import JupyterServer, free_port, start_jupyter_server
-from tests.runtimes.conftest import CuttableProxy
+from tests.tcpproxy import TcpProxy
 
 import livecells
 from livecells import (
@@ -54,7 +54,7 @@ async def test_binary_buffers_survive_json_framing(jupyter_server: JupyterServer
 
 
 async def test_websocket_dropped_mid_cell_loses_no_output(
-    jupyter_server: JupyterServer, proxy: CuttableProxy
+    jupyter_server: JupyterServer, proxy: TcpProxy
 ) -> None:
     statuses: list[Status] = []
     async with livecells.connect(
@@ -81,7 +81,7 @@ async def test_websocket_dropped_mid_cell_loses_no_output(
 
 
 async def test_message_sent_while_disconnected_is_delivered_after_reconnect(
-    jupyter_server: JupyterServer, proxy: CuttableProxy
+    jupyter_server: JupyterServer, proxy: TcpProxy
 ) -> None:
     async with livecells.connect(
         "server", url=f"http://127.0.0.1:{proxy.port}/", token=jupyter_server.token
