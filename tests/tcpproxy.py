@@ -4,7 +4,7 @@ network, while the server and its kernels live on. It runs in threads of its own
 
 A cut stops both pumps of every connection first (each finishes forwarding what it has read), then
 aborts both sockets with a RST: the relay itself never swallows bytes, so what a test sees lost
-or kept is the client's and the server's doing."""
+or kept is the client's and the server's doing. A hold stops forwarding and closes nothing."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import select
 import socket
 import struct
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
@@ -20,6 +21,7 @@ class _Connection:
     def __init__(self, client: socket.socket, upstream: socket.socket) -> None:
         self.sockets = (client, upstream)
         self.stopping = threading.Event()
+        self.held = threading.Event()
         self.pumps = [
             threading.Thread(target=self._pump, args=pair, daemon=True)
             for pair in ((client, upstream), (upstream, client))
@@ -30,6 +32,9 @@ class _Connection:
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while not self.stopping.is_set():
+                if self.held.is_set():
+                    time.sleep(0.05)
+                    continue
                 readable, _, _ = select.select([source], [], [], 0.05)
                 if not readable:
                     continue
@@ -98,6 +103,13 @@ class TcpProxy:
             connection.abort()
         self.cuts += 1
         return len(live)
+
+    def hold(self) -> None:
+        """Stop forwarding, sockets left open: a network gone silent (a reader's laptop
+        suspended), which only timeouts notice."""
+        with self._lock:
+            for connection in self._connections:
+                connection.held.set()
 
     def close(self) -> None:
         self._closed = True

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from tests.conftest import JupyterServer, kernel_gateway, start_livecells_serve
+from tests.tcpproxy import tcp_proxy
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
@@ -82,8 +83,21 @@ class Visitor:
         socket.close()
         return outputs
 
-    async def connect(self, kernel_id: str, origin: str | None = None) -> Any:
-        url = self.server.url.replace("http", "ws", 1)
+    async def send(self, kernel_id: str, code: str) -> None:
+        """Start code running and leave (the kernel goes on)."""
+        socket = await self.connect(kernel_id)
+        header = {"msg_id": uuid.uuid4().hex, "msg_type": "execute_request", "version": "5.3"}
+        header |= {"session": uuid.uuid4().hex, "username": "", "date": ""}
+        request = {"header": header, "parent_header": {}, "metadata": {}, "channel": "shell"}
+        request["content"] = {"code": code, "silent": False, "allow_stdin": False}
+        await socket.write_message(json.dumps(request))
+        await asyncio.sleep(0.5)
+        socket.close()
+
+    async def connect(
+        self, kernel_id: str, origin: str | None = None, via: str | None = None
+    ) -> Any:
+        url = (via or self.server.url).replace("http", "ws", 1)
         request = HTTPRequest(
             f"{url}api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}",
             headers={"Cookie": self.cookie_header, "Origin": origin or self.origin},
@@ -338,6 +352,8 @@ def test_the_site_wide_limit_and_idle_culling(tmp_path_factory: pytest.TempPathF
     try:
         visitors = [Visitor(server) for _ in range(3)]
         first, second = visitors[0].start_kernel(), visitors[1].start_kernel()
+        # The first kernel is kept busy, silently: that holds it no longer than idleness would.
+        asyncio.run(visitors[0].send(first, "import time\nwhile True: time.sleep(0.2)"))
         refused = visitors[2].request("POST", "api/kernels", json={"name": "python3"})
         assert refused.status_code == 503
         assert "as many kernels as it may (2)" in refused.json()["message"]
@@ -351,6 +367,37 @@ def test_the_site_wide_limit_and_idle_culling(tmp_path_factory: pytest.TempPathF
         assert visitors[1].request("GET", f"api/kernels/{second}").status_code == 404
         assert "culled idle kernel" in server.log.read_text()
         visitors[2].start_kernel()  # room again
+    finally:
+        server.stop()
+
+
+def test_a_connection_that_goes_silent_is_closed(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A reader whose network vanished (no close, no RST: a suspended laptop) stops answering
+    the server's pings; the server closes that WebSocket and says so in its log."""
+    server = serve_public(tmp_path_factory, "--pool-size=0", "--connection-timeout=2")
+    try:
+        with tcp_proxy(server.port) as relay:
+            alice = Visitor(server)
+            kernel = alice.start_kernel()
+
+            async def connect_then_go_silent() -> int:
+                socket = await alice.connect(kernel, relay.url.rstrip("/"), via=relay.url)
+                connections = alice.request("GET", f"api/kernels/{kernel}").json()["connections"]
+                relay.hold()
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    model = alice.request("GET", f"api/kernels/{kernel}").json()
+                    if model["connections"] == 0:
+                        break
+                    await asyncio.sleep(0.5)
+                socket.close()
+                return int(connections)
+
+            assert asyncio.run(connect_then_go_silent()) == 1
+            assert alice.request("GET", f"api/kernels/{kernel}").json()["connections"] == 0
+        assert "WebSocket ping timeout" in server.log.read_text()
+        # The kernel itself lives on for the reader's return.
+        assert "back" in text_of(alice.run(kernel, "print('back')"))
     finally:
         server.stop()
 

@@ -25,7 +25,7 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from jupyter_server.gateway.connections import GatewayWebSocketConnection
 from tornado import web
 from tornado.ioloop import IOLoop
-from traitlets import Bool, Unicode
+from traitlets import Bool, Integer, Unicode
 
 from livecells.errors import ConfigError, NotebookError
 from livecells.server.public import PublicWebsocketConnection, VisitorKernels
@@ -71,6 +71,12 @@ class LivecellsApp(ExtensionApp):
         help="Serve the public: anonymous visitors, each on kernels of their own (see "
         "livecells.server.public); set up by `livecells serve --public`.",
     )
+    connection_timeout = Integer(
+        60,
+        config=True,
+        help="Public: seconds a kernel WebSocket may go without answering the server's pings "
+        "(a reader whose network vanished) before the server closes it.",
+    )
 
     @classmethod
     def get_extension_package(cls) -> str:
@@ -89,6 +95,10 @@ class LivecellsApp(ExtensionApp):
             extra["autoRun"] = self.auto_run
         site = Site(root, default_runtime="livecells", extra_config=extra)
         if self.public:
+            # A connection whose reader vanished without closing it is closed by jupyter_server's
+            # own keep-alive (pings a third of the timeout apart; in milliseconds).
+            self.settings["ws_ping_interval"] = max(1000, self.connection_timeout * 1000 // 3)
+            self.settings["ws_ping_timeout"] = self.connection_timeout * 1000
             # Pages carry the static build's CSP, and readers may switch only to runtimes
             # that keep it: the site's kernels and Pyodide.
             site.csp = True
@@ -288,6 +298,7 @@ PUBLIC_LIMITS: list[tuple[str, type, object, str]] = [
     ("--max-kernels", int, 40, "running visitor kernels in all"),
     ("--kernel-starts-per-minute", int, 6, "kernel starts per visitor per minute"),
     ("--cull-idle-timeout", int, 600, "seconds before an idle kernel is shut down"),
+    ("--connection-timeout", int, 60, "seconds before a silent kernel WebSocket is closed"),
     ("--kernel-memory", int, 1024, "megabytes of memory per kernel (local kernels)"),
     ("--kernel-cpu-time", int, 600, "CPU seconds per kernel (local kernels)"),
     ("--max-output-bytes", int, 1_000_000, "output bytes per cell execution"),
@@ -298,6 +309,7 @@ _LIMIT_CONFIG = {
     "max_kernels": "VisitorKernels.max_kernels",
     "kernel_starts_per_minute": "VisitorKernels.kernel_starts_per_minute",
     "cull_idle_timeout": "MappingKernelManager.cull_idle_timeout",
+    "connection_timeout": "LivecellsApp.connection_timeout",
     "kernel_memory": "LimitedKernelManager.memory_limit",
     "kernel_cpu_time": "LimitedKernelManager.cpu_limit",
     "max_output_bytes": "PublicWebsocketConnection.max_output_bytes",
@@ -330,6 +342,8 @@ def server_arguments(args: argparse.Namespace) -> list[str]:
             "MappingKernelManager.cull_idle_timeout": 600,
             "MappingKernelManager.cull_interval": 30,
             "MappingKernelManager.cull_connected": True,
+            # Busy without a message for that long too: `while True: sleep(1)` holds no kernel.
+            "MappingKernelManager.cull_busy": True,
         }
         if not gateway:  # a gateway runs and limits its kernels itself
             config["PublicKernelManager.kernel_manager_class"] = f"{_PUBLIC}.LimitedKernelManager"
