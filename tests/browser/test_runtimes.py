@@ -203,6 +203,34 @@ def test_a_dropped_connection_reconnects_to_the_same_session_and_loses_nothing(
     )
 
 
+def test_a_server_without_the_v1_protocol_is_spoken_to_in_json(
+    open_page: OpenPage,
+    book: Path,
+    allowing_server: JupyterServer,
+    tmp_path: Path,
+    page_origin: str,
+) -> None:
+    """Servers before jupyter_server 2 (and any configured so) offer no binary v1 framing."""
+    (tmp_path / "legacy").mkdir()
+    legacy = start_jupyter_server(
+        tmp_path / "legacy",
+        f"--ServerApp.allow_origin={page_origin}",
+        "--ZMQChannelsWebsocketConnection.kernel_ws_protocol=",
+    )
+    try:
+        code = "from IPython.display import HTML\nprint('printed')\nHTML('<b>shown</b>')"
+        for server, binary in ((allowing_server, True), (legacy, False)):
+            frontmatter = f"jupyter:\n  server: {{url: '{server.url}', token: '{server.token}'}}\n"
+            page = open_page(write_page(book, f"framing-{binary}", frontmatter, code))
+            page.locator("button.lc-power").click()
+            outputs = page.locator(".lc-cell .lc-outputs").first
+            expect(outputs).to_contain_text("printed", timeout=60_000)
+            expect(outputs.locator("b")).to_have_text("shown")
+            assert page.evaluate("window.livecells.runtime.binary") is binary
+    finally:
+        legacy.stop()
+
+
 # -- switching and the session explorer ---------------------------------------------------------
 
 

@@ -37,6 +37,21 @@ async def test_offers_v1_framing_and_falls_back_to_json(
         assert result.outputs[0]["text"] == "3\n"
 
 
+async def test_a_server_without_v1_framing_is_spoken_to_in_json(tmp_path: Path) -> None:
+    legacy = start_jupyter_server(tmp_path, "--ZMQChannelsWebsocketConnection.kernel_ws_protocol=")
+    try:
+        options = {"url": legacy.url, "token": legacy.token}
+        async with livecells.connect("server", **options) as kernel:
+            assert isinstance(kernel, ServerKernel)
+            assert kernel.codec.subprotocol is None
+            assert (await kernel.execute("print(6 * 7)")).outputs[0]["text"] == "42\n"
+        with pytest.raises(ConnectionFailed, match="does not speak v1"):
+            async with livecells.connect("server", protocol="v1", **options):
+                pass
+    finally:
+        legacy.stop()
+
+
 async def test_binary_buffers_survive_json_framing(jupyter_server: JupyterServer) -> None:
     async with livecells.connect(
         "server", url=jupyter_server.url, token=jupyter_server.token, protocol="json"

@@ -62,6 +62,8 @@ export class JupyterRuntime implements Runtime {
   private replies = new Map<string, (msg: Message) => void>();
   private closing = false;
   private binary = false;
+  /** The subprotocols to ask for: v1 until a server is found not to speak it. */
+  private protocols = [V1_PROTOCOL];
   private liveness: ReturnType<typeof setInterval> | null = null;
   /** A restart this page asked for, until the kernel answers again. */
   private restarting: Promise<void> | null = null;
@@ -168,13 +170,26 @@ export class JupyterRuntime implements Runtime {
     }
   }
 
-  private connect(): Promise<void> {
+  /** Opens the kernel WebSocket, v1 framing first. A server without it (before jupyter_server
+   *  2, or so configured) answers the handshake with no subprotocol, which Chromium refuses:
+   *  then once more without asking for one, the JSON framing every server speaks. */
+  private async connect(): Promise<void> {
+    try {
+      await this.open();
+    } catch (error) {
+      if (this.protocols.length === 0) throw error;
+      this.protocols = [];
+      await this.open();
+    }
+  }
+
+  private open(): Promise<void> {
     const url = new URL(`api/kernels/${this.kernelId}/channels`, new URL(this.options.baseUrl, location.href));
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     url.searchParams.set("session_id", this.session);
     if (this.options.token) url.searchParams.set("token", this.options.token);
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(url.href, [V1_PROTOCOL]);
+      const socket = new WebSocket(url.href, this.protocols);
       socket.binaryType = "arraybuffer";
       let opened = false;
       socket.onopen = () => {
