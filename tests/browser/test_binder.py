@@ -4,10 +4,11 @@ real ``jupyter server`` (allow_origin=*), on a built site served from 127.0.0.1.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 from tests.binderhub import StandInBinderHub, standin_binderhub
 from tests.browser.static_server import serve_static
 
@@ -25,6 +26,20 @@ print(6 * 7)
 """
 
 
+# One page of a book pointed at another repository (an environment with bash) and kernel.
+BASH_PAGE = """---
+title: Bash
+kernelspec: {{name: bash, display_name: Bash}}
+jupyter:
+  binder: {{repo: 'https://github.com/owner/bash-env', ref: v2, url: '{hub}'}}
+  kernelName: bash
+---
+```{{code-cell}} bash
+echo "$((6 * 7)) from $0"
+```
+"""
+
+
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandInBinderHub]:
     with standin_binderhub(tmp_path_factory.mktemp("binder-repo")) as running:
@@ -36,6 +51,12 @@ def site_url(tmp_path_factory: pytest.TempPathFactory, hub: StandInBinderHub) ->
     source = tmp_path_factory.mktemp("binder-book")
     (source / "ok.md").write_text(PAGE.format(title="OK", repo="owner/name", hub=hub.url))
     (source / "broken.md").write_text(PAGE.format(title="Broken", repo="owner/fail", hub=hub.url))
+    (source / "culled.md").write_text(PAGE.format(title="Culled", repo="owner/culled", hub=hub.url))
+    nosave = PAGE.format(title="No saving", repo="owner/nosave", hub=hub.url)
+    (source / "nosave.md").write_text(
+        nosave.replace("jupyter:\n", "jupyter:\n  disableSessionSaving: true\n")
+    )
+    (source / "bash.md").write_text(BASH_PAGE.format(hub=hub.url))
     output = tmp_path_factory.mktemp("binder-site")
     assert build(source, output).problems == []
     with serve_static(output, isolated=False) as url:
@@ -69,4 +90,53 @@ def test_a_failed_build_says_why(browser: Browser, site_url: str) -> None:
     page.locator("button.lc-power").click()
     expect(page.locator(".lc-status")).to_contain_text("repository not found", timeout=30_000)
     expect(page.locator(".lc-panel")).to_have_attribute("data-status", "error")
+    context.close()
+
+
+def launched(hub: StandInBinderHub, spec: str) -> int:
+    return hub.launches.count(spec)
+
+
+def run_first_cell(page: Page, expected: str | re.Pattern[str]) -> None:
+    page.locator("button.lc-power").click()
+    expect(page.locator(".lc-cell .lc-outputs").first).to_contain_text(expected, timeout=90_000)
+
+
+def test_a_saved_server_that_is_gone_is_built_again(
+    browser: Browser, hub: StandInBinderHub, site_url: str
+) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(site_url + "culled.html")
+    run_first_cell(page, "42")
+    assert launched(hub, "github/owner/culled/main") == 1
+    hub.servers[-1].stop()  # Binder culled it
+    page.reload()
+    run_first_cell(page, "42")
+    assert launched(hub, "github/owner/culled/main") == 2
+    context.close()
+
+
+def test_with_session_saving_off_a_reload_builds_again(
+    browser: Browser, hub: StandInBinderHub, site_url: str
+) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(site_url + "nosave.html")
+    run_first_cell(page, "42")
+    assert not [key for key in page.evaluate("Object.keys(localStorage)") if "nosave" in key]
+    page.reload()
+    run_first_cell(page, "42")
+    assert launched(hub, "github/owner/nosave/main") == 2
+    context.close()
+
+
+def test_a_page_can_point_at_another_repository_and_kernel(
+    browser: Browser, hub: StandInBinderHub, site_url: str
+) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(site_url + "bash.html")
+    run_first_cell(page, re.compile(r"42 from \S*bash"))
+    assert launched(hub, "github/owner/bash-env/v2") == 1
     context.close()
