@@ -1,6 +1,7 @@
-"""Start a kernel under resource limits: ``python -m livecells.server.limits --memory=BYTES
---cpu=SECONDS -- KERNEL COMMAND...`` sets the rlimits, then execs the kernel (same process, so
-interrupts and shutdowns reach it as before).
+"""Start a kernel under resource limits: ``python -I -S .../livecells/server/limits.py
+--memory=BYTES --cpu=SECONDS -- KERNEL COMMAND...`` sets the rlimits, then execs the kernel (same
+process, so interrupts and shutdowns reach it as before). It imports only the standard library,
+so the server runs it by path, isolated and without ``site``: cheap on every kernel start.
 
 Past the address-space limit an allocation fails (Python raises MemoryError in the cell); past
 the CPU limit the kernel gets SIGXCPU and dies, and the page says its kernel stopped.
@@ -18,7 +19,7 @@ __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m livecells.server.limits")
+    parser = argparse.ArgumentParser(prog="livecells.server.limits")
     parser.add_argument("--memory", type=int, default=0, help="bytes of address space (0: none)")
     parser.add_argument("--cpu", type=int, default=0, help="CPU seconds (0: none)")
     parser.add_argument("command", nargs=argparse.REMAINDER)

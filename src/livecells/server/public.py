@@ -50,6 +50,7 @@ from jupyter_server.services.kernels.kernelmanager import (
 from tornado import web
 from traitlets import Int
 
+from livecells.server import limits as limits_script
 from livecells.server.websocket import NoDelayWebsocketConnection
 
 __all__ = [
@@ -359,7 +360,10 @@ class LimitedKernelManager(ServerKernelManager):
         command: list[str] = super().format_kernel_cmd(extra_arguments)
         if not (self.memory_limit or self.cpu_limit):
             return command
-        limits = [sys.executable, "-m", "livecells.server.limits"]
+        # The script by its path, isolated and without site: it imports only the standard
+        # library, so each kernel start costs ~0.03 s of CPU more instead of ~0.25 s (the
+        # livecells package and its imports).
+        limits = [sys.executable, "-I", "-S", limits_script.__file__]
         limits += [f"--memory={self.memory_limit * 1024 * 1024}", f"--cpu={self.cpu_limit}", "--"]
         return limits + command
 
