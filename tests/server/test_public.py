@@ -486,3 +486,14 @@ def test_a_gateway_runs_the_kernels_and_visitors_stay_isolated(
         assert alice.request("DELETE", f"api/kernels/{kernel}").status_code == 204
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(("depth", "transport"), [(1, "ipc"), (12, "tcp")])
+def test_local_kernels_use_unix_sockets_where_their_paths_fit(depth: int, transport: str) -> None:
+    from livecells.server.public import LimitedKernelManager
+
+    runtime = Path("/run/user").joinpath(*["runtime"] * depth)  # only named, never created
+    manager = LimitedKernelManager(connection_file=str(runtime / f"kernel-{uuid.uuid4()}.json"))
+    assert manager.transport == transport
+    if transport == "ipc":  # beside the connection file, never in the kernel's working folder
+        assert manager.ip.startswith(str(runtime))

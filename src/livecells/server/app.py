@@ -347,9 +347,6 @@ def server_arguments(args: argparse.Namespace) -> list[str]:
         }
         if not gateway:  # a gateway runs and limits its kernels itself
             config["PublicKernelManager.kernel_manager_class"] = f"{_PUBLIC}.LimitedKernelManager"
-            # Unix sockets, not TCP ports: kernels started in a burst (the pool, many visitors)
-            # cannot be handed a port that another connection took meanwhile.
-            config["LimitedKernelManager.transport"] = "ipc"
         config |= limits
     elif limits:
         flags = [name for name in _LIMIT_CONFIG if getattr(args, name, None) is not None]

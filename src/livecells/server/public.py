@@ -48,7 +48,7 @@ from jupyter_server.services.kernels.kernelmanager import (
     ServerKernelManager,
 )
 from tornado import web
-from traitlets import Int
+from traitlets import Int, default
 
 from livecells.server import limits as limits_script
 from livecells.server.websocket import NoDelayWebsocketConnection
@@ -62,6 +62,8 @@ __all__ = [
     "VisitorIdentityProvider",
     "VisitorKernels",
 ]
+
+_SUN_PATH_MAX = 104  # bytes in a Unix socket address, the final NUL included (macOS; Linux: 108)
 
 OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error", "update_display_data")
 VISITOR_COOKIE = "livecells-visitor"
@@ -323,6 +325,15 @@ class LimitedKernelManager(ServerKernelManager):
         1024, config=True, help="Megabytes of address space per kernel (0: no limit)."
     )
     cpu_limit = Int(600, config=True, help="CPU seconds per kernel process (0: no limit).")
+
+    @default("transport")
+    def _default_transport(self) -> str:
+        """Unix sockets, not TCP ports: kernels started in a burst (the pool, many visitors)
+        cannot be handed a port another connection took meanwhile. A socket's path (beside the
+        connection file, ``-ipc-N`` added) must fit ``sun_path``; where the runtime folder is
+        too deep for that, TCP."""
+        socket_path = os.path.splitext(self.connection_file)[0] + "-ipc-99"
+        return "ipc" if len(os.fsencode(socket_path)) < _SUN_PATH_MAX else "tcp"
 
     async def _async_post_start_kernel(self, **kw: Any) -> None:
         await super()._async_post_start_kernel(**kw)
