@@ -63,11 +63,16 @@ def site_url(tmp_path_factory: pytest.TempPathFactory, hub: StandInBinderHub) ->
         yield url
 
 
-def test_the_build_is_shown_live_then_cells_run_and_a_reload_reuses_the_server(
-    browser: Browser, hub: StandInBinderHub, site_url: str
-) -> None:
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A page in a browser context of its own (its own localStorage), closed after the test."""
     context = browser.new_context()
-    page = context.new_page()
+    yield context.new_page()
+
+
+def test_the_build_is_shown_live_then_cells_run_and_a_reload_reuses_the_server(
+    page: Page, hub: StandInBinderHub, site_url: str
+) -> None:
     page.goto(site_url + "ok.html")
     page.locator("button.lc-power").click()
     output = page.locator(".lc-cell .lc-outputs").first
@@ -80,21 +85,13 @@ def test_the_build_is_shown_live_then_cells_run_and_a_reload_reuses_the_server(
     page.locator("button.lc-power").click()
     expect(page.locator(".lc-cell .lc-outputs").first).to_contain_text("42", timeout=60_000)
     assert hub.launches == ["github/owner/name/main"], "the saved server was not reused"
-    context.close()
 
 
-def test_a_failed_build_says_why(browser: Browser, site_url: str) -> None:
-    context = browser.new_context()
-    page = context.new_page()
+def test_a_failed_build_says_why(page: Page, site_url: str) -> None:
     page.goto(site_url + "broken.html")
     page.locator("button.lc-power").click()
     expect(page.locator(".lc-status")).to_contain_text("repository not found", timeout=30_000)
     expect(page.locator(".lc-panel")).to_have_attribute("data-status", "error")
-    context.close()
-
-
-def launched(hub: StandInBinderHub, spec: str) -> int:
-    return hub.launches.count(spec)
 
 
 def run_first_cell(page: Page, expected: str | re.Pattern[str]) -> None:
@@ -103,40 +100,31 @@ def run_first_cell(page: Page, expected: str | re.Pattern[str]) -> None:
 
 
 def test_a_saved_server_that_is_gone_is_built_again(
-    browser: Browser, hub: StandInBinderHub, site_url: str
+    page: Page, hub: StandInBinderHub, site_url: str
 ) -> None:
-    context = browser.new_context()
-    page = context.new_page()
     page.goto(site_url + "culled.html")
     run_first_cell(page, "42")
-    assert launched(hub, "github/owner/culled/main") == 1
+    assert hub.launches.count("github/owner/culled/main") == 1
     hub.servers[-1].stop()  # Binder culled it
     page.reload()
     run_first_cell(page, "42")
-    assert launched(hub, "github/owner/culled/main") == 2
-    context.close()
+    assert hub.launches.count("github/owner/culled/main") == 2
 
 
 def test_with_session_saving_off_a_reload_builds_again(
-    browser: Browser, hub: StandInBinderHub, site_url: str
+    page: Page, hub: StandInBinderHub, site_url: str
 ) -> None:
-    context = browser.new_context()
-    page = context.new_page()
     page.goto(site_url + "nosave.html")
     run_first_cell(page, "42")
     assert not [key for key in page.evaluate("Object.keys(localStorage)") if "nosave" in key]
     page.reload()
     run_first_cell(page, "42")
-    assert launched(hub, "github/owner/nosave/main") == 2
-    context.close()
+    assert hub.launches.count("github/owner/nosave/main") == 2
 
 
 def test_a_page_can_point_at_another_repository_and_kernel(
-    browser: Browser, hub: StandInBinderHub, site_url: str
+    page: Page, hub: StandInBinderHub, site_url: str
 ) -> None:
-    context = browser.new_context()
-    page = context.new_page()
     page.goto(site_url + "bash.html")
     run_first_cell(page, re.compile(r"42 from \S*bash"))
-    assert launched(hub, "github/owner/bash-env/v2") == 1
-    context.close()
+    assert hub.launches.count("github/owner/bash-env/v2") == 1

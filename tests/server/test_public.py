@@ -27,6 +27,17 @@ from tornado.websocket import websocket_connect
 PAGE = "```{code-cell} python\nprint('hello')\n```\n"
 
 
+async def execute(socket: Any, code: str) -> str:
+    """Send an execute_request over a kernel WebSocket (JSON framing); returns its msg_id."""
+    msg_id = uuid.uuid4().hex
+    header = {"msg_id": msg_id, "msg_type": "execute_request", "session": uuid.uuid4().hex}
+    header |= {"username": "", "version": "5.3", "date": ""}
+    request = {"header": header, "parent_header": {}, "metadata": {}, "channel": "shell"}
+    request["content"] = {"code": code, "silent": False, "allow_stdin": False}
+    await socket.write_message(json.dumps(request))
+    return msg_id
+
+
 class Visitor:
     """One browser: its own cookie jar (the visitor cookie and _xsrf from the first page)."""
 
@@ -58,12 +69,7 @@ class Visitor:
 
     async def _run(self, kernel_id: str, code: str, timeout: float) -> list[dict[str, Any]]:
         socket = await self.connect(kernel_id)
-        session, msg_id = uuid.uuid4().hex, uuid.uuid4().hex
-        header = {"msg_id": msg_id, "msg_type": "execute_request", "session": session}
-        header |= {"username": "", "version": "5.3", "date": ""}
-        request = {"header": header, "parent_header": {}, "metadata": {}, "channel": "shell"}
-        request["content"] = {"code": code, "silent": False, "allow_stdin": False}
-        await socket.write_message(json.dumps(request))
+        msg_id = await execute(socket, code)
         outputs: list[dict[str, Any]] = []
         deadline = time.monotonic() + timeout
         replied = idle = False
@@ -86,11 +92,7 @@ class Visitor:
     async def send(self, kernel_id: str, code: str) -> None:
         """Start code running and leave (the kernel goes on)."""
         socket = await self.connect(kernel_id)
-        header = {"msg_id": uuid.uuid4().hex, "msg_type": "execute_request", "version": "5.3"}
-        header |= {"session": uuid.uuid4().hex, "username": "", "date": ""}
-        request = {"header": header, "parent_header": {}, "metadata": {}, "channel": "shell"}
-        request["content"] = {"code": code, "silent": False, "allow_stdin": False}
-        await socket.write_message(json.dumps(request))
+        await execute(socket, code)
         await asyncio.sleep(0.5)
         socket.close()
 
