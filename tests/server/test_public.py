@@ -460,6 +460,22 @@ def test_the_cli_refuses_limits_without_public(tmp_path: Path) -> None:
     assert "--max-kernels only apply with --public" in result.stderr
 
 
+@pytest.mark.parametrize("value", ["-1", "many"])
+def test_the_cli_refuses_a_limit_that_is_not_a_count(tmp_path: Path, value: str) -> None:
+    command = ["serve", str(tmp_path), "--public", f"--connection-timeout={value}"]
+    result = subprocess.run(
+        [sys.executable, "-m", "livecells", *command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "livecells serve: error: argument --connection-timeout: "
+        f"expected a whole number, 0 or more, got '{value}'"
+    )
+
+
 # -- scale-out ----------------------------------------------------------------------------------
 
 

@@ -75,7 +75,8 @@ class LivecellsApp(ExtensionApp):
         60,
         config=True,
         help="Public: seconds a kernel WebSocket may go without answering the server's pings "
-        "(a reader whose network vanished) before the server closes it.",
+        "(a reader whose network vanished) before the server closes it (0: jupyter_server's "
+        "own keep-alive, 90 s).",
     )
 
     @classmethod
@@ -96,9 +97,11 @@ class LivecellsApp(ExtensionApp):
         site = Site(root, default_runtime="livecells", extra_config=extra)
         if self.public:
             # A connection whose reader vanished without closing it is closed by jupyter_server's
-            # own keep-alive (pings a third of the timeout apart; in milliseconds).
-            self.settings["ws_ping_interval"] = max(1000, self.connection_timeout * 1000 // 3)
-            self.settings["ws_ping_timeout"] = self.connection_timeout * 1000
+            # own keep-alive (pings a third of the timeout apart; in milliseconds). 0 keeps
+            # jupyter_server's defaults (30 s pings, 90 s).
+            if self.connection_timeout > 0:
+                self.settings["ws_ping_interval"] = max(1000, self.connection_timeout * 1000 // 3)
+                self.settings["ws_ping_timeout"] = self.connection_timeout * 1000
             # Pages carry the static build's CSP, and readers may switch only to runtimes
             # that keep it: the site's kernels and Pyodide.
             site.csp = True
@@ -272,8 +275,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "own and nothing else of the server; the limits below apply (defaults in brackets).",
     )
     public.add_argument("--public", action="store_true", help="serve the public, safely")
-    for flag, kind, default, text in PUBLIC_LIMITS:
-        public.add_argument(flag, type=kind, metavar="N", help=f"{text} [{default}]")
+    for flag, default, text in PUBLIC_LIMITS:
+        public.add_argument(flag, type=_count, metavar="N", help=f"{text} [{default}]")
     scale = parser.add_argument_group("behind a proxy, and past one machine")
     scale.add_argument(
         "--gateway-url",
@@ -293,17 +296,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-PUBLIC_LIMITS: list[tuple[str, type, object, str]] = [
-    ("--max-kernels-per-visitor", int, 2, "running kernels per visitor"),
-    ("--max-kernels", int, 40, "running visitor kernels in all"),
-    ("--kernel-starts-per-minute", int, 6, "kernel starts per visitor per minute"),
-    ("--cull-idle-timeout", int, 600, "seconds before an idle kernel is shut down"),
-    ("--connection-timeout", int, 60, "seconds before a silent kernel WebSocket is closed"),
-    ("--kernel-memory", int, 1024, "megabytes of memory per kernel (local kernels)"),
-    ("--kernel-cpu-time", int, 600, "CPU seconds per kernel (local kernels)"),
-    ("--max-output-bytes", int, 1_000_000, "output bytes per cell execution"),
-    ("--pool-size", int, 2, "kernels started ahead, so a first cell does not wait"),
+PUBLIC_LIMITS: list[tuple[str, int, str]] = [
+    ("--max-kernels-per-visitor", 2, "running kernels per visitor"),
+    ("--max-kernels", 40, "running visitor kernels in all"),
+    ("--kernel-starts-per-minute", 6, "kernel starts per visitor per minute"),
+    ("--cull-idle-timeout", 600, "seconds before an idle kernel is shut down"),
+    ("--connection-timeout", 60, "seconds before a silent kernel WebSocket is closed (0: 90)"),
+    ("--kernel-memory", 1024, "megabytes of memory per kernel (local kernels)"),
+    ("--kernel-cpu-time", 600, "CPU seconds per kernel (local kernels)"),
+    ("--max-output-bytes", 1_000_000, "output bytes per cell execution"),
+    ("--pool-size", 2, "kernels started ahead, so a first cell does not wait"),
 ]
+
+
+def _count(text: str) -> int:
+    """A limit's value: a whole number, 0 or more (argparse names the flag with the error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number, 0 or more, got {text!r}")
+    return value
+
+
 _LIMIT_CONFIG = {
     "max_kernels_per_visitor": "VisitorKernels.max_kernels_per_visitor",
     "max_kernels": "VisitorKernels.max_kernels",
