@@ -20,7 +20,8 @@ from tests.conftest import JupyterServer
 from tests.test_execute import code, new_notebook, texts, write
 
 from livecells.cli import main
-from livecells.progress import BatchReport, LiveProgress, NotebookReport
+from livecells.commands.progress import LiveProgress
+from livecells.reports import BatchReport, NotebookReport
 
 
 @dataclass

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import copy
-import hashlib
 import json
+import os
+import site
 import subprocess
 import sys
-import zipfile
+import sysconfig
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,9 +18,10 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 from tests.conftest import JupyterServer
+from tests.wheelfactory import make_wheel
 
 import livecells
-from livecells.batch import Batch
+from livecells.batch import BatchOptions
 from livecells.execute import run_notebook
 from livecells.notebooks import find_notebooks, read_notebook
 from livecells.runtimes import Kernel
@@ -338,52 +339,29 @@ async def test_run_many_runs_on_the_server_runtime(
 # -- requirements ---------------------------------------------------------------------------
 
 
-def build_wheel(directory: Path, name: str, version: str = "1.0") -> Path:
-    """A minimal pure-Python wheel, so pip installs it with --no-index."""
-    dist = f"{name}-{version}.dist-info"
-    files = {
-        f"{name}.py": "VALUE = 42\n",
-        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-        f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
-        "Tag: py3-none-any\n",
-    }
-
-    def digest(text: str) -> str:
-        raw = hashlib.sha256(text.encode()).digest()
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-    record = "".join(f"{p},sha256={digest(t)},{len(t.encode())}\n" for p, t in files.items())
-    files[f"{dist}/RECORD"] = record + f"{dist}/RECORD,,\n"
-    directory.mkdir(parents=True, exist_ok=True)
-    wheel = directory / f"{name}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        for path, text in files.items():
-            archive.writestr(path, text)
-    return wheel
-
-
 @pytest.fixture
 def venv_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A python kernel in a throwaway venv (sharing site-packages), so installs stay there."""
+    """A python kernel in a throwaway venv that sees this interpreter's packages (so installs
+    stay in the throwaway one). ``--system-site-packages`` alone would not do it when the tests
+    run in a venv themselves: it shares the *base* interpreter's packages, not this venv's."""
     venv = tmp_path / "venv"
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
-        check=True,
-    )
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    [purelib] = venv.glob("lib/python*/site-packages")
+    parents = dict.fromkeys([*site.getsitepackages(), sysconfig.get_path("purelib")])
+    (purelib / "_parent_packages.pth").write_text("".join(f"{p}\n" for p in parents))
     data = tmp_path / "jupyter-data"
     spec = data / "kernels" / "venv-python"
     spec.mkdir(parents=True)
     argv = [str(venv / "bin" / "python"), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     spec_json = {"argv": argv, "display_name": "venv", "language": "python"}
     (spec / "kernel.json").write_text(json.dumps(spec_json))
-    import os
-
     monkeypatch.setenv("JUPYTER_PATH", os.pathsep.join([str(data), os.environ["JUPYTER_PATH"]]))
     return "venv-python"
 
 
 def requirements_project(root: Path, kernel: str) -> Path:
-    build_wheel(root / "wheels", "lctiny")
+    (root / "wheels").mkdir(parents=True)
+    make_wheel(root / "wheels", "lctiny", "1.0", "VALUE = 42\n")
     (root / "requirements.txt").write_text("--no-index\n--find-links wheels\nlctiny\n")
     return write(
         root / "uses-lctiny.ipynb",
@@ -450,5 +428,5 @@ def test_an_old_nbformat_version_is_converted_to_version_4(tmp_path: Path) -> No
 
 
 def test_a_batch_refuses_zero_jobs() -> None:
-    with pytest.raises(ValueError, match="at least 1"):
-        Batch(["."], jobs=0)
+    with pytest.raises(livecells.ConfigError, match="jobs must be at least 1, not 0"):
+        BatchOptions(jobs=0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from livecells.batch import run_many
+from livecells.batch import BatchOptions, run_many
 from livecells.errors import (
     AuthenticationFailed,
     ConfigError,
@@ -19,12 +19,15 @@ from livecells.errors import (
 from livecells.execute import run_notebook
 from livecells.messages import Message
 from livecells.outputs import OutputArea
+from livecells.reports import BatchReport, NotebookReport
 from livecells.runtimes import ExecutionResult, ExecutionStream, Kernel, Status, connect
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AuthenticationFailed",
+    "BatchOptions",
+    "BatchReport",
     "ConfigError",
     "ConnectionFailed",
     "ExecutionError",
@@ -38,6 +41,7 @@ __all__ = [
     "Message",
     "MessageError",
     "NotebookError",
+    "NotebookReport",
     "OutputArea",
     "RuntimeNotAvailable",
     "Status",

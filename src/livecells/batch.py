@@ -16,11 +16,11 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from livecells.errors import KernelNotFound, NotebookError
+from livecells.errors import ConfigError, KernelNotFound, NotebookError
 from livecells.execute import Failure, run_notebook, runnable
 from livecells.notebooks import (
     find_notebooks,
@@ -29,13 +29,13 @@ from livecells.notebooks import (
     read_notebook,
     write_notebook,
 )
-from livecells.progress import BatchReport, NotebookReport, Progress
+from livecells.reports import BatchReport, NotebookReport, Progress
 from livecells.runtimes import Kernel, Status, connect
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
-__all__ = ["Batch", "run_many"]
+__all__ = ["Batch", "BatchOptions", "run_many"]
 
 REQUIREMENTS = "requirements.txt"
 INSTALL_TIMEOUT = 600.0
@@ -114,39 +114,46 @@ class _Lineup:
                 await outcome.kernel.shutdown()
 
 
+@dataclass(frozen=True, kw_only=True)
+class BatchOptions:
+    """How a batch runs: ``livecells run``'s flags, and the keyword arguments of
+    :func:`run_many`.
+
+    ``runtime_options`` go to :func:`livecells.connect` (e.g. ``url`` and ``token`` for the
+    ``server`` runtime); executed copies go to ``output_dir`` (mirroring the source paths), or
+    over ``.ipynb`` sources with ``inplace``.
+    """
+
+    runtime: str = "local"
+    kernel_name: str | None = None
+    jobs: int = 3
+    timeout: float | None = None
+    notebook_timeout: float | None = None
+    allow_errors: bool = False
+    output_dir: Path = Path("executed")
+    inplace: bool = False
+    install_requirements: bool = False
+    runtime_options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.jobs < 1:
+            raise ConfigError(f"jobs must be at least 1, not {self.jobs}")
+        object.__setattr__(self, "output_dir", Path(self.output_dir))
+
+
 class Batch:
     """One ``livecells run``: its options, and the report it fills in as notebooks finish."""
 
     def __init__(
         self,
         paths: Iterable[str | Path],
+        options: BatchOptions | None = None,
         *,
-        runtime: str = "local",
-        kernel_name: str | None = None,
-        jobs: int = 3,
-        timeout: float | None = None,
-        notebook_timeout: float | None = None,
-        allow_errors: bool = False,
-        output_dir: str | Path = "executed",
-        inplace: bool = False,
-        install_requirements: bool = False,
         progress: Progress | None = None,
-        runtime_options: Mapping[str, Any] | None = None,
     ) -> None:
-        if jobs < 1:
-            raise ValueError(f"jobs must be at least 1, not {jobs}")
         self.paths = list(paths)
-        self.runtime = runtime
-        self.kernel_name = kernel_name
-        self.jobs = jobs
-        self.timeout = timeout
-        self.notebook_timeout = notebook_timeout
-        self.allow_errors = allow_errors
-        self.output_dir = Path(output_dir)
-        self.inplace = inplace
-        self.install_requirements = install_requirements
+        self.options = options or BatchOptions()
         self.progress = progress
-        self.runtime_options = dict(runtime_options or {})
         self.report = BatchReport()
         self._install_lock = asyncio.Lock()
         self._shutdowns: set[asyncio.Task[None]] = set()
@@ -159,11 +166,11 @@ class Batch:
             for report in self.report.notebooks:
                 if report.status == "error":
                     self.progress.finished(report)
-        lineup = _Lineup(jobs, self._start_kernel, ahead=self.jobs)
+        lineup = _Lineup(jobs, self._start_kernel, ahead=self.options.jobs)
         try:
             await lineup.launched()
             async with asyncio.TaskGroup() as group:
-                for _ in range(min(self.jobs, len(jobs))):
+                for _ in range(min(self.options.jobs, len(jobs))):
                     group.create_task(self._work(lineup))
         finally:
             for job in lineup.left():
@@ -177,7 +184,7 @@ class Batch:
         return self.report
 
     def _prepare(self) -> list[_Job]:
-        exclude = [] if self.inplace else [self.output_dir]
+        exclude = [] if self.options.inplace else [self.options.output_dir]
         found = find_notebooks(self.paths, exclude=exclude)
         for given, problem in found.problems:
             self.report.notebooks.append(
@@ -196,11 +203,15 @@ class Batch:
             metadata = document.get("metadata")
             spec = (metadata.get("kernelspec") if isinstance(metadata, dict) else None) or {}
             name = spec.get("name") if isinstance(spec, dict) else None
-            report.kernel_name = self.kernel_name or (name if isinstance(name, str) else "python3")
+            report.kernel_name = self.options.kernel_name or (
+                name if isinstance(name, str) else "python3"
+            )
             cells = document.get("cells")
             if isinstance(cells, list):
                 report.cells_total = sum(1 for c in cells if isinstance(c, dict) and runnable(c))
-            output = output_path(path, output_dir=self.output_dir, inplace=self.inplace)
+            output = output_path(
+                path, output_dir=self.options.output_dir, inplace=self.options.inplace
+            )
             requirements = Path(os.path.abspath(path.parent / REQUIREMENTS))
             job = _Job(report, report.kernel_name, output, requirements)
             if path.suffix.lower() == ".md":
@@ -209,14 +220,14 @@ class Batch:
         return jobs
 
     async def _start_kernel(self, job: _Job) -> _Started:
-        options = dict(self.runtime_options)
+        options = dict(self.options.runtime_options)
         options["kernel_name"] = job.kernel_name
-        if self.runtime == "local":
+        if self.options.runtime == "local":
             options.setdefault("cwd", str(job.report.source.parent.resolve()))
             # As nbclient: no IPython history database, so no SQLite write per cell and no
             # lock contention between the kernels running side by side.
             options.setdefault("history_file", ":memory:")
-        elif self.runtime == "pyodide":
+        elif self.options.runtime == "pyodide":
             # What the built page would have: the wheels of the requirements.txt beside it.
             options.setdefault("requirements", str(job.requirements))
         idle = asyncio.Event()
@@ -227,10 +238,10 @@ class Batch:
             elif status is Status.BUSY:
                 idle.clear()
 
-        kernel = job.kernel = connect(self.runtime, on_status=on_status, **options)
+        kernel = job.kernel = connect(self.options.runtime, on_status=on_status, **options)
         await kernel.start()
         started = _Started(kernel, idle)
-        if self.install_requirements and job.requirements.is_file():
+        if self.options.install_requirements and job.requirements.is_file():
             try:
                 async with self._install_lock:
                     started.failure = await _install(kernel, job.requirements)
@@ -310,19 +321,19 @@ class Batch:
                 self.progress.cell(report)
 
         try:
-            async with asyncio.timeout(self.notebook_timeout):
+            async with asyncio.timeout(self.options.notebook_timeout):
                 result = await run_notebook(
                     notebook,
                     kernel,
-                    timeout=self.timeout,
-                    allow_errors=self.allow_errors,
+                    timeout=self.options.timeout,
+                    allow_errors=self.options.allow_errors,
                     on_cell=on_cell,
                 )
         except TimeoutError:
             report.failure = Failure(
                 report.current_cell,
                 NOTEBOOK_TIMEOUT,
-                f"the notebook did not finish within {self.notebook_timeout:g} s",
+                f"the notebook did not finish within {self.options.notebook_timeout:g} s",
             )
             report.status = "failed"
             return
@@ -345,7 +356,7 @@ class Batch:
                 "install the module into the kernel's environment, or list it in "
                 f"{requirements} and rerun with --install-requirements"
             )
-        if not self.install_requirements:
+        if not self.options.install_requirements:
             return (
                 f"{requirements} lists this notebook's requirements; rerun with "
                 "--install-requirements to install them into the kernel's environment"
@@ -383,41 +394,19 @@ class Batch:
 
 async def run_many(
     paths: Iterable[str | Path],
+    options: BatchOptions | None = None,
     *,
-    runtime: str = "local",
-    kernel_name: str | None = None,
-    jobs: int = 3,
-    timeout: float | None = None,
-    notebook_timeout: float | None = None,
-    allow_errors: bool = False,
-    output_dir: str | Path = "executed",
-    inplace: bool = False,
-    install_requirements: bool = False,
     progress: Progress | None = None,
-    runtime_options: Mapping[str, Any] | None = None,
+    **settings: Any,
 ) -> BatchReport:
     """Execute the notebooks that ``paths`` name (files, directories, globs), ``jobs`` at once.
 
-    Executed copies go to ``output_dir`` (mirroring the source paths, as ``.ipynb``), or over
-    ``.ipynb`` sources with ``inplace``. ``runtime_options`` go to :func:`livecells.connect`
-    (e.g. ``url`` and ``token`` for the ``server`` runtime). Problems with an input are
-    reported (status ``error``) and the other notebooks still run.
+    ``settings`` are :class:`BatchOptions` fields (``jobs=2``, ``runtime="server"``, ...),
+    applied over ``options``. Problems with an input are reported (status ``error``) and the
+    other notebooks still run.
     """
-    batch = Batch(
-        paths,
-        runtime=runtime,
-        kernel_name=kernel_name,
-        jobs=jobs,
-        timeout=timeout,
-        notebook_timeout=notebook_timeout,
-        allow_errors=allow_errors,
-        output_dir=output_dir,
-        inplace=inplace,
-        install_requirements=install_requirements,
-        progress=progress,
-        runtime_options=runtime_options,
-    )
-    return await batch.run()
+    chosen = replace(options or BatchOptions(), **settings)
+    return await Batch(paths, chosen, progress=progress).run()
 
 
 async def _install(kernel: Kernel, requirements: Path) -> Failure | None:

@@ -1,9 +1,5 @@
-"""The ``livecells`` command.
-
-Each subcommand lives with the module that implements it (``serve`` in
-:mod:`livecells.server.app`, ``run`` in :mod:`livecells.execute`, ``build`` in
-:mod:`livecells.site`); only the chosen one is imported.
-"""
+"""The ``livecells`` command: dispatches to :mod:`livecells.commands`, importing only the chosen
+subcommand's module (jupyter_server alone takes a second to import)."""
 
 from __future__ import annotations
 
@@ -13,17 +9,14 @@ import sys
 from collections.abc import Sequence
 
 from livecells import __version__
+from livecells.commands import COMMANDS
 
 __all__ = ["main"]
 
-# name -> (module, one-line help). A module provides add_arguments(parser) and command(args) -> int.
-SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "serve": (
-        "livecells.server.app",
-        "preview a folder as a live website, on this server's kernels",
-    ),
-    "run": ("livecells.execute", "execute notebooks and MyST pages headlessly, in parallel"),
-    "build": ("livecells.site", "write a static live site for a folder of notebooks and pages"),
+SUMMARIES = {
+    "serve": "preview a folder as a live website, on this server's kernels",
+    "run": "execute notebooks and MyST pages headlessly, in parallel",
+    "build": "write a static live site for a folder of notebooks and pages",
 }
 
 
@@ -36,11 +29,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"livecells {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     chosen = next((arg for arg in args if not arg.startswith("-")), None)
-    for name, (module_name, help_text) in SUBCOMMANDS.items():
-        sub = commands.add_parser(name, help=help_text, description=help_text)
+    for name in COMMANDS:
+        sub = commands.add_parser(name, help=SUMMARIES[name], description=SUMMARIES[name])
         if name != chosen:
-            continue  # only the chosen command's module is imported (jupyter_server is slow)
-        module = importlib.import_module(module_name)
+            continue
+        module = importlib.import_module(f"livecells.commands.{name}")
         module.add_arguments(sub)
         sub.set_defaults(
             handler=module.command, pass_through=getattr(module, "PASS_THROUGH", False)

@@ -1,5 +1,5 @@
-"""Executing notebooks headlessly: :func:`run_notebook` runs one on a Kernel; the
-``livecells run`` command runs many through :mod:`livecells.batch`.
+"""Executing one notebook headlessly on a Kernel: :func:`run_notebook`, the bottom of the
+stack (:mod:`livecells.batch` runs many; the ``livecells run`` command drives a batch).
 
 Outputs, execution counts, ``clear_output``, display updates, disabled stdin and the
 ``skip-execution`` / ``raises-exception`` tags behave as nbclient's. One deliberate difference:
@@ -10,12 +10,6 @@ depends on timing.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import contextlib
-import os
-import signal
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -27,9 +21,8 @@ from livecells.runtimes import Kernel
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
-    from livecells.batch import Batch
 
-__all__ = ["Failure", "NotebookResult", "add_arguments", "command", "run_notebook"]
+__all__ = ["Failure", "NotebookResult", "run_notebook"]
 
 SKIP_TAG = "skip-execution"
 RAISES_TAG = "raises-exception"
@@ -149,136 +142,3 @@ async def _run_cells(
                 result.failure = failure
                 break
             result.errors.append(failure)
-
-
-# -- the command ----------------------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "paths",
-        nargs="+",
-        metavar="PATH",
-        help="notebooks (.ipynb, MyST .md), directories (searched recursively) or globs",
-    )
-    parser.add_argument(
-        "--runtime",
-        choices=["local", "server", "pyodide"],
-        default="local",
-        help="local kernels (default), a Jupyter Server (--url, --token), or pyodide: Python "
-        "in WebAssembly under Node.js, as the readers of a built site run it",
-    )
-    parser.add_argument("--url", help="the Jupyter Server's base URL (--runtime server)")
-    parser.add_argument(
-        "--token",
-        default=os.environ.get("JUPYTER_TOKEN"),
-        help="the Jupyter Server's token (default: $JUPYTER_TOKEN)",
-    )
-    parser.add_argument(
-        "--kernel", metavar="NAME", help="kernel to use (default: each notebook's kernelspec)"
-    )
-    parser.add_argument(
-        "--jobs", "-j", type=_positive_int, default=3, help="notebooks run at once (default: 3)"
-    )
-    parser.add_argument(
-        "--timeout", type=_seconds, metavar="SECONDS", help="per cell (default: no limit)"
-    )
-    parser.add_argument(
-        "--notebook-timeout",
-        type=_seconds,
-        metavar="SECONDS",
-        help="per notebook (default: no limit)",
-    )
-    parser.add_argument(
-        "--allow-errors",
-        action="store_true",
-        help="keep going after a cell raises (the error is recorded as its output)",
-    )
-    parser.add_argument(
-        "--output-dir",
-        default="executed",
-        metavar="DIR",
-        help="where executed notebooks go, mirroring the input paths (default: executed/)",
-    )
-    parser.add_argument(
-        "--inplace", action="store_true", help="overwrite .ipynb sources instead of --output-dir"
-    )
-    parser.add_argument(
-        "--install-requirements",
-        action="store_true",
-        help="pip install the requirements.txt beside each notebook into its kernel first",
-    )
-    parser.add_argument("--json", action="store_true", help="print a JSON report on stdout")
-
-
-def command(args: argparse.Namespace) -> int:
-    """``livecells run``: exit status 0 if every notebook passed, 1 if one failed, 2 for bad
-    input (a one-line error names the file; the other notebooks still run), 130 on Ctrl-C."""
-    runtime_options: dict[str, Any] = {}
-    if args.runtime == "server":
-        if not args.url:
-            print("livecells run: error: --runtime server needs --url", file=sys.stderr)
-            return 2
-        runtime_options = {"url": args.url, "token": args.token}
-    _skip_iri_grammars()
-    from livecells.batch import Batch
-    from livecells.progress import choose_progress, print_report
-
-    progress = choose_progress(sys.stderr)
-    batch = Batch(
-        args.paths,
-        runtime=args.runtime,
-        kernel_name=args.kernel,
-        jobs=args.jobs,
-        timeout=args.timeout,
-        notebook_timeout=args.notebook_timeout,
-        allow_errors=args.allow_errors,
-        output_dir=args.output_dir,
-        inplace=args.inplace,
-        install_requirements=args.install_requirements,
-        progress=progress,
-        runtime_options=runtime_options,
-    )
-    # On Ctrl-C the batch shuts its kernels down and writes what ran; then we report it.
-    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
-        asyncio.run(_run_until_signalled(batch))
-    print_report(batch.report, sys.stdout, as_json=args.json)
-    return batch.report.exit_status
-
-
-async def _run_until_signalled(batch: Batch) -> None:
-    """Run ``batch``; SIGTERM stops it as cleanly as Ctrl-C does (kernels down, partial
-    notebooks written)."""
-    task = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    if task is not None:
-        loop.add_signal_handler(signal.SIGTERM, task.cancel)
-    try:
-        await batch.run()
-    finally:
-        loop.remove_signal_handler(signal.SIGTERM)
-
-
-def _skip_iri_grammars() -> None:
-    """Keep this process from importing ``rfc3987_syntax``.
-
-    nbformat imports jsonschema, which imports ``rfc3987_syntax`` when it is installed (it is,
-    wherever jupyter_server is) to check the "iri" string format, compiling 38 Lark grammars:
-    2-3 s of CPU before the first notebook can be read. Notebook validation never checks
-    formats, so the command (which owns its process) does without it; the library does not.
-    """
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
-    return value

@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from livecells.errors import NotebookError
 
 if TYPE_CHECKING:
@@ -215,6 +213,7 @@ def _parse_json(path: Path, text: str) -> dict[str, Any]:
 def _read_myst(path: Path, text: str) -> NotebookNode:
     import jupytext
     import nbformat
+    import yaml
 
     frontmatter, body, error = split_frontmatter(text)
     if error:
@@ -241,6 +240,8 @@ def split_frontmatter(text: str) -> tuple[dict[str, Any], str, str | None]:
     match = FRONTMATTER.match(text)
     if match is None:
         return {}, text, None
+    import yaml  # here, not at the top: `import livecells` stays light (the commands need yaml)
+
     body = text[match.end() :]
     try:
         data = yaml.safe_load(match.group(1) or "")

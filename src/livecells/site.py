@@ -8,10 +8,8 @@ built site works under any path prefix.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +30,7 @@ from livecells.errors import ConfigError, NotebookError
 from livecells.render import render_page
 from livecells.wheels import LOCK_NAME, client_requirement, fetch_wheels, read_requirements
 
-__all__ = ["STATIC_DIR", "Built", "Site", "add_arguments", "build", "command"]
+__all__ = ["STATIC_DIR", "Built", "Site", "build"]
 
 STATIC_DIR = Path(__file__).parent / "static"
 """The built browser client (``npm run build`` in ``frontend/``, run by the package build)."""
@@ -346,30 +344,3 @@ def _copy_assets(root: Path, output: Path, pages: set[Path]) -> None:
             target = output / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("directory", metavar="DIR", help="the folder of notebooks and pages")
-    parser.add_argument(
-        "-o", "--output", default="_site", metavar="OUT", help="where to write (default: _site/)"
-    )
-    parser.add_argument(
-        "--runtime",
-        choices=["pyodide", "server", "binder", "livecells"],
-        default="pyodide",
-        help="what `jupyter: true` means for these pages (default: pyodide)",
-    )
-
-
-def command(args: argparse.Namespace) -> int:
-    """``livecells build``: 0 when every page was written, 2 when a page or the config was bad
-    (one line each, naming the file; the other pages are still written)."""
-    try:
-        built = build(Path(args.directory), Path(args.output), default_runtime=args.runtime)
-    except ConfigError as exc:
-        print(f"livecells build: error: {exc}", file=sys.stderr)
-        return 2
-    for problem in built.problems:
-        print(f"livecells build: error: {problem}", file=sys.stderr)
-    print(f"wrote {len(built.pages)} pages to {args.output}/ (open {args.output}/index.html)")
-    return 2 if built.problems else 0

@@ -1,10 +1,12 @@
-"""Browser tests: Debian's Chromium (``/usr/bin/chromium``, installed by ``.ci/run``), driven by
-Playwright, against a real ``livecells serve`` on 127.0.0.1."""
+"""Browser tests: Debian's Chromium (``/usr/bin/chromium``; installed on first use where this
+runs as root with apt, else one line says how), driven by Playwright, against a real
+``livecells serve`` on 127.0.0.1."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,12 +29,39 @@ EXAMPLES = Path(__file__).parents[2] / "examples"
 PAGES = Path(__file__).parent / "pages"
 
 
+def ensure_chromium() -> str:
+    """The Chromium the browser tests drive: ``$LIVECELLS_CHROMIUM`` or Debian's, which is
+    installed here (``apt-get install chromium``) when absent and this process may; otherwise
+    the tests fail with one line saying how. Playwright's own browser download is never used
+    (it needs a CDN)."""
+    if os.access(CHROMIUM, os.X_OK):
+        return CHROMIUM
+    how = "install it (`apt-get install chromium`) or set LIVECELLS_CHROMIUM to a Chromium"
+    apt = shutil.which("apt-get")
+    if "LIVECELLS_CHROMIUM" in os.environ or apt is None or os.geteuid() != 0:
+        pytest.fail(f"Chromium not found at {CHROMIUM}: {how}", pytrace=False)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for step in (["update", "-q"], ["install", "-y", "-q", "chromium"]):
+        done = subprocess.run([apt, *step], env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            pytest.fail(f"`apt-get {' '.join(step)}` failed ({last}): {how}", pytrace=False)
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"apt-get installed chromium but {CHROMIUM} is missing: {how}", pytrace=False)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    return ensure_chromium()
+
+
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+def browser(chromium_path: str) -> Iterator[Browser]:
     # Module scope: Playwright's sync API keeps an event loop running in this thread while it
     # is open, and the asyncio tests of other modules need the thread's loop to themselves.
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 

@@ -14,13 +14,13 @@ import collections
 import contextlib
 import json
 import os
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from livecells.errors import KernelNotFound, MessageError, RuntimeNotAvailable
 from livecells.messages import CHANNELS, Message
+from livecells.node import node_executable
 from livecells.runtimes.base import Kernel, Status, log
 
 __all__ = ["PyodideKernel"]
@@ -75,12 +75,7 @@ class PyodideKernel(Kernel):
         self._booted: asyncio.Future[None] | None = None
 
     async def _start(self) -> None:
-        node = shutil.which(self.node or "node")
-        if node is None:
-            raise RuntimeNotAvailable(
-                "the pyodide runtime needs Node.js 18 or newer on PATH "
-                "(e.g. `apt-get install nodejs`), or pass node='/path/to/node'"
-            )
+        node = await asyncio.to_thread(node_executable, self.node)
         if not HOST.is_file():
             raise RuntimeNotAvailable(
                 f"the Pyodide kernel is not built ({HOST} is missing): reinstall livecells "
