@@ -20,7 +20,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["Head", "head_for"]
+__all__ = ["STATIC_DIR", "Head", "head_for"]
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+"""The built browser client (``frontend/`` builds it here; never edited by hand)."""
 
 _hashes: dict[Path, tuple[float, str]] = {}
 

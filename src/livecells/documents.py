@@ -9,7 +9,6 @@ whose message starts with the path.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,13 +16,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from livecells.errors import NotebookError
-from livecells.notebooks import MYST_MARKER, read_notebook, split_frontmatter
+from livecells.notebooks import MYST_MARKER, read_notebook, split_frontmatter, walk
 
 __all__ = ["Cell", "Page", "find_pages", "page_url", "read_page", "split_frontmatter"]
 
-SKIPPED_DIRS = frozenset(
-    {"__pycache__", "node_modules", "site-packages", "_build", "_site", "executed"}
-)
 HEADING = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 
 
@@ -62,15 +58,9 @@ def find_pages(root: Path) -> list[Path]:
 
 
 def _walk(root: Path) -> Iterator[Path]:
-    for directory, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(
-            name for name in dirnames if not name.startswith(".") and name not in SKIPPED_DIRS
-        )
-        for name in filenames:
-            if name.startswith(".") or name.endswith(".livecells-tmp"):
-                continue
-            if Path(name).suffix.lower() in (".ipynb", ".md"):
-                yield (Path(directory) / name).relative_to(root)
+    for path in walk(root):
+        if path.suffix.lower() in (".ipynb", ".md") and not path.name.endswith(".livecells-tmp"):
+            yield path.relative_to(root)
 
 
 def page_url(path: Path) -> str:

@@ -12,7 +12,7 @@ import glob
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ __all__ = [
     "peek_notebook",
     "read_notebook",
     "split_frontmatter",
+    "walk",
     "write_notebook",
 ]
 
@@ -38,7 +39,10 @@ MYST_MARKER = "{code-cell}"
 FRONTMATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 JUPYTEXT_KEYS = ("kernelspec", "jupytext")
 """The frontmatter keys jupytext reads; MyST's own (``jupyter: false``...) would confuse it."""
-SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
+SKIPPED_DIRS = frozenset(
+    {"__pycache__", "node_modules", "site-packages", "_build", "_site", "executed"}
+)
+"""Folders no walk enters (besides hidden ones): caches, environments and build outputs."""
 
 
 @dataclass
@@ -114,7 +118,9 @@ def _problem(path: str, message: str) -> tuple[str, NotebookError]:
     return path, NotebookError(message)
 
 
-def _walk(root: Path, skip: set[Path]) -> Iterator[Path]:
+def walk(root: Path, *, skip: Collection[Path] = ()) -> Iterator[Path]:
+    """The files under ``root`` (as ``root / ...`` paths), in sorted order: hidden files and
+    folders, :data:`SKIPPED_DIRS` and the folders in ``skip`` (absolute paths) left out."""
     for directory, dirnames, filenames in os.walk(root):
         here = Path(directory)
         dirnames[:] = sorted(
@@ -125,9 +131,12 @@ def _walk(root: Path, skip: set[Path]) -> Iterator[Path]:
             and Path(os.path.abspath(here / name)) not in skip
         )
         for name in sorted(filenames):
-            path = here / name
-            if _is_notebook_name(path):
-                yield path
+            if not name.startswith("."):
+                yield here / name
+
+
+def _walk(root: Path, skip: set[Path]) -> Iterator[Path]:
+    return (path for path in walk(root, skip=skip) if _is_notebook_name(path))
 
 
 def _is_notebook_name(path: Path) -> bool:

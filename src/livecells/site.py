@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from livecells.assets import head_for
+from livecells.assets import STATIC_DIR, head_for
 from livecells.config import (
+    PROJECT_FILES,
     Jupyter,
     Project,
     TocEntry,
@@ -25,18 +26,17 @@ from livecells.config import (
     page_settings,
     pyodide_config,
 )
-from livecells.documents import SKIPPED_DIRS, Page, find_pages, page_url, read_page
+from livecells.documents import Page, find_pages, page_url, read_page
 from livecells.errors import ConfigError, NotebookError
+from livecells.notebooks import SKIPPED_DIRS
 from livecells.render import render_page
 from livecells.wheels import LOCK_NAME, client_requirement, fetch_wheels, read_requirements
 
 __all__ = ["STATIC_DIR", "Built", "Site", "build"]
 
-STATIC_DIR = Path(__file__).parent / "static"
 """The built browser client (``npm run build`` in ``frontend/``, run by the package build)."""
 ASSETS = "_livecells"
 """Where a site keeps the client's files, relative to its root."""
-PROJECT_FILES = ("livecells.yml", "myst.yml")
 HEADERS = """\
 # Response headers for hosts that read a _headers file (Netlify, Cloudflare Pages), written by
 # livecells build. Cross-origin isolation lets Pyodide interrupt a running cell and answer

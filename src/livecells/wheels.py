@@ -24,11 +24,12 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from livecells.assets import STATIC_DIR
 from livecells.errors import ConfigError
 
 __all__ = ["Wheels", "client_requirement", "fetch_wheels", "read_requirements", "write_lock"]
 
-PYODIDE_DIR = Path(__file__).resolve().parent / "static" / "pyodide"
+PYODIDE_DIR = STATIC_DIR / "pyodide"
 LOCK_NAME = "pyodide-lock.json"
 
 

@@ -18,13 +18,13 @@ from urllib.parse import quote
 
 import httpx
 
+from livecells.config import DEFAULT_BINDER_URL
 from livecells.errors import ConnectionFailed
 from livecells.runtimes.base import Status
 from livecells.runtimes.server import ServerKernel
 
 __all__ = ["BinderKernel", "build_spec"]
 
-DEFAULT_BINDER_URL = "https://mybinder.org/"
 PROVIDERS = ("github", "gitlab", "git", "gist", "zenodo", "figshare", "hydroshare", "dataverse")
 
 

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from livecells.assets import STATIC_DIR
 from livecells.errors import KernelNotFound, MessageError, RuntimeNotAvailable
 from livecells.messages import CHANNELS, Message
 from livecells.node import node_executable
@@ -25,7 +26,6 @@ from livecells.runtimes.base import Kernel, Status, log
 
 __all__ = ["PyodideKernel"]
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 HOST = STATIC_DIR / "pyodide-node.mjs"
 LINE_LIMIT = 1 << 30
 """A line is one message; an image output can be megabytes."""

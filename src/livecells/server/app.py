@@ -24,9 +24,10 @@ from tornado import web
 from tornado.ioloop import IOLoop
 from traitlets import Bool, Integer, Unicode
 
+from livecells.assets import STATIC_DIR
 from livecells.errors import ConfigError, NotebookError
 from livecells.server.public import PublicWebsocketConnection, VisitorKernels
-from livecells.site import ASSETS, STATIC_DIR, Site
+from livecells.site import ASSETS, Site
 from livecells.wheels import fetch_wheels
 
 __all__ = ["LivecellsApp"]
