@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -19,6 +20,40 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+CHROMIUM = os.environ.get("LIVECELLS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_PROBLEM = pytest.StashKey[str]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Before any test runs (so outside every test's timeout), make sure the browser tests
+    that were collected have their Chromium; a problem fails those tests with one line."""
+    if any("browser" in item.path.parts for item in session.items):
+        problem = ensure_chromium()
+        if problem is not None:
+            session.config.stash[CHROMIUM_PROBLEM] = problem
+
+
+def ensure_chromium() -> str | None:
+    """Debian's Chromium (or ``$LIVECELLS_CHROMIUM``), installed with apt-get when absent and
+    this process may (root); else one line saying how. Playwright's own browser download is
+    never used (it needs a CDN). Returns the problem, or ``None`` when Chromium is there."""
+    if os.access(CHROMIUM, os.X_OK):
+        return None
+    how = "install it (`apt-get install chromium`) or set LIVECELLS_CHROMIUM to a Chromium"
+    apt = shutil.which("apt-get")
+    if "LIVECELLS_CHROMIUM" in os.environ or apt is None or os.geteuid() != 0:
+        return f"Chromium not found at {CHROMIUM}: {how}"
+    print(f"\n{CHROMIUM} is missing: installing Debian's chromium with apt-get", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for step in (["update", "-q"], ["install", "-y", "-q", "chromium"]):
+        done = subprocess.run([apt, *step], env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            return f"`apt-get {' '.join(step)}` failed ({last}): {how}"
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"apt-get installed chromium but {CHROMIUM} is missing: {how}"
+    return None
 
 
 def free_port() -> int:

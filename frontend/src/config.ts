@@ -55,13 +55,25 @@ const DEFAULTS: PageConfig = {
   pyodide: null,
 };
 
+/** The page's configuration: its `#livecells-config` script, over the defaults. */
 export function readConfig(): PageConfig {
-  const element = document.getElementById("livecells-config");
-  if (!element) return { ...DEFAULTS };
+  return parseConfig(document.getElementById("livecells-config")?.textContent ?? null);
+}
+
+/** `text` (the JSON livecells wrote into the page) over the defaults; the defaults alone, with
+ * one console line, when it is missing, not JSON, or not an object. */
+export function parseConfig(text: string | null): PageConfig {
+  if (text === null) return { ...DEFAULTS };
+  let given: unknown;
   try {
-    return { ...DEFAULTS, ...(JSON.parse(element.textContent || "{}") as Partial<PageConfig>) };
+    given = JSON.parse(text || "{}");
   } catch {
     console.error("livecells: the page's #livecells-config is not valid JSON");
     return { ...DEFAULTS };
   }
+  if (typeof given !== "object" || given === null || Array.isArray(given)) {
+    console.error("livecells: the page's #livecells-config is not a JSON object");
+    return { ...DEFAULTS };
+  }
+  return { ...DEFAULTS, ...(given as Partial<PageConfig>) };
 }

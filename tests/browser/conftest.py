@@ -4,17 +4,14 @@ runs as root with apt, else one line says how), driven by Playwright, against a 
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
-from tests.conftest import JupyterServer, start_livecells_serve
+from tests.conftest import CHROMIUM, CHROMIUM_PROBLEM, JupyterServer, start_livecells_serve
 
-CHROMIUM = os.environ.get("LIVECELLS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -29,31 +26,13 @@ EXAMPLES = Path(__file__).parents[2] / "examples"
 PAGES = Path(__file__).parent / "pages"
 
 
-def ensure_chromium() -> str:
-    """The Chromium the browser tests drive: ``$LIVECELLS_CHROMIUM`` or Debian's, which is
-    installed here (``apt-get install chromium``) when absent and this process may; otherwise
-    the tests fail with one line saying how. Playwright's own browser download is never used
-    (it needs a CDN)."""
-    if os.access(CHROMIUM, os.X_OK):
-        return CHROMIUM
-    how = "install it (`apt-get install chromium`) or set LIVECELLS_CHROMIUM to a Chromium"
-    apt = shutil.which("apt-get")
-    if "LIVECELLS_CHROMIUM" in os.environ or apt is None or os.geteuid() != 0:
-        pytest.fail(f"Chromium not found at {CHROMIUM}: {how}", pytrace=False)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for step in (["update", "-q"], ["install", "-y", "-q", "chromium"]):
-        done = subprocess.run([apt, *step], env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            pytest.fail(f"`apt-get {' '.join(step)}` failed ({last}): {how}", pytrace=False)
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"apt-get installed chromium but {CHROMIUM} is missing: {how}", pytrace=False)
-    return CHROMIUM
-
-
 @pytest.fixture(scope="session")
-def chromium_path() -> str:
-    return ensure_chromium()
+def chromium_path(pytestconfig: pytest.Config) -> str:
+    """Found (or installed) before the first test ran: see ``tests/conftest.py``."""
+    problem = pytestconfig.stash.get(CHROMIUM_PROBLEM, None)
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
+    return CHROMIUM
 
 
 @pytest.fixture(scope="module")
