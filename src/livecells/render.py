@@ -21,7 +21,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from livecells.assets import Head
-from livecells.documents import Cell, Page
+from livecells.pages import Cell, Page
 from livecells.markdown import render_markdown
 
 __all__ = ["ansi_to_html", "render_outputs", "render_page"]

@@ -26,7 +26,7 @@ from livecells.config import (
     page_settings,
     pyodide_config,
 )
-from livecells.documents import Page, find_pages, page_url, read_page
+from livecells.pages import Page, find_pages, page_url, read_page
 from livecells.errors import ConfigError, NotebookError
 from livecells.notebooks import SKIPPED_DIRS
 from livecells.render import render_page

@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from livecells.documents import find_pages, page_url, read_page
+from livecells.pages import find_pages, page_url, read_page
 from livecells.errors import NotebookError
 
 

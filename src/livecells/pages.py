@@ -1,4 +1,4 @@
-"""The documents a site is made of: notebooks (``.ipynb``), MyST Markdown notebooks (``.md``
+"""The pages a site is made of: notebooks (``.ipynb``), MyST Markdown notebooks (``.md``
 with ``{code-cell}`` blocks, read through jupytext) and plain Markdown pages.
 
 A :class:`Page` is what rendering needs: title, frontmatter, and cells with their stored
