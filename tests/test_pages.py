@@ -7,8 +7,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from livecells.pages import find_pages, page_url, read_page
 from livecells.errors import NotebookError
+from livecells.pages import find_pages, page_url, read_page
 
 
 def write(path: Path, text: str) -> Path:

@@ -21,8 +21,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from livecells.assets import Head
-from livecells.pages import Cell, Page
 from livecells.markdown import render_markdown
+from livecells.pages import Cell, Page
 
 __all__ = ["ansi_to_html", "render_outputs", "render_page"]
 

@@ -26,9 +26,9 @@ from livecells.config import (
     page_settings,
     pyodide_config,
 )
-from livecells.pages import Page, find_pages, page_url, read_page
 from livecells.errors import ConfigError, NotebookError
 from livecells.notebooks import SKIPPED_DIRS
+from livecells.pages import Page, find_pages, page_url, read_page
 from livecells.render import render_page
 from livecells.wheels import LOCK_NAME, client_requirement, fetch_wheels, read_requirements
 
