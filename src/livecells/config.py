@@ -36,7 +36,8 @@ __all__ = [
 ]
 
 PROJECT_FILES = ("livecells.yml", "myst.yml")
-RUNTIMES = ("livecells", "server", "binder", "pyodide")
+PAGE_RUNTIMES = ("livecells", "server", "binder", "pyodide")
+"""The runtimes a page can offer its readers (the browser client's ``RuntimeName``)."""
 SESSION_MAX_AGE = 86400
 """Seconds a saved session is re-attached (MyST's value)."""
 DEFAULT_BINDER_URL = "https://mybinder.org/"
@@ -243,8 +244,8 @@ OPTION_KEYS = {
     "autoRun": "a boolean",
     "trusted": "a boolean",
     "packages": "a list of strings",
-    "runtime": f"one of {', '.join(RUNTIMES)}",
-    "runtimes": f"a list of the runtimes a reader may switch to ({', '.join(RUNTIMES)})",
+    "runtime": f"one of {', '.join(PAGE_RUNTIMES)}",
+    "runtimes": f"a list of the runtimes a reader may switch to ({', '.join(PAGE_RUNTIMES)})",
     "pyodide": "a mapping of "
     + ", ".join(["indexURL", "timeoutMs", "autoloadImports", "figureFormats", "preload"]),
 }
@@ -277,14 +278,14 @@ def parse_options(value: object, *, where: str) -> dict[str, Any]:
         _pyodide(value["pyodide"], f"{where}.pyodide")
     runtimes = value.get("runtimes")
     if runtimes is not None and not (
-        isinstance(runtimes, list) and all(item in RUNTIMES for item in runtimes)
+        isinstance(runtimes, list) and all(item in PAGE_RUNTIMES for item in runtimes)
     ):
         expected = OPTION_KEYS["runtimes"]
         raise ConfigError(f"{where}.runtimes: expected {expected}, got {_show(runtimes)}")
     runtime = value.get("runtime")
-    if runtime is not None and runtime not in RUNTIMES:
+    if runtime is not None and runtime not in PAGE_RUNTIMES:
         raise ConfigError(
-            f"{where}.runtime: expected one of {', '.join(RUNTIMES)}, got {_show(runtime)}"
+            f"{where}.runtime: expected one of {', '.join(PAGE_RUNTIMES)}, got {_show(runtime)}"
         )
     return dict(value)
 
@@ -426,7 +427,7 @@ def page_config(
     if runtimes is None:
         runtimes = [
             name
-            for name in RUNTIMES
+            for name in PAGE_RUNTIMES
             if (name == "livecells" and default_runtime == "livecells")
             or (name == "pyodide" and language.lower() == "python")
             or name == "server"

@@ -8,14 +8,16 @@ from typing import Any
 from livecells.errors import RuntimeNotAvailable
 from livecells.runtimes.base import ExecutionResult, ExecutionStream, Kernel, Status
 
-__all__ = ["RUNTIMES", "ExecutionResult", "ExecutionStream", "Kernel", "Status", "connect"]
+__all__ = ["KERNEL_CLASSES", "ExecutionResult", "ExecutionStream", "Kernel", "Status", "connect"]
 
-RUNTIMES: dict[str, str] = {
+KERNEL_CLASSES: dict[str, str] = {
     "local": "livecells.runtimes.local:LocalKernel",
     "server": "livecells.runtimes.server:ServerKernel",
     "pyodide": "livecells.runtimes.pyodide:PyodideKernel",
     "binder": "livecells.runtimes.binder:BinderKernel",
 }
+"""What :func:`connect` can start from Python, imported when used. Not the runtimes a page offers
+(``livecells``, ``server``, ``binder``, ``pyodide``: :data:`livecells.config.PAGE_RUNTIMES`)."""
 
 
 def connect(runtime: str = "local", /, **options: Any) -> Kernel:
@@ -28,10 +30,10 @@ def connect(runtime: str = "local", /, **options: Any) -> Kernel:
     Every runtime takes ``on_status``, ``on_input``
     and the timeouts of :class:`~livecells.runtimes.base.Kernel`.
     """
-    target = RUNTIMES.get(runtime)
+    target = KERNEL_CLASSES.get(runtime)
     if target is None:
         raise RuntimeNotAvailable(
-            f"unknown runtime {runtime!r}; choose one of: {', '.join(sorted(RUNTIMES))}"
+            f"unknown runtime {runtime!r}; choose one of: {', '.join(sorted(KERNEL_CLASSES))}"
         )
     module_name, _, class_name = target.partition(":")
     kernel_class: type[Kernel] = getattr(importlib.import_module(module_name), class_name)
