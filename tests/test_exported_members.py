@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import builtins
+from pathlib import Path
+
 import livecells
 
 
@@ -54,3 +58,18 @@ def test_errors_share_one_base() -> None:
         value = getattr(livecells, name)
         if isinstance(value, type) and issubclass(value, Exception):
             assert issubclass(value, livecells.LivecellsError), name
+
+
+def test_livecells_raises_only_its_own_errors() -> None:
+    """No ``raise ValueError(...)`` and the like in the package: callers catch LivecellsError.
+    (NotImplementedError marks abstract methods; commands' argparse errors are argparse's.)"""
+    found = []
+    for path in Path(livecells.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                name = node.exc.func
+                if isinstance(name, ast.Name) and name.id != "NotImplementedError":
+                    builtin = getattr(builtins, name.id, None)
+                    if isinstance(builtin, type) and issubclass(builtin, BaseException):
+                        found.append(f"{path.name}:{node.lineno}: {name.id}")
+    assert found == []

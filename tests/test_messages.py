@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import struct
 
@@ -95,11 +96,37 @@ def test_garbage_frames_raise_only_message_error(frame: bytes | str) -> None:
 
 
 @given(messages(), st.integers(min_value=0, max_value=200), st.binary(min_size=1, max_size=8))
-def test_corrupted_v1_frames_raise_only_message_error(msg: Message, at: int, junk: bytes) -> None:
+def test_corrupted_v1_frames_raise_message_error_or_decode_faithfully(
+    msg: Message, at: int, junk: bytes
+) -> None:
+    """Junk written into a frame either makes it invalid (MessageError) or leaves a frame whose
+    every part still parses: then the decoded message is exactly what the parts say."""
     frame = bytearray(V1Codec().encode(msg))
     at = at % len(frame)
     frame[at : at + len(junk)] = junk
-    with contextlib.suppress(MessageError):
+    try:
+        decoded = V1Codec().decode(bytes(frame))
+    except MessageError:
+        return
+    (count,) = struct.unpack("<Q", frame[:8])
+    offsets = struct.unpack(f"<{count}Q", frame[8 : 8 * (count + 1)])
+    parts = [bytes(frame[a:b]) for a, b in itertools.pairwise(offsets)]
+    assert decoded.channel == parts[0].decode()
+    assert decoded.header == json.loads(parts[1])
+    assert decoded.parent_header == json.loads(parts[2])
+    assert decoded.metadata == json.loads(parts[3])
+    assert decoded.content == json.loads(parts[4])
+    assert decoded.buffers == parts[5:]
+
+
+@pytest.mark.parametrize("part", ["header", "parent_header", "metadata", "content"])
+def test_a_v1_frame_with_a_corrupt_json_part_names_the_part(part: str) -> None:
+    msg = new_message("execute_request", {"code": "1"}, session="s")
+    frame = bytearray(V1Codec().encode(msg))
+    index = ["header", "parent_header", "metadata", "content"].index(part) + 1
+    (start,) = struct.unpack("<Q", frame[8 * (index + 1) : 8 * (index + 2)])
+    frame[start] = ord("x")  # the part's opening brace
+    with pytest.raises(MessageError, match=f"malformed message: {part} is not valid JSON"):
         V1Codec().decode(bytes(frame))
 
 
@@ -130,5 +157,7 @@ def test_codec_for_selects_by_subprotocol() -> None:
 
 def test_binary_content_is_refused_with_a_hint() -> None:
     msg = new_message("comm_msg", {"data": b"raw"}, session="s")
-    with pytest.raises(TypeError, match="buffers"):
+    with pytest.raises(MessageError, match="binary data belongs in buffers, not in JSON"):
         V1Codec().encode(msg)
+    with pytest.raises(MessageError, match="set is not JSON serialisable"):
+        JSONCodec().encode(new_message("comm_msg", {"data": {1}}, session="s"))

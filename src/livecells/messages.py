@@ -114,8 +114,10 @@ def _json_default(value: object) -> object:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, bytes | memoryview):
-        raise TypeError("binary data belongs in buffers, not in JSON content")
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+        raise MessageError("cannot encode the message: binary data belongs in buffers, not in JSON")
+    raise MessageError(
+        f"cannot encode the message: {type(value).__name__} is not JSON serialisable"
+    )
 
 
 def _dumps(value: object) -> str:

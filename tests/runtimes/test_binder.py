@@ -11,7 +11,7 @@ import pytest
 from tests.binderhub import StandInBinderHub, standin_binderhub
 
 import livecells
-from livecells.errors import ConnectionFailed
+from livecells.errors import ConfigError, ConnectionFailed
 from livecells.runtimes.binder import BinderKernel, build_spec
 
 
@@ -30,7 +30,10 @@ def test_build_specs_follow_binderhubs_forms() -> None:
     assert build_spec("https://example.org/r.git", None, "git") == (
         "git/https%3A%2F%2Fexample.org%2Fr.git/HEAD"
     )
-    with pytest.raises(ValueError, match="owner/name"):
+    with pytest.raises(
+        ConfigError,
+        match="not a GitHub repository: 'not a repo' \\(expected owner/name or a URL\\)",
+    ):
         build_spec("not a repo")
 
 

@@ -19,7 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from livecells.config import DEFAULT_BINDER_URL
-from livecells.errors import ConnectionFailed
+from livecells.errors import ConfigError, ConnectionFailed
 from livecells.runtimes.base import Status
 from livecells.runtimes.server import ServerKernel
 
@@ -39,7 +39,7 @@ def build_spec(repo: str, ref: str | None = None, provider: str = "github") -> s
     if provider == "github":
         match = re.match(r"^(?:https?://github\.com/)?([^/\s]+/[^/\s]+?)(?:\.git)?/?$", repo)
         if not match:
-            raise ValueError(f"not a GitHub repository: {repo!r} (expected owner/name or a URL)")
+            raise ConfigError(f"not a GitHub repository: {repo!r} (expected owner/name or a URL)")
         return f"github/{match.group(1)}/{quote(ref, safe='')}"
     if provider == "gitlab":
         path = re.sub(r"^https?://gitlab\.com/", "", repo).removesuffix(".git").strip("/")

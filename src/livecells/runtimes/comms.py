@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from livecells.errors import MessageError
 from livecells.messages import Message
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ class Comm:
         self, data: dict[str, Any] | None = None, *, buffers: list[bytes] | None = None
     ) -> None:
         if self.closed:
-            raise RuntimeError(f"comm {self.comm_id} is closed")
+            raise MessageError(f"comm {self.comm_id} is closed: open a new one with open_comm()")
         await self.kernel.send_shell(
             "comm_msg", {"comm_id": self.comm_id, "data": data or {}}, buffers=buffers
         )

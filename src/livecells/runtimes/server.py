@@ -22,6 +22,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from livecells.errors import (
     AuthenticationFailed,
+    ConfigError,
     ConnectionFailed,
     KernelNotFound,
     LivecellsError,
@@ -63,7 +64,7 @@ class ServerKernel(Kernel):
     ) -> None:
         super().__init__(**options)
         if protocol not in ("auto", "v1", "json"):
-            raise ValueError(f"protocol must be 'auto', 'v1' or 'json', not {protocol!r}")
+            raise ConfigError(f"protocol must be 'auto', 'v1' or 'json', not {protocol!r}")
         self.url = url.rstrip("/") + "/"
         self.token = token
         self.kernel_name = kernel_name
