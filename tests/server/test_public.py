@@ -11,6 +11,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -89,12 +90,36 @@ class Visitor:
         socket.close()
         return outputs
 
-    async def send(self, kernel_id: str, code: str) -> None:
-        """Start code running and leave (the kernel goes on)."""
+    async def send(self, kernel_id: str, code: str, timeout: float = 30) -> None:
+        """Start code running and leave once the kernel has taken it (it goes on)."""
         socket = await self.connect(kernel_id)
-        await execute(socket, code)
-        await asyncio.sleep(0.5)
+        msg_id = await execute(socket, code)
+        deadline = time.monotonic() + timeout
+        while True:
+            raw = await asyncio.wait_for(socket.read_message(), deadline - time.monotonic())
+            assert raw is not None, "the server closed the kernel WebSocket"
+            msg = json.loads(raw)
+            if (
+                msg["parent_header"].get("msg_id") == msg_id
+                and msg["header"]["msg_type"] == "execute_input"
+            ):
+                break
         socket.close()
+
+    def hold(self, kernel_id: str) -> None:
+        """Keep a WebSocket to the kernel open (in a thread) until the server closes it, as a
+        tab left open does; returns once it is open."""
+        opened = threading.Event()
+
+        async def hold() -> None:
+            socket = await self.connect(kernel_id)
+            opened.set()
+            while await socket.read_message() is not None:
+                pass
+
+        thread = threading.Thread(target=asyncio.run, args=(hold(),), daemon=True)
+        thread.start()
+        assert opened.wait(30), "the kernel WebSocket did not open"
 
     async def connect(
         self, kernel_id: str, origin: str | None = None, via: str | None = None
@@ -361,6 +386,10 @@ def test_the_site_wide_limit_and_idle_culling(tmp_path_factory: pytest.TempPathF
         refused = visitors[2].request("POST", "api/kernels", json={"name": "python3"})
         assert refused.status_code == 503
         assert "as many kernels as it may (2)" in refused.json()["message"]
+        # The second kernel's reader stays connected (a tab left open): culled all the same.
+        visitors[1].hold(second)
+        connections = visitors[1].request("GET", f"api/kernels/{second}").json()["connections"]
+        assert connections == 1
         # Idle kernels are culled, and their visitor learns they are gone (404).
         # Until then, each is its owner's (200, never 403), even while it is being shut down.
         deadline = time.monotonic() + 20
@@ -375,7 +404,7 @@ def test_the_site_wide_limit_and_idle_culling(tmp_path_factory: pytest.TempPathF
                 break
             time.sleep(0.2)
         assert statuses == [404, 404]
-        assert "culled idle kernel" in server.log.read_text()
+        assert server.log.read_text().count("culled idle kernel") == 2
         visitors[2].start_kernel()  # room again
     finally:
         server.stop()
