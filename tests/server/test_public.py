@@ -219,28 +219,44 @@ def test_each_visitor_runs_on_their_own_kernel_and_cannot_touch_anothers(
 
 
 @pytest.mark.parametrize(
-    ("method", "path"),
+    ("method", "path", "status"),
     [
-        ("GET", "api/kernels"),
-        ("GET", "api/contents"),
-        ("GET", "api/contents/index.md"),
-        ("PUT", "api/contents/evil.py"),
-        ("GET", "api/sessions"),
-        ("POST", "api/sessions"),
-        ("GET", "api/terminals"),
-        ("POST", "api/terminals"),
-        ("GET", "files/index.md"),
-        ("GET", "api/config/notebook"),
-        ("GET", "api/status"),
-        ("POST", "api/shutdown"),
-        ("PUT", "api/kernelspecs/python3"),
+        ("GET", "api/kernels", 403),
+        ("GET", "api/contents", 403),
+        ("GET", "api/contents/index.md", 403),
+        ("PUT", "api/contents/evil.py", 403),
+        ("GET", "api/sessions", 403),
+        ("POST", "api/sessions", 403),
+        ("GET", "api/terminals", 404),  # not loaded: serve loads no other extension
+        ("POST", "api/terminals", 404),
+        ("GET", "files/index.md", 403),
+        ("GET", "view/index.md", 403),
+        ("GET", "nbconvert/html/index.md", 403),
+        ("GET", "api/nbconvert", 403),
+        ("GET", "api/config/notebook", 403),
+        ("GET", "api/status", 403),
+        ("GET", "api/events/subscribe", 403),
+        ("POST", "api/shutdown", 403),
+        ("PUT", "api/kernelspecs/python3", 405),
     ],
 )
 def test_everything_but_the_kernel_endpoints_is_forbidden(
-    public: JupyterServer, method: str, path: str
+    public: JupyterServer, method: str, path: str, status: int
 ) -> None:
     response = Visitor(public).request(method, path, json={})
-    assert response.status_code in (403, 404, 405), (method, path, response.status_code)
+    assert response.status_code == status, (method, path, response.text[:200])
+
+
+def test_api_me_tells_a_visitor_only_who_they_are(public: JupyterServer) -> None:
+    """jupyter_server's identity endpoint: the visitor's own anonymous identity, and no
+    permission granted by it (none is asked for)."""
+    alice = Visitor(public)
+    me = alice.request("GET", "api/me").json()
+    assert me["identity"]["username"].startswith("visitor-")
+    assert me["identity"]["name"] == "Visitor"
+    assert me["permissions"] == {"updatable_fields": ["color"]}  # jupyter_server's default
+    asked = alice.request("GET", "api/me?permissions=" + json.dumps({"contents": ["read"]}))
+    assert asked.json()["permissions"]["contents"] == []
 
 
 def test_kernelspecs_may_be_read(public: JupyterServer) -> None:
