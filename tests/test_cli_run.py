@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import pty
+import select
 import signal
 import subprocess
 import sys
@@ -21,7 +23,7 @@ from tests.test_execute import code, new_notebook, texts, write
 
 from livecells.cli import main
 from livecells.commands.progress import LiveProgress
-from livecells.reports import BatchReport, NotebookReport
+from livecells.reports import BatchReport, NotebookReport, strip_ansi
 
 
 @dataclass
@@ -265,6 +267,39 @@ async def test_live_display_shows_each_running_notebook_and_its_current_cell() -
     assert "book/one.ipynb · cell" not in _render(display)
     assert "1/2" in _render(display)
     display.end(BatchReport())
+
+
+def test_on_a_terminal_livecells_run_shows_the_live_display(tmp_path: Path) -> None:
+    """The real command under a pseudo-terminal: rich's display (bar, counts, a line for the
+    running notebook and its cell), then the summary."""
+    write(tmp_path / "slow.ipynb", new_notebook(code("import time\ntime.sleep(1.5)"), code("1")))
+    main_fd, child_fd = pty.openpty()
+    env = {**os.environ, "COLUMNS": "100", "LINES": "30", "TERM": "xterm-256color"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "livecells", "run", "slow.ipynb"],
+        cwd=tmp_path, stdin=child_fd, stdout=child_fd, stderr=child_fd, env=env,
+    )  # fmt: skip
+    os.close(child_fd)
+    screen = b""
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([main_fd], [], [], 1)
+        if ready:
+            try:
+                chunk = os.read(main_fd, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            screen += chunk
+        elif process.poll() is not None:
+            break
+    os.close(main_fd)
+    assert process.wait(30) == 0
+    text = strip_ansi(screen.decode(errors="replace"))
+    assert "slow.ipynb · cell 0" in text  # the running notebook and its current cell
+    assert "0/1" in text and "1/1" in text  # the overall bar counted it
+    assert "1 notebook: 1 passed" in text
 
 
 def _render(display: LiveProgress) -> str:

@@ -19,7 +19,7 @@ from livecells.runtimes.base import Kernel
 async def test_execute_returns_status_count_and_outputs(kernel: Kernel) -> None:
     result = await kernel.execute("print('hello')\n6 * 7")
     assert result.status == "ok"
-    assert result.execution_count is not None
+    assert result.execution_count == 1  # a fresh kernel per test
     assert result.outputs == [
         {"output_type": "stream", "name": "stdout", "text": "hello\n"},
         {
