@@ -7,7 +7,6 @@ packages get their own.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -215,10 +214,12 @@ async def test_other_languages_are_refused() -> None:
         livecells.connect("pyodide", kernel_name="bash")
 
 
-async def test_without_node_the_error_says_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", os.path.dirname(os.__file__))  # a PATH with no node on it
-    with pytest.raises(RuntimeNotAvailable, match=r"needs Node\.js"):
-        async with livecells.connect("pyodide"):
+async def test_a_node_too_old_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    old = tmp_path / "node"
+    old.write_text("#!/bin/sh\necho v16.20.2\n")
+    old.chmod(0o755)
+    with pytest.raises(RuntimeNotAvailable, match=r"is Node\.js 16\.20; livecells needs 18"):
+        async with livecells.connect("pyodide", node=str(old)):
             pass
 
 
