@@ -12,7 +12,7 @@ const PREFIX = "livecells:session:";
 
 export class Sessions {
   /** `page` tells the pages of one site apart (its path; the origin is localStorage's own). */
-  constructor(private enabled: boolean, private maxAge: number, private page: string = location.pathname) {}
+  constructor(readonly enabled: boolean, private maxAge: number, private page: string = location.pathname) {}
 
   private key(scope: string): string {
     return `${PREFIX}page:${this.page}|${scope}`;

@@ -106,3 +106,41 @@ def test_each_page_of_a_site_has_its_own_kernel_and_a_reload_reattaches_it(
     expect(first.locator(".lc-cell").nth(2).locator(".lc-outputs")).to_have_text(
         "3", timeout=60_000
     )
+
+
+def wait_kernels(server: JupyterServer, expected: list[str], page: Page) -> None:
+    """Kernels shut down about a second after their DELETE: wait for the list, with a deadline."""
+    found: list[str] = []
+    for _ in range(150):
+        found = kernels(server)
+        if found == expected:
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"kernels on {server.url}: {found}, expected {expected}")
+
+
+# -- disableSessionSaving -------------------------------------------------------------------
+
+
+def test_without_session_saving_a_reload_leaves_no_kernel_behind_on_the_readers_server(
+    open_page: OpenPage, book: Path, tmp_path: Path, page_origin: str
+) -> None:
+    """The page is on another origin: the DELETE on pagehide is a keepalive request with the
+    token header, preflighted, against a real server that allows the page's origin."""
+    (tmp_path / "root").mkdir()
+    server = start_jupyter_server(tmp_path / "root", f"--ServerApp.allow_origin={page_origin}")
+    try:
+        frontmatter = server_frontmatter(server, "  disableSessionSaving: true")
+        page = open_page(write_page(book, "no-saving", frontmatter, "print('ran', 6 * 7)"))
+        output = page.locator(".lc-cell .lc-outputs").first
+        for _ in range(3):
+            page.locator("button.lc-power").click()
+            expect(output).to_contain_text("ran 42", timeout=60_000)
+            page.reload()
+        page.locator("button.lc-power").click()
+        expect(output).to_contain_text("ran 42", timeout=60_000)
+        wait_kernels(server, [kernel_of(page)], page)
+        page.close()  # closing the tab is a pagehide too
+        wait_kernels(server, [], page.context.new_page())
+    finally:
+        server.stop()

@@ -99,14 +99,19 @@ export class JupyterRuntime implements Runtime {
     return new URL(path, new URL(this.options.baseUrl, location.href)).href;
   }
 
-  private async api(method: string, path: string, body?: JSONObject): Promise<Response> {
+  private headers(method: string): Record<string, string> {
     const headers: Record<string, string> = { Accept: "application/json" };
-    if (body) headers["Content-Type"] = "application/json";
     if (this.options.token) headers.Authorization = `token ${this.options.token}`;
     else if (method !== "GET") {
       const xsrf = document.cookie.match(/(?:^|;\s*)_xsrf=([^;]*)/);
       if (xsrf) headers["X-XSRFToken"] = decodeURIComponent(xsrf[1]);
     }
+    return headers;
+  }
+
+  private async api(method: string, path: string, body?: JSONObject): Promise<Response> {
+    const headers = this.headers(method);
+    if (body) headers["Content-Type"] = "application/json";
     let response: Response;
     try {
       response = await fetch(this.url(path), {
@@ -160,6 +165,7 @@ export class JupyterRuntime implements Runtime {
         this.kernelId = ((await response.json()) as { id: string }).id;
       }
       this.options.sessions.save(this.scope, this.kernelId, this.options.kernelName);
+      if (!this.options.sessions.enabled) addEventListener("pagehide", this.onPageHide);
       this.emitter.set("starting", `kernel ${this.options.kernelName} starting`);
       await this.connect();
       await this.waitReady();
@@ -228,6 +234,19 @@ export class JupyterRuntime implements Runtime {
     }
     this.died("lost the connection to the kernel");
   }
+
+  /** Without session saving no later page re-attaches to this kernel: shut it down as the page
+   * goes (a keepalive request outlives the page; it is preflighted cross-origin like any
+   * DELETE, which a server with allow_origin answers). */
+  private onPageHide = (): void => {
+    if (!this.kernelId || this.closing) return;
+    void fetch(this.url(`api/kernels/${this.kernelId}`), {
+      method: "DELETE",
+      keepalive: true,
+      headers: this.headers("DELETE"),
+      credentials: this.options.token ? "omit" : "same-origin",
+    }).catch(() => undefined);
+  };
 
   private watchLiveness(): void {
     if (this.liveness) clearInterval(this.liveness);
@@ -422,6 +441,7 @@ export class JupyterRuntime implements Runtime {
     // jupyter_client cannot shut a kernel down halfway through its restart.
     await this.restarting?.catch(() => undefined);
     this.closing = true;
+    removeEventListener("pagehide", this.onPageHide);
     if (this.liveness) clearInterval(this.liveness);
     this.failPending(new Error("the kernel was shut down"));
     this.options.sessions.forget(this.scope);
