@@ -127,7 +127,9 @@ export class JupyterRuntime implements Runtime {
       throw new Error(
         this.options.token
           ? refusedToken(this.url(""))
-          : "not logged in to this server: open the link `livecells serve` printed (with its token) once",
+          : this.options.name === "server"
+            ? needsToken(this.url(""))
+            : "not logged in to this server: open the link `livecells serve` printed (with its token) once",
       );
     }
     return response;
@@ -458,6 +460,10 @@ function refusedToken(server: string): string {
   return `the Jupyter server at ${server} refused the token: check it (\`jupyter server list\` shows the running servers' tokens)`;
 }
 
+function needsToken(server: string): string {
+  return `the Jupyter server at ${server} needs a token: enter it (\`jupyter server list\` shows the running servers' tokens)`;
+}
+
 /**
  * Why a request to a Jupyter Server failed without an answer the page may read. A browser
  * hides the reason (server down, CORS refused, token refused without CORS headers) behind one
@@ -477,7 +483,8 @@ export async function explainFailure(baseUrl: string, token: string | null): Pro
     () => false,
   );
   if (readable) {
-    return token ? refusedToken(server.href) : `the connection to the Jupyter server at ${server.href} failed, though it answers now: try again`;
+    // jupyter_server refuses a request without a token before it adds its CORS headers.
+    return token ? refusedToken(server.href) : needsToken(server.href);
   }
   const up = await fetch(api, { mode: "no-cors", credentials: "omit" }).then(
     () => true,
@@ -503,10 +510,12 @@ export interface Kernelspec {
  * change. */
 export async function listKernelspecs(baseUrl: string, token: string | null): Promise<Kernelspec[]> {
   let url: URL;
+  const notHttp = `not a server URL: ${baseUrl}: it must start with http:// or https://, as http://127.0.0.1:8888/`;
+  if (!/^https?:\/\//i.test(baseUrl)) throw new Error(notHttp);
   try {
-    url = new URL("api/kernelspecs", new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`, location.href));
+    url = new URL("api/kernelspecs", new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`));
   } catch {
-    throw new Error(`not a URL: ${baseUrl}`);
+    throw new Error(notHttp);
   }
   const headers: Record<string, string> = { Accept: "application/json" };
   if (token) headers.Authorization = `token ${token}`;
@@ -517,7 +526,8 @@ export async function listKernelspecs(baseUrl: string, token: string | null): Pr
     throw new Error(await explainFailure(url.href.replace(/api\/kernelspecs$/, ""), token));
   }
   if (response.status === 401 || response.status === 403) {
-    throw new Error(token ? refusedToken(new URL("..", url).href) : "the server needs a token: enter it");
+    const server = new URL("..", url).href;
+    throw new Error(token ? refusedToken(server) : needsToken(server));
   }
   if (!response.ok) throw new Error(`the server answered ${response.status} ${response.statusText}: is this a Jupyter Server?`);
   const body = (await response.json().catch(() => null)) as {
