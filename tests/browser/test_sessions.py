@@ -144,3 +144,119 @@ def test_without_session_saving_a_reload_leaves_no_kernel_behind_on_the_readers_
         wait_kernels(server, [], page.context.new_page())
     finally:
         server.stop()
+
+
+# -- a kernel gone from the reader's own server ----------------------------------------------
+
+GONE = (
+    "the kernel is gone (the server no longer has it: shut down, culled or restarted): "
+    "press Start again for a new one"
+)
+WHERE = "from ipykernel.connect import get_connection_file\nprint(get_connection_file())"
+SLEEPER = "import time\nprint('sleeping', flush=True)\ntime.sleep(120)"
+
+
+def delete_kernel(server: JupyterServer, kernel: str) -> None:
+    response = httpx.delete(
+        f"{server.url}api/kernels/{kernel}",
+        headers={"Authorization": f"token {server.token}"},
+        timeout=30,
+    )
+    assert response.status_code == 204
+
+
+def expect_stopped(page: Page, reason: str, timeout: float = 30_000) -> None:
+    """The page says why, and offers Start again (the one button that works now)."""
+    panel = page.locator(".lc-panel")
+    expect(panel).to_have_attribute("data-status", "dead", timeout=timeout)
+    expect(panel.locator(".lc-status")).to_have_text(f"Kernel stopped: {reason}")
+    expect(panel.locator("button.lc-power")).to_have_text("Start again")
+    expect(panel.locator("button.lc-power")).to_be_enabled()
+
+
+def start_again(page: Page, server: JupyterServer, old: str) -> None:
+    page.locator("button.lc-power").click()
+    page.wait_for_function(f"![null, '{old}'].includes(window.livecells.runtime.id)")
+    new = kernel_of(page)
+    expect(page.locator(".lc-cell").first.locator(".lc-outputs")).to_contain_text(
+        f"kernel-{new}.json", timeout=60_000
+    )
+    assert new in kernels(server)
+
+
+@pytest.fixture
+def reader_server(tmp_path: Path, page_origin: str) -> Iterator[JupyterServer]:
+    (tmp_path / "root").mkdir()
+    server = start_jupyter_server(tmp_path / "root", f"--ServerApp.allow_origin={page_origin}")
+    yield server
+    server.stop()
+
+
+def test_a_kernel_deleted_behind_the_pages_back_while_idle_is_noticed(
+    open_page: OpenPage, book: Path, reader_server: JupyterServer
+) -> None:
+    url = write_page(book, "gone-idle", server_frontmatter(reader_server), WHERE)
+    page = open_page(url)
+    page.locator("button.lc-power").click()
+    wait_idle(page)
+    kernel = kernel_of(page)
+    delete_kernel(reader_server, kernel)
+    expect_stopped(page, GONE)
+    start_again(page, reader_server, kernel)
+
+
+def test_a_kernel_deleted_mid_cell_ends_the_cell_with_the_reason(
+    open_page: OpenPage, book: Path, reader_server: JupyterServer
+) -> None:
+    frontmatter = server_frontmatter(reader_server)
+    page = open_page(write_page(book, "gone-busy", frontmatter, WHERE, SLEEPER))
+    page.locator("button.lc-power").click()
+    sleeper = page.locator(".lc-cell").nth(1).locator(".lc-outputs")
+    expect(sleeper).to_contain_text("sleeping", timeout=60_000)
+    kernel = kernel_of(page)
+    delete_kernel(reader_server, kernel)
+    expect(sleeper).to_contain_text(GONE, timeout=30_000)
+    expect_stopped(page, GONE)
+    start_again(page, reader_server, kernel)
+
+
+def test_a_server_restarted_on_the_same_port_is_a_kernel_gone(
+    open_page: OpenPage, book: Path, reader_server: JupyterServer, page_origin: str
+) -> None:
+    frontmatter = server_frontmatter(reader_server)
+    page = open_page(write_page(book, "gone-restart", frontmatter, WHERE, SLEEPER))
+    page.locator("button.lc-power").click()
+    sleeper = page.locator(".lc-cell").nth(1).locator(".lc-outputs")
+    expect(sleeper).to_contain_text("sleeping", timeout=60_000)
+    kernel = kernel_of(page)
+    reader_server.stop()
+    restarted = start_jupyter_server(
+        reader_server.root,
+        f"--ServerApp.allow_origin={page_origin}",
+        token=reader_server.token,
+        port=reader_server.port,
+    )
+    try:
+        expect(sleeper).to_contain_text(GONE, timeout=60_000)
+        expect_stopped(page, GONE)
+        start_again(page, restarted, kernel)
+    finally:
+        restarted.stop()
+
+
+def test_a_server_that_went_down_ends_the_cell_and_says_so(
+    open_page: OpenPage, book: Path, reader_server: JupyterServer
+) -> None:
+    frontmatter = server_frontmatter(reader_server)
+    page = open_page(write_page(book, "server-down", frontmatter, WHERE, SLEEPER))
+    page.locator("button.lc-power").click()
+    sleeper = page.locator(".lc-cell").nth(1).locator(".lc-outputs")
+    expect(sleeper).to_contain_text("sleeping", timeout=60_000)
+    reader_server.stop()
+    down = (
+        f"lost the connection to the Jupyter server at {reader_server.url} "
+        "(is it still running?): press Start again to reconnect"
+    )
+    # The page keeps reconnecting for 30 s before it gives up.
+    expect(sleeper).to_contain_text(down, timeout=60_000)
+    expect_stopped(page, down, timeout=5_000)

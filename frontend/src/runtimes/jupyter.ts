@@ -151,7 +151,7 @@ export class JupyterRuntime implements Runtime {
     this.emitter.set("connecting", `connecting to ${this.url("")}`);
     try {
       const saved = this.options.sessions.load(this.scope);
-      if (saved && (await this.api("GET", `api/kernels/${saved.kernelId}`)).ok) {
+      if (saved && (await this.exists(saved.kernelId))) {
         this.kernelId = saved.kernelId;
       } else {
         if (saved) this.options.sessions.forget(this.scope);
@@ -223,18 +223,43 @@ export class JupyterRuntime implements Runtime {
     while (Date.now() < deadline && !this.closing) {
       await sleep(delay);
       delay = Math.min(delay * 2, 4000);
+      const kernelId = this.kernelId;
+      const exists = kernelId ? await this.exists(kernelId) : false;
+      if (exists === false) return this.died(GONE);
+      if (exists === null) continue; // server unreachable: keep trying until the deadline
       try {
-        const response = await this.api("GET", `api/kernels/${this.kernelId}`);
-        if (response.status === 404) return this.died("the kernel is gone (the server no longer has it)");
-        if (!response.ok) continue;
         await this.connect();
         this.emitter.set("idle", "reconnected");
         return;
       } catch {
-        // server unreachable: keep trying until the deadline
+        // the socket did not open yet: try again
       }
     }
-    this.died("lost the connection to the kernel");
+    this.died(`lost the connection to the Jupyter server at ${this.url("")} (is it still running?): press Start again to reconnect`);
+  }
+
+  /**
+   * Does the server still have the kernel: true, false, or null when it cannot be asked (down,
+   * unreachable). jupyter_server answers a gone kernel's `api/kernels/{id}` with a 404 that
+   * lacks the CORS headers, which a page on another origin sees only as a failed request, like
+   * a server that is down; the kernel list carries them, so it tells the two apart.
+   */
+  private async exists(kernelId: string): Promise<boolean | null> {
+    try {
+      const response = await this.api("GET", `api/kernels/${kernelId}`);
+      if (response.ok) return true;
+      if (response.status === 404) return false;
+    } catch {
+      // a 404 without CORS headers, or no answer: ask the list
+    }
+    try {
+      const response = await this.api("GET", "api/kernels");
+      if (!response.ok) return null;
+      const list = (await response.json()) as { id?: string }[];
+      return Array.isArray(list) && list.some((kernel) => kernel.id === kernelId);
+    } catch {
+      return null;
+    }
   }
 
   /** Without session saving no later page re-attaches to this kernel: shut it down as the page
@@ -255,15 +280,12 @@ export class JupyterRuntime implements Runtime {
     this.liveness = setInterval(() => void this.checkAlive(), LIVENESS_INTERVAL);
   }
 
-  /** Is the kernel still on the server? A 404 means it is gone for good. */
+  /** Is the kernel still on the server? Gone is gone for good; a server that does not answer
+   * is left to the WebSocket's reconnect logic, which reports lasting trouble. */
   private async checkAlive(): Promise<void> {
-    if (this.closing || !this.kernelId || this.status === "dead") return;
-    try {
-      const response = await this.api("GET", `api/kernels/${this.kernelId}`);
-      if (response.status === 404) this.died("the kernel is gone (the server no longer has it)");
-    } catch {
-      // unreachable for now: the WebSocket's reconnect logic reports lasting trouble
-    }
+    const kernelId = this.kernelId;
+    if (this.closing || !kernelId || this.status === "dead") return;
+    if ((await this.exists(kernelId)) === false && this.kernelId === kernelId && !this.closing) this.died(GONE);
   }
 
   private died(reason: string): void {
@@ -425,10 +447,20 @@ export class JupyterRuntime implements Runtime {
     this.failPending(new Error("the kernel was restarted while this cell was running"));
     const kernelId = this.kernelId;
     this.restarting = (async () => {
-      const response = await this.api("POST", `api/kernels/${kernelId}/restart`);
-      if (!response.ok) {
-        this.emitter.set("error", "the server could not restart the kernel");
-        throw new Error("the server could not restart the kernel");
+      let response: Response | null = null;
+      try {
+        response = await this.api("POST", `api/kernels/${kernelId}/restart`);
+      } catch {
+        // a gone kernel's 404 without CORS headers, or the server is down: told apart below
+      }
+      if (!response?.ok) {
+        const exists = await this.exists(kernelId);
+        if (exists === false) return this.died(GONE);
+        const reason = exists === null
+          ? `cannot reach the Jupyter server at ${this.url("")} to restart the kernel: is it still running?`
+          : "the server could not restart the kernel";
+        this.emitter.set("error", reason);
+        throw new Error(reason);
       }
       await this.waitReady();
     })();
@@ -455,6 +487,8 @@ export class JupyterRuntime implements Runtime {
     this.emitter.set("dead", "kernel shut down");
   }
 }
+
+const GONE = "the kernel is gone (the server no longer has it: shut down, culled or restarted): press Start again for a new one";
 
 function refusedToken(server: string): string {
   return `the Jupyter server at ${server} refused the token: check it (\`jupyter server list\` shows the running servers' tokens)`;
