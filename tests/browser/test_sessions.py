@@ -260,3 +260,20 @@ def test_a_server_that_went_down_ends_the_cell_and_says_so(
     # The page keeps reconnecting for 30 s before it gives up.
     expect(sleeper).to_contain_text(down, timeout=60_000)
     expect_stopped(page, down, timeout=5_000)
+
+
+def test_restart_of_a_kernel_gone_behind_the_pages_back_does_not_hang(
+    open_page: OpenPage, book: Path, reader_server: JupyterServer
+) -> None:
+    """The restart's 404 lacks CORS headers too: it must not leave the panel at Restarting…"""
+    page = open_page(
+        write_page(book, "gone-restart-button", server_frontmatter(reader_server), WHERE)
+    )
+    page.locator("button.lc-power").click()
+    wait_idle(page)
+    kernel = kernel_of(page)
+    delete_kernel(reader_server, kernel)
+    # Pressed at once (a disabled button, once the page has noticed, ignores the click).
+    page.evaluate("document.querySelector('button.lc-restart').click()")
+    expect_stopped(page, GONE)
+    start_again(page, reader_server, kernel)
