@@ -176,7 +176,8 @@ def expect_stopped(page: Page, reason: str, timeout: float = 30_000) -> None:
 
 def start_again(page: Page, server: JupyterServer, old: str) -> None:
     page.locator("button.lc-power").click()
-    page.wait_for_function(f"![null, '{old}'].includes(window.livecells.runtime.id)")
+    # A function, not an expression: the served pages' CSP forbids Playwright's eval.
+    page.wait_for_function("old => ![null, old].includes(window.livecells.runtime.id)", arg=old)
     new = kernel_of(page)
     expect(page.locator(".lc-cell").first.locator(".lc-outputs")).to_contain_text(
         f"kernel-{new}.json", timeout=60_000
