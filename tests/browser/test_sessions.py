@@ -146,6 +146,28 @@ def test_without_session_saving_a_reload_leaves_no_kernel_behind_on_the_readers_
         server.stop()
 
 
+def test_without_session_saving_a_reload_leaves_no_kernel_behind_on_the_serving_livecells(
+    open_page: OpenPage, book: Path, served: JupyterServer
+) -> None:
+    """Same origin: the DELETE carries the _xsrf header and the login cookie."""
+    before = set(kernels(served))
+    frontmatter = "jupyter:\n  disableSessionSaving: true\n"
+    page = open_page(write_page(book, "no-saving-served", frontmatter, "print('ran', 6 * 7)"))
+    output = page.locator(".lc-cell .lc-outputs").first
+    for _ in range(3):
+        page.locator("button.lc-power").click()
+        expect(output).to_contain_text("ran 42", timeout=60_000)
+        page.reload()
+    page.locator("button.lc-power").click()
+    expect(output).to_contain_text("ran 42", timeout=60_000)
+    current = kernel_of(page)
+    for _ in range(150):
+        if set(kernels(served)) - before == {current}:
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"new kernels: {set(kernels(served)) - before}, expected {current}")
+
+
 # -- a kernel gone from the reader's own server ----------------------------------------------
 
 GONE = (
