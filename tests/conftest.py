@@ -107,11 +107,12 @@ def start_jupyter_server(
     timeout: float = 60.0,
     program: tuple[str, ...] = ("-m", "jupyter_server"),
     base_url: str = "",
+    port: int | None = None,
 ) -> JupyterServer:
     """Start ``jupyter server`` (or ``program``, e.g. ``livecells serve DIR``, which takes its
-    flags) on a free 127.0.0.1 port and wait until its API answers."""
+    flags) on a free 127.0.0.1 port (or ``port``: a restart) and wait until its API answers."""
     token = secrets.token_hex(16) if token is None else token
-    port = free_port()
+    port = free_port() if port is None else port
     log = root.parent / f"{root.name}-server-{port}.log"
     command = [
         sys.executable,

@@ -315,3 +315,41 @@ def test_pyodide_settings_are_checked_and_src_is_indexurl(tmp_path: Path) -> Non
     for value, named in bad:
         with pytest.raises(ConfigError, match=named):
             parse_options({"pyodide": value}, where="livecells.yml: project.livecells")
+
+
+@pytest.mark.parametrize(
+    ("jupyter", "frontmatter", "repo"),
+    [
+        ("binder", {}, "https://github.com/o/r"),
+        ("{binder: true}", {}, "https://github.com/o/r"),
+        ("{binder: {ref: main}}", {}, "https://github.com/o/r"),
+        ("true", {"jupyter": "binder"}, "https://github.com/o/r"),
+        ("{binder: {repo: x/y}}", {}, "x/y"),
+    ],
+)
+def test_binder_without_a_repo_builds_the_projects_github_repository(
+    tmp_path: Path, jupyter: str, frontmatter: dict[str, object], repo: str
+) -> None:
+    text = f"project:\n  github: https://github.com/o/r\n  jupyter: {jupyter}\n"
+    loaded = load_project(project(tmp_path, text))
+    settings, _ = page_settings(loaded, frontmatter, page="p.md")
+    config = page_config(
+        settings, default_runtime="pyodide", auto_run=True, trusted=False, kernel_name=None
+    )
+    assert config["binder"]["repo"] == repo
+    assert config["binder"]["provider"] == "github"
+    assert "binder" in config["runtimes"]
+
+
+def test_binder_without_a_repo_or_github_builds_mysts_base_image(tmp_path: Path) -> None:
+    loaded = load_project(project(tmp_path, "project:\n  jupyter: binder\n"))
+    settings, _ = page_settings(loaded, {}, page="p.md")
+    assert settings.binder is not None
+    assert settings.binder.repo == "executablebooks/thebe-binder-base"
+
+
+def test_a_page_may_name_its_own_github_repository(tmp_path: Path) -> None:
+    text = "project:\n  github: o/r\n  jupyter: binder\n"
+    loaded = load_project(project(tmp_path, text))
+    settings, _ = page_settings(loaded, {"github": "p/q"}, page="p.md")
+    assert settings.binder is not None and settings.binder.repo == "p/q"

@@ -7,8 +7,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from livecells.documents import Cell, Page
 from livecells.markdown import render_markdown
-from livecells.render import ansi_to_html, render_outputs
+from livecells.render import ansi_to_html, render_outputs, render_page
 
 
 def test_math_is_left_for_the_browser_in_lc_math_elements() -> None:
@@ -139,3 +140,35 @@ def test_no_stored_xss_payload_survives_static_rendering() -> None:
         parser = _Dangers()
         parser.feed(render_outputs([output]))
         assert parser.found == [], (mime, payload)
+
+
+RAW = (
+    "Euler $e^x$, a task:\n\n- [x] done\n\n<script>steal()</script>\n\n"
+    '<img src="x.png" onerror="steal()"><a href="javascript:steal()">link</a>\n\n'
+    '<iframe src="https://evil.example/"></iframe><details><summary>More</summary>d</details>\n'
+)
+
+
+def markdown_section(*, trusted: bool) -> str:
+    page = Page(Path("p.md"), "P", {}, [Cell("markdown", RAW)], kernel_name=None)
+    html = render_page(page, config={"trusted": trusted}, root_url="", site_title="S", nav=[])
+    match = re.search(r'<section class="lc-markdown">(.*?)</section>', html, re.S)
+    assert match is not None
+    return match.group(1)
+
+
+def test_an_untrusted_pages_markdown_keeps_its_prose_and_loses_what_could_run() -> None:
+    html = markdown_section(trusted=False)
+    for gone in ("<script", "steal()", "onerror", "javascript:", "<iframe"):
+        assert gone not in html
+    assert '<span class="lc-math">\\(e^x\\)</span>' in html
+    assert 'class="task-list-item-checkbox" checked="checked" disabled="disabled"' in html
+    assert '<img src="x.png">' in html
+    assert "<details><summary>More</summary>d</details>" in html
+
+
+def test_a_trusted_pages_markdown_keeps_its_raw_html() -> None:
+    html = markdown_section(trusted=True)
+    assert "<script>steal()</script>" in html
+    assert '<img src="x.png" onerror="steal()">' in html
+    assert '<iframe src="https://evil.example/"></iframe>' in html

@@ -1,5 +1,6 @@
 // Saved sessions: the kernel a page used, remembered in localStorage so a reload re-attaches
-// to it (MyST keeps them 86400 s too).
+// to it (MyST keeps them 86400 s too). Kernels are kept per page, as MyST gives each notebook
+// its own; a launched Binder server is shared by the site's pages that build the same spec.
 
 export interface SavedSession {
   kernelId: string;
@@ -10,10 +11,15 @@ export interface SavedSession {
 const PREFIX = "livecells:session:";
 
 export class Sessions {
-  constructor(private enabled: boolean, private maxAge: number) {}
+  /** `page` tells the pages of one site apart (its path; the origin is localStorage's own). */
+  constructor(readonly enabled: boolean, private maxAge: number, private page: string = location.pathname) {}
 
   private key(scope: string): string {
-    return PREFIX + scope;
+    return `${PREFIX}page:${this.page}|${scope}`;
+  }
+
+  private serverKey(scope: string): string {
+    return `${PREFIX}server:${scope}`;
   }
 
   load(scope: string): SavedSession | null {
@@ -41,11 +47,7 @@ export class Sessions {
   }
 
   forget(scope: string): void {
-    try {
-      localStorage.removeItem(this.key(scope));
-    } catch {
-      // nothing to forget
-    }
+    remove(this.key(scope));
   }
 
   /** A launched server (Binder) remembered for reuse while it lives: {url, token}. */
@@ -53,7 +55,7 @@ export class Sessions {
     if (!this.enabled) return null;
     this.prune();
     try {
-      const saved = JSON.parse(localStorage.getItem(this.key(`server:${scope}`)) || "null") as { url?: unknown; token?: unknown } | null;
+      const saved = JSON.parse(localStorage.getItem(this.serverKey(scope)) || "null") as { url?: unknown; token?: unknown } | null;
       if (!saved || typeof saved.url !== "string") return null;
       return { url: saved.url, token: typeof saved.token === "string" ? saved.token : null };
     } catch {
@@ -64,14 +66,14 @@ export class Sessions {
   saveServer(scope: string, url: string, token: string | null): void {
     if (!this.enabled) return;
     try {
-      localStorage.setItem(this.key(`server:${scope}`), JSON.stringify({ url, token, savedAt: Date.now() }));
+      localStorage.setItem(this.serverKey(scope), JSON.stringify({ url, token, savedAt: Date.now() }));
     } catch {
       // not remembered
     }
   }
 
   forgetServer(scope: string): void {
-    this.forget(`server:${scope}`);
+    remove(this.serverKey(scope));
   }
 
   /** Drop saved sessions older than maxAge. */
@@ -87,5 +89,13 @@ export class Sessions {
     } catch {
       // unreadable storage: nothing to prune
     }
+  }
+}
+
+function remove(key: string): void {
+  try {
+    localStorage.removeItem(key);
+  } catch {
+    // nothing to forget
   }
 }

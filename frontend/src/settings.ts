@@ -133,6 +133,7 @@ export class SettingsDialog {
 
   private setKernels(specs: Kernelspec[], wanted: string): void {
     this.kernel.replaceChildren();
+    this.kernel.disabled = false;
     const names = specs.length ? specs : [{ name: wanted, displayName: wanted, language: "" }];
     for (const spec of names) {
       const option = h("option", { value: spec.name }, spec.displayName === spec.name ? spec.name : `${spec.displayName} (${spec.name})`);
@@ -158,6 +159,9 @@ export class SettingsDialog {
       this.result.textContent = `Connected: ${specs.length} kernel${specs.length === 1 ? "" : "s"} found: ${specs.map((spec) => spec.name).join(", ")}`;
       return true;
     } catch (error) {
+      // What the server offered is no longer known.
+      this.kernel.replaceChildren();
+      this.kernel.disabled = true;
       this.result.dataset.state = "failed";
       this.result.textContent = (error as Error).message;
       return false;

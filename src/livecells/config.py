@@ -41,6 +41,9 @@ PAGE_RUNTIMES = ("livecells", "server", "binder", "pyodide")
 SESSION_MAX_AGE = 86400
 """Seconds a saved session is re-attached (MyST's value)."""
 DEFAULT_BINDER_URL = "https://mybinder.org/"
+DEFAULT_BINDER_REPO = "executablebooks/thebe-binder-base"
+"""What Binder builds when neither ``binder.repo`` nor ``project.github`` names a repository
+(MyST's choice)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,8 @@ class Project:
     jupyter: Jupyter
     options: Mapping[str, Any]
     """``project.livecells``, validated: ``autoRun``, ``trusted``, ``packages``, ``runtime``."""
+    github: str | None = None
+    """``project.github``: the repository Binder builds when ``binder`` names none."""
 
     @property
     def auto_run(self) -> bool:
@@ -146,7 +151,12 @@ def _project(root: Path, source: Path, data: dict[str, Any]) -> Project:
     toc = None
     if project.get("toc") is not None:
         toc = _toc(root, project["toc"], f"{name}: project.toc")
-    return Project(root, source, title or _default_title(root), toc, jupyter, options)
+    github = project.get("github")
+    if github is not None and not isinstance(github, str):
+        raise ConfigError(f"{name}: project.github: expected a string, got {_show(github)}")
+    return Project(
+        root, source, title or _default_title(root), toc, jupyter, options, github=github
+    )
 
 
 def _default_title(root: Path) -> str:
@@ -395,7 +405,22 @@ def page_settings(
             jupyter = parse_jupyter(value, where=f"{page}: jupyter")
     options = dict(project.options)
     options.update(parse_options(frontmatter.get("livecells"), where=f"{page}: livecells"))
+    github = frontmatter.get("github")
+    github = github if isinstance(github, str) else project.github
+    chosen = options.get("runtime") or jupyter.runtime
+    if jupyter.binder is not None or (jupyter.enabled and chosen == "binder"):
+        jupyter = replace(jupyter, binder=binder_with_repo(jupyter.binder or Binder(), github))
     return jupyter, options
+
+
+def binder_with_repo(binder: Binder, github: str | None) -> Binder:
+    """``binder: true`` (or ``'binder'``) names no repository: MyST builds ``project.github``,
+    else ``executablebooks/thebe-binder-base``, on GitHub."""
+    if binder.repo:
+        return binder
+    if github:
+        return replace(binder, repo=github, provider="github")
+    return replace(binder, repo=DEFAULT_BINDER_REPO, provider="github")
 
 
 def page_config(
@@ -424,6 +449,8 @@ def page_config(
     if jupyter.mathjax_url:
         math = {"engine": "mathjax", "url": jupyter.mathjax_url, "config": jupyter.mathjax_config}
     binder = jupyter.binder or (Binder() if chosen == "binder" else None)
+    if binder is not None:
+        binder = binder_with_repo(binder, None)
     if runtimes is None:
         runtimes = [
             name

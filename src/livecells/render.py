@@ -4,6 +4,9 @@ without JavaScript), the site's navigation, and the ``PageConfig`` the browser c
 Stored outputs come from files anyone may have written, so they are sanitised here as live
 outputs are in the browser: HTML through nh3 (an allowlist; scripts, handlers and
 ``javascript:`` URLs dropped), SVG only as an ``<img>`` (where scripts never run), text escaped.
+Markdown cells are too, unless the page is trusted (``livecells: trusted: true``), as Jupyter
+treats the Markdown of a notebook it has not trusted: raw HTML in a downloaded notebook would
+otherwise run on the serving origin, with its author's login.
 """
 
 from __future__ import annotations
@@ -65,7 +68,11 @@ def render_page(
 ) -> str:
     """The page's HTML. ``root_url`` is the relative way back to the site's root (``""`` or
     ``"../"``...), so the same files work under any prefix, served or static."""
-    cells = [_cell_html(index, cell, page.language) for index, cell in enumerate(page.cells)]
+    trusted = bool(config.get("trusted"))
+    cells = [
+        _cell_html(index, cell, page.language, trusted=trusted)
+        for index, cell in enumerate(page.cells)
+    ]
     config_json = json.dumps(dict(config), separators=(",", ":"), sort_keys=True)
     return (
         _templates()
@@ -86,9 +93,12 @@ def render_page(
     )
 
 
-def _cell_html(index: int, cell: Cell, language: str) -> Markup:
+def _cell_html(index: int, cell: Cell, language: str, *, trusted: bool) -> Markup:
     if cell.kind == "markdown":
-        return Markup(f'<section class="lc-markdown">{render_markdown(cell.source)}</section>')
+        prose = render_markdown(cell.source)
+        return Markup(
+            f'<section class="lc-markdown">{prose if trusted else clean_prose(prose)}</section>'
+        )
     if cell.kind == "raw":
         return Markup(f'<pre class="lc-raw">{html.escape(cell.source)}</pre>')
     count = "" if cell.execution_count is None else str(cell.execution_count)
@@ -99,6 +109,27 @@ def _cell_html(index: int, cell: Cell, language: str) -> Markup:
         f'<pre class="lc-source"><code>{html.escape(cell.source)}</code></pre>'
         f'<div class="lc-outputs" data-execution-count="{count}">'
         f"{render_outputs(cell.outputs)}</div></div>"
+    )
+
+
+_PROSE_ATTRIBUTES = {
+    **{tag: set(names) for tag, names in nh3.ALLOWED_ATTRIBUTES.items()},
+    # What the Markdown renderer writes itself: classes (math, admonitions, task lists,
+    # footnotes), ids (footnotes' anchors), a checkbox's state.
+    "*": {"class", "id", "title", "lang", "dir"},
+    "input": {"disabled", "checked"},
+}
+
+
+def clean_prose(html_text: str) -> str:
+    """Rendered Markdown without what could run: nh3's allowlist (no scripts, event handlers,
+    ``javascript:`` URLs, forms or frames), keeping the renderer's own classes and ids and a
+    task list's disabled checkboxes."""
+    return nh3.clean(
+        html_text,
+        tags=nh3.ALLOWED_TAGS | {"input"},
+        attributes=_PROSE_ATTRIBUTES,
+        tag_attribute_values={"input": {"type": {"checkbox"}}},
     )
 
 

@@ -57,6 +57,10 @@ def site_url(tmp_path_factory: pytest.TempPathFactory, hub: StandInBinderHub) ->
         nosave.replace("jupyter:\n", "jupyter:\n  disableSessionSaving: true\n")
     )
     (source / "bash.md").write_text(BASH_PAGE.format(hub=hub.url))
+    # MyST's `binder: true`: no repository named, so project.github's is built.
+    (source / "myst.yml").write_text("project:\n  github: https://github.com/owner/from-github\n")
+    github = PAGE.format(title="GitHub", repo="owner/unused", hub=hub.url)
+    (source / "github.md").write_text(github.replace("repo: owner/unused, ", ""))
     output = tmp_path_factory.mktemp("binder-site")
     assert build(source, output).problems == []
     with serve_static(output, isolated=False) as url:
@@ -128,3 +132,11 @@ def test_a_page_can_point_at_another_repository_and_kernel(
     page.goto(site_url + "bash.html")
     run_first_cell(page, re.compile(r"42 from \S*bash"))
     assert hub.launches.count("github/owner/bash-env/v2") == 1
+
+
+def test_binder_without_a_repository_builds_the_projects_github_repository(
+    page: Page, hub: StandInBinderHub, site_url: str
+) -> None:
+    page.goto(site_url + "github.html")
+    run_first_cell(page, "42")
+    assert hub.launches.count("github/owner/from-github/main") == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -225,3 +226,117 @@ def test_a_kernel_that_goes_away_is_reported_dead_and_can_be_started_again(
     cell = page.locator(".lc-cell").nth(2)
     cell.locator("button.lc-run").click()
     expect(cell.locator(".lc-count")).to_have_text("[1]:", timeout=30_000)
+
+
+# -- raw HTML in a notebook's Markdown, under `livecells serve` ----------------------------
+
+# What a downloaded notebook's Markdown could do on the server's origin, with the author's
+# login: write a file through the contents API.
+ATTACK = (
+    'fetch("/api/contents/{name}", {{method: "PUT", headers: {{"Content-Type": '
+    '"application/json", "X-XSRFToken": document.cookie.match(/_xsrf=([^;]+)/)[1]}}, '
+    'body: JSON.stringify({{type: "file", format: "text", content: "pwned"}})}})'
+)
+
+
+def raw_html_notebook(book: Path, name: str, *, trusted: bool) -> str:
+    markdown = (
+        "# Downloaded\n\nEuler: $e^{i\\pi} + 1 = 0$\n\n"
+        f"<script>{ATTACK.format(name=f'{name}-script.txt')}</script>\n\n"
+        f"<img src=\"nowhere.png\" onerror='{ATTACK.format(name=f'{name}-img.txt')}'>\n\n"
+        '<details><summary class="kept">More</summary>Raw HTML.</details>\n'
+    )
+    metadata: dict[str, object] = {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+    }
+    if trusted:
+        metadata["livecells"] = {"trusted": True}
+    notebook = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": metadata,
+        "cells": [
+            {"id": "md", "cell_type": "markdown", "metadata": {}, "source": markdown},
+            {
+                "id": "code",
+                "cell_type": "code",
+                "metadata": {},
+                "source": "print(6 * 7)",
+                "outputs": [],
+                "execution_count": None,
+            },
+        ],
+    }
+    (book / "tests" / f"{name}.ipynb").write_text(json.dumps(notebook))
+    return f"tests/{name}.html"
+
+
+def open_watching_contents(open_page: OpenPage, url: str) -> tuple[Page, list[str]]:
+    """The page, after a reload that every request to the contents API is recorded from."""
+    page = open_page(url)
+    writes: list[str] = []
+    page.on("request", lambda r: writes.append(r.url) if "/api/contents" in r.url else None)
+    page.reload(wait_until="load")
+    return page, writes
+
+
+def test_raw_html_in_an_untrusted_notebooks_markdown_does_not_run_when_served(
+    open_page: OpenPage, book: Path
+) -> None:
+    page, writes = open_watching_contents(open_page, raw_html_notebook(book, "dl", trusted=False))
+    # The page still works: KaTeX typesets, the client mounts and runs the cell.
+    expect(page.locator(".lc-markdown .katex").first).to_be_visible(timeout=30_000)
+    page.locator("button.lc-power").click()
+    expect(page.locator(".lc-cell .lc-outputs")).to_have_text("42", timeout=60_000)
+    assert writes == []
+    assert not (book / "dl-script.txt").exists() and not (book / "dl-img.txt").exists()
+    markdown = page.locator(".lc-markdown").first
+    assert markdown.locator("script").count() == 0
+    assert markdown.locator("img").get_attribute("onerror") is None
+    expect(markdown.locator("details summary.kept")).to_have_text("More")
+
+
+def test_served_pages_carry_the_built_pages_script_policy(open_page: OpenPage, book: Path) -> None:
+    """Sanitising aside, a script that reaches the page some other way does not run."""
+    page = open_page(raw_html_notebook(book, "policy", trusted=False))
+    policy = page.locator('meta[http-equiv="Content-Security-Policy"]').get_attribute("content")
+    assert policy is not None and "script-src 'self'" in policy
+    assert "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+    ran = page.evaluate(
+        """() => {
+            const script = document.createElement("script");
+            script.textContent = "window.injected = true";
+            document.body.append(script);
+            return window.injected === true;
+        }"""
+    )
+    assert ran is False
+
+
+def test_a_trusted_notebook_keeps_its_raw_html(open_page: OpenPage, book: Path) -> None:
+    page = open_page(raw_html_notebook(book, "own", trusted=True))
+    expect(page.locator(".lc-markdown .katex").first).to_be_visible(timeout=30_000)
+    markdown = page.locator(".lc-markdown").first
+    assert markdown.locator("script").count() == 1
+    assert markdown.locator("img").get_attribute("onerror") is not None
+    for name in ("own-script.txt", "own-img.txt"):
+        page.wait_for_function(
+            "name => fetch('/api/contents/' + name).then(r => r.ok)", arg=name, timeout=30_000
+        )
+        assert (book / name).read_text() == "pwned"
+
+
+def test_a_served_page_reloads_itself_when_its_file_changes(
+    open_page: OpenPage, book: Path
+) -> None:
+    """Live reload (an EventSource to the server) within the served pages' script policy."""
+    source = book / "tests" / "changing.md"
+    source.write_text("# Before\n\n```{code-cell} python\n1\n```\n")
+    page = open_page("tests/changing.html")
+    # Watching starts once the server answered the page's EventSource.
+    with page.expect_response(lambda response: "api/changes" in response.url):
+        page.reload()
+    expect(page.locator("h1")).to_have_text("Before")
+    expect(page.locator("button.lc-power")).to_be_visible()
+    source.write_text("# After\n\n```{code-cell} python\n1\n```\n")
+    expect(page.locator("h1")).to_have_text("After", timeout=30_000)

@@ -159,6 +159,49 @@ def test_a_server_that_is_down_is_named_as_such(open_page: OpenPage, book: Path)
     )
 
 
+def test_an_empty_token_on_a_server_that_needs_one_asks_for_it(
+    open_page: OpenPage, book: Path, allowing_server: JupyterServer
+) -> None:
+    page = open_page(write_page(book, "empty-token", "", "1"))
+    enter_server(page, allowing_server.url, "")
+    page.locator("button.lc-test").click()
+    expect(page.locator(".lc-test-result")).to_have_text(
+        f"the Jupyter server at {allowing_server.url} needs a token: enter it "
+        "(`jupyter server list` shows the running servers' tokens)",
+        timeout=20_000,
+    )
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:8888/", "localhost:8888", "ftp://127.0.0.1/"])
+def test_a_url_without_http_or_https_is_named_as_such(
+    open_page: OpenPage, book: Path, url: str
+) -> None:
+    page = open_page(write_page(book, "no-scheme", "", "1"))
+    enter_server(page, url, "t")
+    page.locator("button.lc-test").click()
+    expect(page.locator(".lc-test-result")).to_have_text(
+        f"not a server URL: {url}: it must start with http:// or https://, "
+        "as http://127.0.0.1:8888/",
+        timeout=20_000,
+    )
+
+
+def test_a_failed_test_clears_the_kernel_list(
+    open_page: OpenPage, book: Path, allowing_server: JupyterServer
+) -> None:
+    page = open_page(write_page(book, "clear-kernels", "", "1"))
+    enter_server(page, allowing_server.url, allowing_server.token)
+    page.locator("button.lc-test").click()
+    result = page.locator(".lc-test-result")
+    expect(result).to_contain_text("Connected: 2 kernels found", timeout=20_000)
+    expect(page.locator(".lc-kernel option")).to_have_count(2)
+    page.locator(".lc-server-token").fill("not-the-token")
+    page.locator("button.lc-test").click()
+    expect(result).to_contain_text("refused the token", timeout=20_000)
+    expect(page.locator(".lc-kernel option")).to_have_count(0)
+    expect(page.locator(".lc-kernel")).to_be_disabled()
+
+
 def test_open_in_jupyter_opens_the_servers_own_ui_in_a_new_tab(
     open_page: OpenPage, context: BrowserContext, book: Path, allowing_server: JupyterServer
 ) -> None:

@@ -99,14 +99,19 @@ export class JupyterRuntime implements Runtime {
     return new URL(path, new URL(this.options.baseUrl, location.href)).href;
   }
 
-  private async api(method: string, path: string, body?: JSONObject): Promise<Response> {
+  private headers(method: string): Record<string, string> {
     const headers: Record<string, string> = { Accept: "application/json" };
-    if (body) headers["Content-Type"] = "application/json";
     if (this.options.token) headers.Authorization = `token ${this.options.token}`;
     else if (method !== "GET") {
       const xsrf = document.cookie.match(/(?:^|;\s*)_xsrf=([^;]*)/);
       if (xsrf) headers["X-XSRFToken"] = decodeURIComponent(xsrf[1]);
     }
+    return headers;
+  }
+
+  private async api(method: string, path: string, body?: JSONObject): Promise<Response> {
+    const headers = this.headers(method);
+    if (body) headers["Content-Type"] = "application/json";
     let response: Response;
     try {
       response = await fetch(this.url(path), {
@@ -122,7 +127,9 @@ export class JupyterRuntime implements Runtime {
       throw new Error(
         this.options.token
           ? refusedToken(this.url(""))
-          : "not logged in to this server: open the link `livecells serve` printed (with its token) once",
+          : this.options.name === "server"
+            ? needsToken(this.url(""))
+            : "not logged in to this server: open the link `livecells serve` printed (with its token) once",
       );
     }
     return response;
@@ -144,7 +151,7 @@ export class JupyterRuntime implements Runtime {
     this.emitter.set("connecting", `connecting to ${this.url("")}`);
     try {
       const saved = this.options.sessions.load(this.scope);
-      if (saved && (await this.api("GET", `api/kernels/${saved.kernelId}`)).ok) {
+      if (saved && (await this.exists(saved.kernelId))) {
         this.kernelId = saved.kernelId;
       } else {
         if (saved) this.options.sessions.forget(this.scope);
@@ -160,6 +167,7 @@ export class JupyterRuntime implements Runtime {
         this.kernelId = ((await response.json()) as { id: string }).id;
       }
       this.options.sessions.save(this.scope, this.kernelId, this.options.kernelName);
+      if (!this.options.sessions.enabled) addEventListener("pagehide", this.onPageHide);
       this.emitter.set("starting", `kernel ${this.options.kernelName} starting`);
       await this.connect();
       await this.waitReady();
@@ -215,34 +223,69 @@ export class JupyterRuntime implements Runtime {
     while (Date.now() < deadline && !this.closing) {
       await sleep(delay);
       delay = Math.min(delay * 2, 4000);
+      const kernelId = this.kernelId;
+      const exists = kernelId ? await this.exists(kernelId) : false;
+      if (exists === false) return this.died(GONE);
+      if (exists === null) continue; // server unreachable: keep trying until the deadline
       try {
-        const response = await this.api("GET", `api/kernels/${this.kernelId}`);
-        if (response.status === 404) return this.died("the kernel is gone (the server no longer has it)");
-        if (!response.ok) continue;
         await this.connect();
         this.emitter.set("idle", "reconnected");
         return;
       } catch {
-        // server unreachable: keep trying until the deadline
+        // the socket did not open yet: try again
       }
     }
-    this.died("lost the connection to the kernel");
+    this.died(`lost the connection to the Jupyter server at ${this.url("")} (is it still running?): press Start again to reconnect`);
   }
+
+  /**
+   * Does the server still have the kernel: true, false, or null when it cannot be asked (down,
+   * unreachable). jupyter_server answers a gone kernel's `api/kernels/{id}` with a 404 that
+   * lacks the CORS headers, which a page on another origin sees only as a failed request, like
+   * a server that is down; the kernel list carries them, so it tells the two apart.
+   */
+  private async exists(kernelId: string): Promise<boolean | null> {
+    try {
+      const response = await this.api("GET", `api/kernels/${kernelId}`);
+      if (response.ok) return true;
+      if (response.status === 404) return false;
+    } catch {
+      // a 404 without CORS headers, or no answer: ask the list
+    }
+    try {
+      const response = await this.api("GET", "api/kernels");
+      if (!response.ok) return null;
+      const list = (await response.json()) as { id?: string }[];
+      return Array.isArray(list) && list.some((kernel) => kernel.id === kernelId);
+    } catch {
+      return null;
+    }
+  }
+
+  /** Without session saving no later page re-attaches to this kernel: shut it down as the page
+   * goes (a keepalive request outlives the page; it is preflighted cross-origin like any
+   * DELETE, which a server with allow_origin answers). */
+  private onPageHide = (): void => {
+    if (!this.kernelId || this.closing) return;
+    void fetch(this.url(`api/kernels/${this.kernelId}`), {
+      method: "DELETE",
+      keepalive: true,
+      headers: this.headers("DELETE"),
+      credentials: this.options.token ? "omit" : "same-origin",
+    }).catch(() => undefined);
+  };
 
   private watchLiveness(): void {
     if (this.liveness) clearInterval(this.liveness);
     this.liveness = setInterval(() => void this.checkAlive(), LIVENESS_INTERVAL);
   }
 
-  /** Is the kernel still on the server? A 404 means it is gone for good. */
+  /** Is the kernel still on the server? Gone is gone for good; a server that does not answer
+   * is left to the WebSocket's reconnect logic, which reports lasting trouble. */
   private async checkAlive(): Promise<void> {
-    if (this.closing || !this.kernelId || this.status === "dead") return;
-    try {
-      const response = await this.api("GET", `api/kernels/${this.kernelId}`);
-      if (response.status === 404) this.died("the kernel is gone (the server no longer has it)");
-    } catch {
-      // unreachable for now: the WebSocket's reconnect logic reports lasting trouble
-    }
+    const kernelId = this.kernelId;
+    if (this.closing || !kernelId || this.status === "dead") return;
+    if ((await this.exists(kernelId)) === false && this.kernelId === kernelId && !this.closing) this.died(GONE);
   }
 
   private died(reason: string): void {
@@ -404,10 +447,20 @@ export class JupyterRuntime implements Runtime {
     this.failPending(new Error("the kernel was restarted while this cell was running"));
     const kernelId = this.kernelId;
     this.restarting = (async () => {
-      const response = await this.api("POST", `api/kernels/${kernelId}/restart`);
-      if (!response.ok) {
-        this.emitter.set("error", "the server could not restart the kernel");
-        throw new Error("the server could not restart the kernel");
+      let response: Response | null = null;
+      try {
+        response = await this.api("POST", `api/kernels/${kernelId}/restart`);
+      } catch {
+        // a gone kernel's 404 without CORS headers, or the server is down: told apart below
+      }
+      if (!response?.ok) {
+        const exists = await this.exists(kernelId);
+        if (exists === false) return this.died(GONE);
+        const reason = exists === null
+          ? `cannot reach the Jupyter server at ${this.url("")} to restart the kernel: is it still running?`
+          : "the server could not restart the kernel";
+        this.emitter.set("error", reason);
+        throw new Error(reason);
       }
       await this.waitReady();
     })();
@@ -422,6 +475,7 @@ export class JupyterRuntime implements Runtime {
     // jupyter_client cannot shut a kernel down halfway through its restart.
     await this.restarting?.catch(() => undefined);
     this.closing = true;
+    removeEventListener("pagehide", this.onPageHide);
     if (this.liveness) clearInterval(this.liveness);
     this.failPending(new Error("the kernel was shut down"));
     this.options.sessions.forget(this.scope);
@@ -434,8 +488,14 @@ export class JupyterRuntime implements Runtime {
   }
 }
 
+const GONE = "the kernel is gone (the server no longer has it: shut down, culled or restarted): press Start again for a new one";
+
 function refusedToken(server: string): string {
   return `the Jupyter server at ${server} refused the token: check it (\`jupyter server list\` shows the running servers' tokens)`;
+}
+
+function needsToken(server: string): string {
+  return `the Jupyter server at ${server} needs a token: enter it (\`jupyter server list\` shows the running servers' tokens)`;
 }
 
 /**
@@ -457,7 +517,8 @@ export async function explainFailure(baseUrl: string, token: string | null): Pro
     () => false,
   );
   if (readable) {
-    return token ? refusedToken(server.href) : `the connection to the Jupyter server at ${server.href} failed, though it answers now: try again`;
+    // jupyter_server refuses a request without a token before it adds its CORS headers.
+    return token ? refusedToken(server.href) : needsToken(server.href);
   }
   const up = await fetch(api, { mode: "no-cors", credentials: "omit" }).then(
     () => true,
@@ -483,10 +544,12 @@ export interface Kernelspec {
  * change. */
 export async function listKernelspecs(baseUrl: string, token: string | null): Promise<Kernelspec[]> {
   let url: URL;
+  const notHttp = `not a server URL: ${baseUrl}: it must start with http:// or https://, as http://127.0.0.1:8888/`;
+  if (!/^https?:\/\//i.test(baseUrl)) throw new Error(notHttp);
   try {
-    url = new URL("api/kernelspecs", new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`, location.href));
+    url = new URL("api/kernelspecs", new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`));
   } catch {
-    throw new Error(`not a URL: ${baseUrl}`);
+    throw new Error(notHttp);
   }
   const headers: Record<string, string> = { Accept: "application/json" };
   if (token) headers.Authorization = `token ${token}`;
@@ -497,7 +560,8 @@ export async function listKernelspecs(baseUrl: string, token: string | null): Pr
     throw new Error(await explainFailure(url.href.replace(/api\/kernelspecs$/, ""), token));
   }
   if (response.status === 401 || response.status === 403) {
-    throw new Error(token ? refusedToken(new URL("..", url).href) : "the server needs a token: enter it");
+    const server = new URL("..", url).href;
+    throw new Error(token ? refusedToken(server) : needsToken(server));
   }
   if (!response.ok) throw new Error(`the server answered ${response.status} ${response.statusText}: is this a Jupyter Server?`);
   const body = (await response.json().catch(() => null)) as {

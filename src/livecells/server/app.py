@@ -95,6 +95,9 @@ class LivecellsApp(ExtensionApp):
         if self.auto_run is not None:
             extra["autoRun"] = self.auto_run
         site = Site(root, default_runtime="livecells", extra_config=extra)
+        # Served pages carry the built pages' CSP: a page's raw HTML, on this origin with the
+        # author's login, must not run scripts that reach the server's API.
+        site.csp = True
         if self.public:
             # A connection whose reader vanished without closing it is closed by jupyter_server's
             # own keep-alive (pings a third of the timeout apart; in milliseconds). 0 keeps
@@ -102,9 +105,8 @@ class LivecellsApp(ExtensionApp):
             if self.connection_timeout > 0:
                 self.settings["ws_ping_interval"] = max(1000, self.connection_timeout * 1000 // 3)
                 self.settings["ws_ping_timeout"] = self.connection_timeout * 1000
-            # Pages carry the static build's CSP, and readers may switch only to runtimes
-            # that keep it: the site's kernels and Pyodide.
-            site.csp = True
+            # Readers may switch only to runtimes that keep the CSP's connect-src narrow: the
+            # site's kernels and Pyodide.
             site.switchable = frozenset({"livecells", "pyodide"})
             kernels = server.kernel_manager
             if isinstance(kernels, VisitorKernels):
