@@ -7,8 +7,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from livecells.documents import Cell, Page
 from livecells.markdown import render_markdown
+from livecells.pages import Cell, Page
 from livecells.render import ansi_to_html, render_outputs, render_page
 
 
