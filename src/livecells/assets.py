@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["Head", "head_for"]
+__all__ = ["Head", "head_for", "json_in_html"]
 
 _hashes: dict[Path, tuple[float, str]] = {}
 
@@ -59,9 +59,22 @@ def head_for(
         f"{static_url}{path.relative_to(static_dir).as_posix()}": sri(path)
         for path in sorted((static_dir / "chunks").glob("*.js"))
     }
-    importmap = json.dumps({"imports": {}, "integrity": chunks}, separators=(",", ":"))
+    importmap = json_in_html({"imports": {}, "integrity": chunks})
     policy = _policy(config, importmap) if csp else None
     return Head(sri(entry), sri(static_dir / "livecells.css"), importmap, policy)
+
+
+_HTML_UNSAFE = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+def json_in_html(value: Any) -> str:
+    """``value`` as JSON text to put inside a ``<script>`` element: every ``<``, ``>`` and ``&``
+    as a ``\\u`` escape (JSON means the same by it), so no ``</script>`` ends the element early
+    and no ``<!--<script`` turns the rest of the page into script data; U+2028/2029 too, for
+    readers that take the text as JavaScript."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True).translate(_HTML_UNSAFE)
 
 
 def _origin(url: str) -> str | None:

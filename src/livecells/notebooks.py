@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from livecells import yamldoc
 from livecells.errors import NotebookError
 
 if TYPE_CHECKING:
@@ -243,7 +244,9 @@ def split_frontmatter(text: str) -> tuple[dict[str, Any], str, str | None]:
         return {}, text, None
     body = text[match.end() :]
     try:
-        data = yaml.safe_load(match.group(1) or "")
+        data = yamldoc.load(match.group(1) or "")
+    except yamldoc.DocumentTooLarge as exc:
+        return {}, body, f"frontmatter refused: {exc.problem}"
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""

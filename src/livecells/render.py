@@ -20,7 +20,7 @@ import nh3
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from livecells.assets import Head
+from livecells.assets import Head, json_in_html
 from livecells.documents import Cell, Page
 from livecells.markdown import render_markdown
 
@@ -66,14 +66,14 @@ def render_page(
     """The page's HTML. ``root_url`` is the relative way back to the site's root (``""`` or
     ``"../"``...), so the same files work under any prefix, served or static."""
     cells = [_cell_html(index, cell, page.language) for index, cell in enumerate(page.cells)]
-    config_json = json.dumps(dict(config), separators=(",", ":"), sort_keys=True)
+    config_json = json_in_html(dict(config))
     return (
         _templates()
         .get_template("page.html")
         .render(
             page=page,
             cells=cells,
-            config_json=Markup(config_json.replace("</", "<\\/")),
+            config_json=Markup(config_json),
             root_url=root_url,
             static_url=root_url + "_livecells/",
             site_title=site_title,
