@@ -144,7 +144,11 @@ def test_built_pages_carry_integrity_hashes_a_policy_and_a_headers_file(tmp_path
         r'<script type="module" src="_livecells/livecells.js" integrity="sha384-', html
     )
     assert re.search(r'livecells.css" integrity="sha384-', html)
-    assert '"integrity":{"_livecells/chunks/' in html
+    # Integrity keys must be URL-like ("./", "../", "/"): Chromium ignores bare ones.
+    assert '"integrity":{"./_livecells/chunks/' in html
+    config = config_of(html)
+    assert config["math"] == {"engine": "katex", "integrity": config["math"]["integrity"]}  # type: ignore[index]
+    assert str(config["math"]["integrity"]).startswith("sha384-")  # type: ignore[index]
     policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html)
     assert policy is not None
     assert "script-src 'self'" in html_lib.unescape(policy.group(1))

@@ -43,6 +43,7 @@ class Head:
 
     script_integrity: str
     style_integrity: str
+    katex_integrity: str
     importmap: str
     csp: str | None
 
@@ -55,13 +56,28 @@ def head_for(
     entry = static_dir / "livecells.js"
     if not entry.is_file():
         return None
+    # Integrity keys are URL-like specifiers, resolved against the page's URL: "/…", "./…" or
+    # "../…" (or absolute). Chromium ignores any other key ("Integrity key is not a valid
+    # absolute URL"), so a root page's "_livecells/…" becomes "./_livecells/…"; relative keys
+    # keep a site working under any sub-path.
+    base = static_url if static_url.startswith(URL_LIKE) else f"./{static_url}"
     chunks = {
-        f"{static_url}{path.relative_to(static_dir).as_posix()}": sri(path)
+        f"{base}{path.relative_to(static_dir).as_posix()}": sri(path)
         for path in sorted((static_dir / "chunks").glob("*.js"))
     }
     importmap = json_in_html({"imports": {}, "integrity": chunks})
     policy = _policy(config, importmap) if csp else None
-    return Head(sri(entry), sri(static_dir / "livecells.css"), importmap, policy)
+    katex = static_dir / "katex" / "katex.min.css"
+    return Head(
+        sri(entry),
+        sri(static_dir / "livecells.css"),
+        sri(katex) if katex.is_file() else "",
+        importmap,
+        policy,
+    )
+
+
+URL_LIKE = ("/", "./", "../", "http://", "https://")
 
 
 _HTML_UNSAFE = str.maketrans(

@@ -157,6 +157,8 @@ class Site:
         if config.get("openInJupyter"):
             config["openInJupyter"] = str(config["openInJupyter"]) + path.as_posix()
         head = head_for(STATIC_DIR, config["staticUrl"], config, csp=self.csp)
+        if head is not None and head.katex_integrity and config["math"].get("engine") == "katex":
+            config["math"] = {**config["math"], "integrity": head.katex_integrity}
         order = self.pages()
         index = order.index(path) if path in order else -1
         previous = order[index - 1] if index > 0 else None
