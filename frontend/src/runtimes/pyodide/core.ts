@@ -232,7 +232,8 @@ export function serve(port: Port, env: Environment): void {
         matchThisRuntime(restored);
         return restored;
       } catch {
-        // A snapshot from another build of Pyodide: start the interpreter the slow way.
+        // A snapshot from another build of Pyodide, or one matchThisRuntime cannot adapt:
+        // start the interpreter the slow way.
       }
     }
     return module.loadPyodide(options);
