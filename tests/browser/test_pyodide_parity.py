@@ -71,6 +71,8 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "livecells.yml").write_text("project:\n  jupyter: lite\n")
     shutil.copy(EXAMPLES / "basics.md", root / "basics.md")  # the book's first code page
     (root / "suspending.md").write_text(SUSPENDING)
+    plain = "livecells: {pyodide: {snapshot: false}}\n"
+    (root / "suspending-plain.md").write_text(SUSPENDING.replace("---\n", "---\n" + plain, 1))
     (root / "failing.md").write_text(FAILING)
     (root / "runtime.md").write_text(RUNTIME)
     return root
@@ -230,3 +232,16 @@ def test_a_restored_interpreter_describes_the_browser_it_runs_in_not_the_build_m
     with serve_static(site, isolated=False) as url:
         cells = run_in_browser(browser, f"{url}runtime.html")
     assert cells == [("[1]:", [("stream:stdout", "True\n./this.program en_US.UTF-8\n")])]
+
+
+@pytest.mark.timeout(300)
+def test_after_a_snapshot_restore_python_suspends_exactly_as_after_a_plain_start(
+    browser: Browser, site: Path
+) -> None:
+    with serve_static(site, isolated=True) as url:
+        restored = run_in_browser(browser, f"{url}suspending.html")
+        started = run_in_browser(browser, f"{url}suspending-plain.html")
+    assert restored == started
+    assert '"snapshot":false' in (site / "suspending-plain.html").read_text()
+    assert '"snapshot":true' in (site / "suspending.html").read_text()
+    assert [text for _, cell in restored for _, text in cell][1] == "can_run_sync True\n"
