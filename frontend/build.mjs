@@ -57,6 +57,8 @@ writeFileSync(
 
 // A memory snapshot of a started interpreter that has imported what kernel.py imports: the
 // worker restores it instead of starting Python (measured: ~0.5 s instead of ~2.8 s here).
+// It holds what Python learnt about this Node.js while starting (JSPI, wasm-GC, user agent):
+// the worker redoes those probes for its own runtime after restoring (matchThisRuntime).
 {
   const { loadPyodide } = await import(join(out, "pyodide", "pyodide.mjs"));
   const python = await loadPyodide({ indexURL: join(out, "pyodide") + "/", _makeSnapshot: true });

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -184,6 +185,55 @@ def test_a_toc_file_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
     project(tmp_path, "project:\n  toc:\n    - file: missing.md\n")
     with pytest.raises(ConfigError, match=r"project.toc\[0\].file: missing.md: no such file"):
         load_project(tmp_path)
+
+
+def _laughs(levels: int, first: str, repeat: str) -> str:
+    """A "billion laughs" document: each level repeats the one before nine times."""
+    lines = [f"l0: &l0 {first}"]
+    for level in range(1, levels + 1):
+        lines.append(f"l{level}: &l{level} " + repeat.format(", ".join([f"*l{level - 1}"] * 9)))
+    return "\n".join(lines) + "\n"
+
+
+ALIAS_BOMB = _laughs(8, "[lol, lol, lol, lol, lol, lol, lol, lol, lol]", "[{}]")
+"""486 bytes; 9**9 strings once expanded."""
+MERGE_BOMB = _laughs(7, "{a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8, i: 9}", "{{<<: [{}]}}")
+"""483 bytes. PyYAML's own merge of ``<<`` keys copies each mapping it merges: 6 levels took
+``yaml.safe_load`` 3 s here, each level 9 times more, before documents were capped."""
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("bomb", [ALIAS_BOMB, MERGE_BOMB], ids=["aliases", "merge-keys"])
+def test_a_yaml_alias_bomb_is_refused_at_once_naming_the_file(tmp_path: Path, bomb: str) -> None:
+    assert len(bomb) < 500
+    project(tmp_path, "project:\n  title: Bomb\n" + bomb, "livecells.yml")
+    started = time.monotonic()
+    with pytest.raises(ConfigError) as caught:
+        load_project(tmp_path)
+    assert time.monotonic() - started < 1.0
+    message = str(caught.value)
+    assert message.startswith("livecells.yml: refused: with its aliases expanded it has more ")
+    assert "100,000 values" in message and "\n" not in message
+
+
+def test_a_recursive_yaml_alias_is_refused_naming_the_file(tmp_path: Path) -> None:
+    project(tmp_path, "project:\n  title: &t [a, *t]\n", "livecells.yml")
+    with pytest.raises(ConfigError, match=r"^livecells.yml: refused: an alias refers to a value"):
+        load_project(tmp_path)
+
+
+def test_yaml_nested_too_deeply_is_refused_naming_the_file(tmp_path: Path) -> None:
+    project(tmp_path, "project:\n  title: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError, match=r"^myst.yml: refused: the document is nested too deeply"):
+        load_project(tmp_path)
+
+
+def test_a_large_but_honest_document_loads(tmp_path: Path) -> None:
+    toc = "".join(f"    - file: p{n}.md\n" for n in range(3000))
+    for n in range(3000):
+        (tmp_path / f"p{n}.md").write_text(f"# Page {n}\n")
+    project(tmp_path, "project:\n  title: Big\n  toc:\n" + toc, "livecells.yml")
+    assert load_project(tmp_path).title == "Big"
 
 
 # -- files ----------------------------------------------------------------------------------

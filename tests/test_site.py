@@ -6,6 +6,7 @@ import html as html_lib
 import json
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -143,7 +144,11 @@ def test_built_pages_carry_integrity_hashes_a_policy_and_a_headers_file(tmp_path
         r'<script type="module" src="_livecells/livecells.js" integrity="sha384-', html
     )
     assert re.search(r'livecells.css" integrity="sha384-', html)
-    assert '"integrity":{"_livecells/chunks/' in html
+    # Integrity keys must be URL-like ("./", "../", "/"): Chromium ignores bare ones.
+    assert '"integrity":{"./_livecells/chunks/' in html
+    config = config_of(html)
+    assert config["math"] == {"engine": "katex", "integrity": config["math"]["integrity"]}  # type: ignore[index]
+    assert str(config["math"]["integrity"]).startswith("sha384-")  # type: ignore[index]
     policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html)
     assert policy is not None
     assert "script-src 'self'" in html_lib.unescape(policy.group(1))
@@ -152,3 +157,87 @@ def test_built_pages_carry_integrity_hashes_a_policy_and_a_headers_file(tmp_path
     assert "Cross-Origin-Embedder-Policy: require-corp" in headers
     assert not (tmp_path / "out" / "_livecells" / "pyodide-node.mjs").exists()
     assert (tmp_path / "out" / "_livecells" / "pyodide" / "pyodide.asm.wasm").is_file()
+
+
+# -- hostile input ---------------------------------------------------------------------------
+
+
+def test_a_page_config_holding_script_markup_is_escaped_in_its_script_element(
+    book: Path, tmp_path: Path
+) -> None:
+    """``<!--<script`` inside a script element would turn the rest of the page into script
+    data; ``</script>`` would end it early. The JSON carries them as \\u escapes."""
+    hostile = "<!--<script>&</script>\u2028"
+    (book / "hostile.md").write_text(
+        "---\nkernelspec: {name: python3, display_name: Python 3}\n"
+        f"jupyter:\n  server: {{url: 'http://127.0.0.1:1/{hostile}', token: '{hostile}'}}\n---\n"
+        "```{code-cell} python\n1\n```\n"
+    )
+    assert build(book, tmp_path / "out").problems == []
+    html = (tmp_path / "out" / "hostile.html").read_text()
+    script = re.search(r'id="livecells-config">(.*?)</script>', html)
+    assert script is not None
+    assert not set("<>&\u2028") & set(script.group(1))
+    assert "\\u003c!--\\u003cscript\\u003e\\u0026\\u003c/script\\u003e\\u2028" in script.group(1)
+    server = json.loads(script.group(1))["server"]
+    assert server == {"url": f"http://127.0.0.1:1/{hostile}/", "token": hostile}
+
+
+def test_a_yaml_bomb_in_a_pages_frontmatter_is_reported_at_once_naming_the_page(
+    book: Path, tmp_path: Path
+) -> None:
+    from tests.test_config import MERGE_BOMB
+
+    (book / "bomb.md").write_text(f"---\ntitle: Bomb\n{MERGE_BOMB}---\n# Bomb\n")
+    started = time.monotonic()
+    built = build(book, tmp_path / "out")
+    assert time.monotonic() - started < 10
+    (problem,) = built.problems
+    assert problem.startswith("bomb.md: frontmatter refused: with its aliases expanded it has ")
+    assert (tmp_path / "out" / "basics.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("name", "target", "message"),
+    [
+        ("data.csv", "{outside}/secret.txt", "to "),
+        ("data", "{outside}", "to "),
+        ("intro.md", "{outside}/page.md", "to "),
+        ("self.txt", "self.txt", "that cannot"),
+        ("loop", "loop/inner", "that cannot"),
+        ("gone.png", "{book}/missing.png", "that cannot"),
+    ],
+    ids=["file-outside", "dir-outside", "page-outside", "self", "loop", "broken"],
+)
+def test_a_symlink_out_of_the_folder_or_that_loops_is_refused_naming_it(
+    book: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    target: str,
+    message: str,
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("the author's secret")
+    (outside / "page.md").write_text("# A page from elsewhere\n")
+    link = book / name
+    link.symlink_to(target.format(outside=outside, book=book))
+    status = main(["build", str(book), "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith(f"livecells build: error: {link.name}: a symbolic link {message}")
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    if message == "to ":
+        assert f"outside {book.resolve()}: a build copies only what is inside the folder" in err
+    assert not (tmp_path / "out").exists() or not any(
+        "secret" in path.read_text(errors="replace")
+        for path in (tmp_path / "out").rglob("*")
+        if path.is_file() and path.stat().st_size < 1_000_000
+    )
+
+
+def test_a_symlink_within_the_folder_is_copied_as_its_target(book: Path, tmp_path: Path) -> None:
+    (book / "logo-link.png").symlink_to(book / "images" / "logo.png")
+    assert build(book, tmp_path / "out").problems == []
+    assert (tmp_path / "out" / "logo-link.png").read_bytes() == b"\x89PNG\r\n"

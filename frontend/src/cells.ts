@@ -2,6 +2,7 @@
 // <pre> until the reader edits it, then CodeMirror), the outputs, and one queue per page so
 // cells run strictly in order.
 
+import { chunkProblemText } from "./chunks";
 import { button } from "./dom";
 import type { Editor } from "./editor";
 import { OutputArea, type RenderOptions } from "./outputs";
@@ -89,7 +90,13 @@ export class Cell {
         return createEditor(current, this.language, () => this.queue.run(this));
       });
     }
-    this.editor = await this.editorLoading;
+    try {
+      this.editor = await this.editorLoading;
+    } catch (error) {
+      this.editorLoading = null;
+      this.outputs.problem(chunkProblemText("the editor", error));
+      return;
+    }
     this.editor.focus();
   }
 }

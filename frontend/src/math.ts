@@ -1,10 +1,14 @@
 // Math typesetting, loaded only when a page or an output has math: KaTeX (self-hosted) by
 // default, MathJax when the page's config names one (mathjaxUrl / mathjaxConfig).
 
-export type MathConfig = { engine: "katex" } | { engine: "mathjax"; url: string; config?: string | null };
+import { chunkProblem } from "./chunks";
+
+/** KaTeX's `integrity`: its stylesheet's hash, set by the build. */
+export type MathConfig = { engine: "katex"; integrity?: string } | { engine: "mathjax"; url: string; config?: string | null };
 
 let mathjaxLoading: Promise<void> | null = null;
 let katexCss = false;
+let mathFailed = false;
 
 export function hasMath(text: string): boolean {
   return /\\\(|\\\[|\$|\\begin\{/.test(text);
@@ -18,9 +22,17 @@ export async function typeset(element: HTMLElement, config: MathConfig, staticUr
     const link = document.createElement("link");
     link.rel = "stylesheet";
     link.href = `${staticUrl}katex/katex.min.css`;
+    if (config.integrity) link.integrity = config.integrity;
     document.head.append(link);
   }
-  const { default: renderMathInElement } = await import("katex/contrib/auto-render");
+  let renderMathInElement: typeof import("katex/contrib/auto-render").default;
+  try {
+    ({ default: renderMathInElement } = await import("katex/contrib/auto-render"));
+  } catch (error) {
+    if (!mathFailed) element.append(chunkProblem("math typesetting (KaTeX)", error));
+    mathFailed = true;
+    return;
+  }
   renderMathInElement(element, {
     delimiters: [
       { left: "$$", right: "$$", display: true },

@@ -2,6 +2,7 @@
 // arrive. Every HTML, SVG and Markdown output goes through DOMPurify first; JavaScript outputs
 // run only on trusted pages.
 
+import { chunkProblem } from "./chunks";
 import DOMPurify from "dompurify";
 import { ansiToElements } from "./ansi";
 import { type MathConfig, hasMath, typeset } from "./math";
@@ -219,7 +220,13 @@ function sanitize(html: string, svg: boolean): DocumentFragment {
 }
 
 async function renderMarkdown(wrapper: HTMLElement, text: string, options: RenderOptions): Promise<void> {
-  const { marked } = await import("marked");
+  let marked: typeof import("marked").marked;
+  try {
+    ({ marked } = await import("marked"));
+  } catch (error) {
+    wrapper.replaceChildren(chunkProblem("Markdown rendering", error));
+    return;
+  }
   // Keep $...$ math away from Markdown (underscores, backslashes) and typeset it afterwards.
   const html = await marked.parse(text, { async: true, gfm: true });
   wrapper.replaceChildren(sanitize(html, false));

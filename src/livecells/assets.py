@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["STATIC_DIR", "Head", "head_for"]
+__all__ = ["STATIC_DIR", "Head", "head_for", "json_in_html"]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 """The built browser client (``frontend/`` builds it here; never edited by hand)."""
@@ -46,6 +46,7 @@ class Head:
 
     script_integrity: str
     style_integrity: str
+    katex_integrity: str
     importmap: str
     csp: str | None
 
@@ -58,13 +59,41 @@ def head_for(
     entry = static_dir / "livecells.js"
     if not entry.is_file():
         return None
+    # Integrity keys are URL-like specifiers, resolved against the page's URL: "/…", "./…" or
+    # "../…" (or absolute). Chromium ignores any other key ("Integrity key is not a valid
+    # absolute URL"), so a root page's "_livecells/…" becomes "./_livecells/…"; relative keys
+    # keep a site working under any sub-path.
+    base = static_url if static_url.startswith(URL_LIKE) else f"./{static_url}"
     chunks = {
-        f"{static_url}{path.relative_to(static_dir).as_posix()}": sri(path)
+        f"{base}{path.relative_to(static_dir).as_posix()}": sri(path)
         for path in sorted((static_dir / "chunks").glob("*.js"))
     }
-    importmap = json.dumps({"imports": {}, "integrity": chunks}, separators=(",", ":"))
+    importmap = json_in_html({"imports": {}, "integrity": chunks})
     policy = _policy(config, importmap) if csp else None
-    return Head(sri(entry), sri(static_dir / "livecells.css"), importmap, policy)
+    katex = static_dir / "katex" / "katex.min.css"
+    return Head(
+        sri(entry),
+        sri(static_dir / "livecells.css"),
+        sri(katex) if katex.is_file() else "",
+        importmap,
+        policy,
+    )
+
+
+URL_LIKE = ("/", "./", "../", "http://", "https://")
+
+
+_HTML_UNSAFE = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+def json_in_html(value: Any) -> str:
+    """``value`` as JSON text to put inside a ``<script>`` element: every ``<``, ``>`` and ``&``
+    as a ``\\u`` escape (JSON means the same by it), so no ``</script>`` ends the element early
+    and no ``<!--<script`` turns the rest of the page into script data; U+2028/2029 too, for
+    readers that take the text as JavaScript."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True).translate(_HTML_UNSAFE)
 
 
 def _origin(url: str) -> str | None:

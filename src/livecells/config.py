@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from livecells import yamldoc
 from livecells.errors import ConfigError
 
 __all__ = [
@@ -118,7 +119,9 @@ def load_project(root: Path) -> Project:
 
 def _load_yaml(source: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+        data = yamldoc.load(source.read_text(encoding="utf-8"))
+    except yamldoc.DocumentTooLarge as exc:
+        raise ConfigError(f"{source.name}: refused: {exc.problem}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

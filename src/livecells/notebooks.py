@@ -251,9 +251,13 @@ def split_frontmatter(text: str) -> tuple[dict[str, Any], str, str | None]:
         return {}, text, None
     import yaml  # here, not at the top: `import livecells` stays light (the commands need yaml)
 
+    from livecells import yamldoc
+
     body = text[match.end() :]
     try:
-        data = yaml.safe_load(match.group(1) or "")
+        data = yamldoc.load(match.group(1) or "")
+    except yamldoc.DocumentTooLarge as exc:
+        return {}, body, f"frontmatter refused: {exc.problem}"
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""

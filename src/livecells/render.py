@@ -23,7 +23,7 @@ import nh3
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from livecells.assets import Head
+from livecells.assets import Head, json_in_html
 from livecells.markdown import render_markdown
 from livecells.pages import Cell, Page
 
@@ -73,14 +73,14 @@ def render_page(
         _cell_html(index, cell, page.language, trusted=trusted)
         for index, cell in enumerate(page.cells)
     ]
-    config_json = json.dumps(dict(config), separators=(",", ":"), sort_keys=True)
+    config_json = json_in_html(dict(config))
     return (
         _templates()
         .get_template("page.html")
         .render(
             page=page,
             cells=cells,
-            config_json=Markup(config_json.replace("</", "<\\/")),
+            config_json=Markup(config_json),
             root_url=root_url,
             static_url=root_url + "_livecells/",
             site_title=site_title,

@@ -155,6 +155,8 @@ class Site:
         if config.get("openInJupyter"):
             config["openInJupyter"] = str(config["openInJupyter"]) + path.as_posix()
         head = head_for(STATIC_DIR, config["staticUrl"], config, csp=self.csp)
+        if head is not None and head.katex_integrity and config["math"].get("engine") == "katex":
+            config["math"] = {**config["math"], "integrity": head.katex_integrity}
         order = self.pages()
         index = order.index(path) if path in order else -1
         previous = order[index - 1] if index > 0 else None
@@ -289,9 +291,10 @@ def build(root: Path, output: Path, *, default_runtime: str = "pyodide") -> Buil
             f"the browser client is not built ({STATIC_DIR} is empty): run `npm ci && npm run "
             "build` in frontend/, or reinstall livecells with Node.js available"
         )
+    output = output.resolve()
+    _check_links(root.resolve(), output)
     site = Site(root, default_runtime=default_runtime)
     site.csp = True
-    output = output.resolve()
     pages = site.pages()
     if not pages:
         raise ConfigError(f"{root}: no pages (.ipynb or .md files) to build")
@@ -324,6 +327,37 @@ def build(root: Path, output: Path, *, default_runtime: str = "pyodide") -> Buil
 def _server_only(directory: str, names: list[str]) -> list[str]:
     """The Node.js host of the Pyodide runtime is for ``livecells run``, not for sites."""
     return [name for name in names if name.startswith("pyodide-node")]
+
+
+def _check_links(root: Path, output: Path) -> None:
+    """Refuse symbolic links a build would follow out of ``root`` (copying, say, a file of the
+    author's home into a public site) or could not follow at all (a link to itself, a loop, a
+    missing target): ConfigError, one line naming the link."""
+    for directory, dirnames, filenames in os.walk(root):
+        here = Path(directory)
+        dirnames[:] = [
+            name
+            for name in dirnames
+            if not name.startswith(".") and name not in SKIPPED_DIRS and here / name != output
+        ]
+        for name in [*dirnames, *filenames]:
+            link = here / name
+            if name.startswith(".") or not link.is_symlink():
+                continue
+            relative = link.relative_to(root)
+            try:
+                target = link.resolve(strict=True)
+            except (OSError, RuntimeError):  # RuntimeError: a loop, before Python 3.13
+                raise ConfigError(
+                    f"{relative}: a symbolic link that cannot be followed (it points at itself, "
+                    "loops or its target is missing): remove it or point it at a file in the "
+                    "folder"
+                ) from None
+            if not target.is_relative_to(root):
+                raise ConfigError(
+                    f"{relative}: a symbolic link to {target}, outside {root}: a build copies "
+                    "only what is inside the folder; copy the file in instead of linking to it"
+                )
 
 
 def _copy_assets(root: Path, output: Path, pages: set[Path]) -> None:

@@ -7,6 +7,8 @@ packages get their own.
 from __future__ import annotations
 
 import asyncio
+import logging
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -227,3 +229,28 @@ async def test_an_unloadable_pyodide_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(RuntimeNotAvailable, match="could not be loaded"):
         async with livecells.connect("pyodide", index_urls=[str(tmp_path) + "/"]):
             pass
+
+
+async def test_stack_switching_is_as_in_chromium_where_node_has_it_and_said_where_not(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Node.js 24+ gets JSPI, as Chromium has it: ``run_sync`` works in a cell. Older Node.js
+    runs Python as a browser without JSPI does, and the kernel's log says so."""
+    version = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    with caplog.at_level(logging.WARNING, logger="livecells"):
+        async with livecells.connect("pyodide") as kernel:
+            result = await kernel.execute(
+                "import time\nfrom pyodide.ffi import can_run_sync\n"
+                "time.sleep(0.1)\nprint(can_run_sync())"
+            )
+    warnings = [r.getMessage() for r in caplog.records if "Promise Integration" in r.getMessage()]
+    if int(version.lstrip("v").split(".")[0]) >= 24:
+        assert result.outputs == [{"output_type": "stream", "name": "stdout", "text": "True\n"}]
+        assert warnings == []
+    else:
+        assert result.outputs == [{"output_type": "stream", "name": "stdout", "text": "False\n"}]
+        assert warnings == [
+            f"pyodide: Node.js {version.lstrip('v')} has no JavaScript Promise Integration "
+            "(Node.js 24 or newer has, as Chromium does): time.sleep busy-waits and run_sync "
+            "raises here, as in a browser without it"
+        ]

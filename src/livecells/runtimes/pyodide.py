@@ -146,6 +146,8 @@ class PyodideKernel(Kernel):
                 event = json.loads(line)
                 if event.get("type") == "message":
                     self._dispatch(_message(event.get("msg")))
+                elif event.get("type") == "warning":
+                    log.warning("pyodide: %s", event.get("detail"))
                 elif event.get("type") == "status":
                     self._on_host_status(str(event.get("status")), str(event.get("detail", "")))
             except (ValueError, MessageError) as exc:

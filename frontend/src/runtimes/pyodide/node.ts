@@ -5,10 +5,11 @@
 //
 // stdin:  {"type": "boot", "options": {...}} first, then {"type": "message", "msg": {...}},
 //         {"type": "interrupt"}, {"type": "restart"}; EOF ends the kernel.
-// stdout: {"type": "status", "status", "detail"}, {"type": "message", "msg"}.
+// stdout: {"type": "status", "status", "detail"}, {"type": "message", "msg"}, {"type": "warning", "detail"}.
 
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { setFlagsFromString } from "node:v8";
 import { Worker } from "node:worker_threads";
 import type { Message } from "../../protocol";
 import { answerInput, INPUT_HEADER_BYTES } from "./buffers";
@@ -16,9 +17,31 @@ import type { BootOptions, WorkerMessage } from "./core";
 
 const INPUT_BYTES = 1 << 20;
 
-function write(line: WorkerMessage | { type: "status"; status: "dead"; detail: string }): void {
+function write(line: WorkerMessage | { type: "status"; status: "dead"; detail: string } | { type: "warning"; detail: string }): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
+
+/**
+ * Give the worker's isolate JavaScript Promise Integration (stack switching), as Chromium has
+ * it: without it `time.sleep`, `run_sync` and the webloop take other paths than in the reader's
+ * browser. Node.js has JSPI from 25 on, and in 24 behind `--experimental-wasm-jspi` (the
+ * standard API, set here before the worker makes its isolate). Older Node.js only has an early
+ * draft behind a flag, which crashes (measured on Node.js 20: a segfault a few cells in), so
+ * there Python runs as in a browser without JSPI, and the host says so once (stdout, `warning`).
+ */
+function enableStackSwitching(): string | null {
+  if ("Suspending" in WebAssembly) return null;
+  const major = Number(process.versions.node.split(".")[0]);
+  if (major >= 24) {
+    setFlagsFromString("--experimental-wasm-jspi");
+    return null;
+  }
+  return (
+    `Node.js ${process.versions.node} has no JavaScript Promise Integration (Node.js 24 or newer has, as Chromium does): ` +
+    "time.sleep busy-waits and run_sync raises here, as in a browser without it"
+  );
+}
+const noStackSwitching = enableStackSwitching();
 
 let options: BootOptions | null = null;
 let worker: Worker | null = null;
@@ -71,6 +94,7 @@ function receive(line: string): void {
       interruptBuffer: null,
       inputBuffer: null,
     };
+    if (noStackSwitching) write({ type: "warning", detail: noStackSwitching });
     start();
   } else if (message.type === "interrupt") {
     interrupt();
