@@ -4,22 +4,33 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from livecells import pageconfig
 from livecells.config import (
     Binder,
     Server,
     load_project,
-    page_config,
     page_settings,
     parse_jupyter,
     parse_options,
-    pyodide_config,
 )
 from livecells.errors import ConfigError
 
 WHERE = "myst.yml: project.jupyter"
+
+
+def page_config(jupyter: Any, **options: Any) -> dict[str, Any]:
+    """The page config as the client receives it (JSON names and values)."""
+    return pageconfig.page_config(jupyter, **options).to_json()
+
+
+def pyodide_config(options: dict[str, Any], packages: list[str]) -> dict[str, Any]:
+    settings = pageconfig.pyodide_settings(options, packages)
+    config: dict[str, Any] = pageconfig.PageConfig(pyodide=settings).to_json()["pyodide"]
+    return config
 
 
 def project(tmp_path: Path, text: str, name: str = "myst.yml") -> Path:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from livecells.markdown import render_markdown
+from livecells.pageconfig import PageConfig
 from livecells.pages import Cell, Page
 from livecells.render import ansi_to_html, render_outputs, render_page
 
@@ -151,7 +152,8 @@ RAW = (
 
 def markdown_section(*, trusted: bool) -> str:
     page = Page(Path("p.md"), "P", {}, [Cell("markdown", RAW)], kernel_name=None)
-    html = render_page(page, config={"trusted": trusted}, root_url="", site_title="S", nav=[])
+    config = PageConfig(trusted=trusted)
+    html = render_page(page, config=config, root_url="", site_title="S", nav=[])
     match = re.search(r'<section class="lc-markdown">(.*?)</section>', html, re.S)
     assert match is not None
     return match.group(1)

@@ -14,11 +14,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from livecells.pageconfig import PageConfig
 
 __all__ = ["STATIC_DIR", "Head", "head_for", "json_in_html"]
 
@@ -51,9 +53,7 @@ class Head:
     csp: str | None
 
 
-def head_for(
-    static_dir: Path, static_url: str, config: Mapping[str, Any], *, csp: bool
-) -> Head | None:
+def head_for(static_dir: Path, static_url: str, config: PageConfig, *, csp: bool) -> Head | None:
     """The head of a page whose client files are ``static_dir``, served at ``static_url``;
     None when the client is not built."""
     entry = static_dir / "livecells.js"
@@ -103,24 +103,21 @@ def _origin(url: str) -> str | None:
     return None
 
 
-def _policy(config: Mapping[str, Any], importmap: str) -> str | None:
-    if config.get("trusted"):
+def _policy(config: PageConfig, importmap: str) -> str | None:
+    if config.trusted:
         return None  # trusted pages run their outputs' JavaScript: no script policy fits them
     digest = base64.b64encode(hashlib.sha256(importmap.encode()).digest()).decode()
     scripts = {"'self'", "'wasm-unsafe-eval'", f"'sha256-{digest}'"}
     connect = {"'self'"}
-    pyodide = config.get("pyodide") or {}
-    for url in pyodide.get("indexURLs") or []:
-        if origin := _origin(str(url)):
+    for url in config.pyodide.index_urls if config.pyodide else ():
+        if origin := _origin(url):
             scripts.add(origin)
             connect.add(origin)
-    math = config.get("math") or {}
-    if math.get("url") and (origin := _origin(str(math["url"]))):
+    if config.math.url and (origin := _origin(config.math.url)):
         scripts.add(origin)
-    server = config.get("server") or {}
-    if server.get("url") and (origin := _origin(str(server["url"]))):
+    if config.server and (origin := _origin(config.server.url)):
         connect |= {origin, origin.replace("http", "ws", 1)}
-    offered = set(config.get("runtimes") or []) | {config.get("runtime")}
+    offered = set(config.runtimes) | {config.runtime}
     if offered & {"server", "binder"}:
         # A BinderHub hands out servers on hosts of its own choosing, and a reader may name
         # a Jupyter Server of their own: only `livecells.runtimes` without these narrows it.

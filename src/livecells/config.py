@@ -31,7 +31,6 @@ __all__ = [
     "Server",
     "TocEntry",
     "load_project",
-    "page_config",
     "page_settings",
     "parse_jupyter",
 ]
@@ -330,23 +329,6 @@ def _pyodide(value: object, where: str) -> None:
         raise ConfigError(f"{where}.figureFormats: expected {PYODIDE_KEYS['figureFormats']}")
 
 
-def pyodide_config(options: Mapping[str, Any], packages: list[str]) -> dict[str, Any]:
-    """The client's ``pyodide`` settings for a page (frontend ``PyodideOptions``); URLs stay as
-    written, the client resolves them against the page."""
-    settings = options.get("pyodide") or {}
-    urls = settings.get("indexURL", settings.get("src"))
-    return {
-        "indexURLs": [urls] if isinstance(urls, str) else list(urls or []),
-        "timeoutMs": settings.get("timeoutMs", 0),
-        "packages": packages,
-        "autoloadImports": settings.get("autoloadImports", True),
-        "figureFormats": settings.get("figureFormats", ["svg"]),
-        "preload": settings.get("preload", True),
-        "snapshot": settings.get("snapshot", True),
-        "lockFileURL": None,
-    }
-
-
 # -- table of contents ----------------------------------------------------------------------
 
 
@@ -424,65 +406,6 @@ def binder_with_repo(binder: Binder, github: str | None) -> Binder:
     if github:
         return replace(binder, repo=github, provider="github")
     return replace(binder, repo=DEFAULT_BINDER_REPO, provider="github")
-
-
-def page_config(
-    jupyter: Jupyter,
-    *,
-    default_runtime: str,
-    auto_run: bool,
-    trusted: bool,
-    kernel_name: str | None,
-    runtime: str | None = None,
-    runtimes: list[str] | None = None,
-    language: str = "python",
-) -> dict[str, Any]:
-    """The ``PageConfig`` fields (frontend/README.md) that come from configuration.
-
-    ``runtime`` (``livecells.runtime``) overrides what ``jupyter`` chose; the page's own
-    kernelspec ``kernel_name`` is used unless ``kernelName`` is configured. ``runtimes``
-    (``livecells.runtimes``) are those the reader may switch to; by default the chosen one,
-    then every other that can run the page: the serving livecells (when served), Pyodide (for
-    Python), a Jupyter Server the reader names, and Binder when a repository is configured.
-    """
-    chosen = None
-    if jupyter.enabled:
-        chosen = runtime or jupyter.runtime or default_runtime
-    math: dict[str, Any] = {"engine": "katex"}
-    if jupyter.mathjax_url:
-        math = {"engine": "mathjax", "url": jupyter.mathjax_url, "config": jupyter.mathjax_config}
-    binder = jupyter.binder or (Binder() if chosen == "binder" else None)
-    if binder is not None:
-        binder = binder_with_repo(binder, None)
-    if runtimes is None:
-        runtimes = [
-            name
-            for name in PAGE_RUNTIMES
-            if (name == "livecells" and default_runtime == "livecells")
-            or (name == "pyodide" and language.lower() == "python")
-            or name == "server"
-            or (name == "binder" and binder is not None and binder.repo)
-        ]
-    offered = [chosen] if chosen else []
-    offered += [name for name in runtimes if name not in offered]
-    return {
-        "runtime": chosen,
-        "runtimes": offered if chosen else [],
-        "kernelName": jupyter.kernel_name or kernel_name or "python3",
-        "server": (
-            {"url": jupyter.server.url, "token": jupyter.server.token} if jupyter.server else None
-        ),
-        "binder": (
-            {"repo": binder.repo, "ref": binder.ref, "url": binder.url, "provider": binder.provider}
-            if binder
-            else None
-        ),
-        "autoRun": auto_run,
-        "sessionSaving": jupyter.session_saving,
-        "sessionMaxAge": SESSION_MAX_AGE,
-        "trusted": trusted,
-        "math": math,
-    }
 
 
 # -- helpers ------------------------------------------------------------------------------

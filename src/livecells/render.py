@@ -25,6 +25,7 @@ from markupsafe import Markup
 
 from livecells.assets import Head, json_in_html
 from livecells.markdown import render_markdown
+from livecells.pageconfig import PageConfig
 from livecells.pages import Cell, Page
 
 __all__ = ["ansi_to_html", "render_outputs", "render_page"]
@@ -58,7 +59,7 @@ def _templates() -> Environment:
 def render_page(
     page: Page,
     *,
-    config: Mapping[str, Any],
+    config: PageConfig,
     root_url: str,
     site_title: str,
     nav: list[dict[str, Any]],
@@ -68,12 +69,11 @@ def render_page(
 ) -> str:
     """The page's HTML. ``root_url`` is the relative way back to the site's root (``""`` or
     ``"../"``...), so the same files work under any prefix, served or static."""
-    trusted = bool(config.get("trusted"))
     cells = [
-        _cell_html(index, cell, page.language, trusted=trusted)
+        _cell_html(index, cell, page.language, trusted=config.trusted)
         for index, cell in enumerate(page.cells)
     ]
-    config_json = json_in_html(dict(config))
+    config_json = json_in_html(config.to_json())
     return (
         _templates()
         .get_template("page.html")
@@ -87,7 +87,7 @@ def render_page(
             nav=nav,
             previous=previous,
             following=following,
-            live=config.get("runtime") is not None,
+            live=config.runtime is not None,
             head=head,
         )
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,11 @@ from livecells.config import (
     Project,
     TocEntry,
     load_project,
-    page_config,
     page_settings,
-    pyodide_config,
 )
 from livecells.errors import ConfigError, NotebookError
 from livecells.notebooks import SKIPPED_DIRS
+from livecells.pageconfig import PageConfig, Served, page_config, pyodide_settings, served
 from livecells.pages import Page, find_pages, page_url, read_page
 from livecells.render import render_page
 from livecells.wheels import LOCK_NAME, client_requirement, fetch_wheels, read_requirements
@@ -63,8 +62,8 @@ class Site:
     """The pages under ``root`` with the project's configuration.
 
     ``default_runtime`` is what ``jupyter: true`` means here: ``livecells`` when served (the
-    server's own kernels), ``pyodide`` for a static build. ``extra_config`` is merged into
-    every page's ``PageConfig`` (the server's ``baseUrl``, for one).
+    server's own kernels), ``pyodide`` for a static build. ``served`` is what a serving
+    ``livecells serve`` adds to every page's config.
     """
 
     def __init__(
@@ -72,13 +71,13 @@ class Site:
         root: Path,
         *,
         default_runtime: str,
-        extra_config: Mapping[str, Any] | None = None,
+        served: Served | None = None,
     ) -> None:
         self.root = root.resolve()
         if not self.root.is_dir():
             raise ConfigError(f"{root}: not a directory")
         self.default_runtime = default_runtime
-        self.extra_config = dict(extra_config or {})
+        self.served = served
         self.csp = False
         """Give pages a Content-Security-Policy (static builds; a server sets its own)."""
         self.switchable: frozenset[str] | None = None
@@ -144,19 +143,19 @@ class Site:
         root_url = "../" * (len(location.parts) - 1)
         jupyter, options = page_settings(project, page.frontmatter, page=path.as_posix())
         config = self._config(page, jupyter, options)
-        if "pyodide" in config["runtimes"]:
-            wanted = self.requirements(path, options)
-            config["pyodide"] = pyodide_config(options, [client_requirement(r) for r in wanted])
+        if config.offers("pyodide"):
+            wanted = [client_requirement(r) for r in self.requirements(path, options)]
+            pyodide = pyodide_settings(options, wanted)
             if self.wheels:
-                config["pyodide"]["lockFileURL"] = f"{root_url}{ASSETS}/wheels/{LOCK_NAME}"
-        config.update(self.extra_config)
-        config["path"] = path.as_posix()
-        config["staticUrl"] = root_url + ASSETS + "/"
-        if config.get("openInJupyter"):
-            config["openInJupyter"] = str(config["openInJupyter"]) + path.as_posix()
-        head = head_for(STATIC_DIR, config["staticUrl"], config, csp=self.csp)
-        if head is not None and head.katex_integrity and config["math"].get("engine") == "katex":
-            config["math"] = {**config["math"], "integrity": head.katex_integrity}
+                lock = f"{root_url}{ASSETS}/wheels/{LOCK_NAME}"
+                pyodide = replace(pyodide, lock_file_url=lock)
+            config = replace(config, pyodide=pyodide)
+        if self.served is not None:
+            config = served(config, self.served, path=path.as_posix())
+        config = replace(config, path=path.as_posix(), static_url=root_url + ASSETS + "/")
+        head = head_for(STATIC_DIR, config.static_url, config, csp=self.csp)
+        if head is not None and head.katex_integrity and config.math.engine == "katex":
+            config = replace(config, math=replace(config.math, integrity=head.katex_integrity))
         order = self.pages()
         index = order.index(path) if path in order else -1
         previous = order[index - 1] if index > 0 else None
@@ -172,7 +171,7 @@ class Site:
             head=head,
         )
 
-    def _config(self, page: Page, jupyter: Jupyter, options: Mapping[str, Any]) -> dict[str, Any]:
+    def _config(self, page: Page, jupyter: Jupyter, options: Mapping[str, Any]) -> PageConfig:
         """The configured part of a page's ``PageConfig``."""
         project = self.project
         config = page_config(
@@ -186,14 +185,10 @@ class Site:
             language=page.language,
         )
         if not page.has_code:
-            config["runtime"] = None
-            config["runtimes"] = []
+            return replace(config, runtime=None, runtimes=())
         if self.switchable is not None:
-            config["runtimes"] = [
-                name
-                for name in config["runtimes"]
-                if name == config["runtime"] or name in self.switchable
-            ]
+            allowed = self.switchable | {config.runtime}
+            config = replace(config, runtimes=tuple(n for n in config.runtimes if n in allowed))
         return config
 
     def requirements(self, path: Path, options: Mapping[str, Any]) -> list[str]:
@@ -216,7 +211,7 @@ class Site:
                 )
             except (ConfigError, NotebookError):
                 continue  # reported when the page is rendered
-            if "pyodide" in self._config(page, jupyter, options)["runtimes"]:
+            if self._config(page, jupyter, options).offers("pyodide"):
                 found += [r for r in self.requirements(path, options) if r not in found]
         return found
 

@@ -26,6 +26,7 @@ from traitlets import Bool, Integer, Unicode
 
 from livecells.assets import STATIC_DIR
 from livecells.errors import ConfigError, NotebookError
+from livecells.pageconfig import Served
 from livecells.server.public import PublicWebsocketConnection, VisitorKernels
 from livecells.site import ASSETS, Site
 from livecells.wheels import fetch_wheels
@@ -87,14 +88,13 @@ class LivecellsApp(ExtensionApp):
         server = self.serverapp
         assert server is not None
         root = Path(self.directory or server.root_dir)
-        extra: dict[str, Any] = {
-            "baseUrl": server.base_url,
-            "openInJupyter": None if self.public else _jupyter_url(server),
-            "watch": not self.public,
-        }
-        if self.auto_run is not None:
-            extra["autoRun"] = self.auto_run
-        site = Site(root, default_runtime="livecells", extra_config=extra)
+        serving = Served(
+            base_url=server.base_url,
+            open_in_jupyter=None if self.public else _jupyter_url(server),
+            watch=not self.public,
+            auto_run=self.auto_run,
+        )
+        site = Site(root, default_runtime="livecells", served=serving)
         # Served pages carry the built pages' CSP: a page's raw HTML, on this origin with the
         # author's login, must not run scripts that reach the server's API.
         site.csp = True
