@@ -19,10 +19,10 @@ from typing import Any
 
 import nbformat
 import pytest
-from livecells.progress import strip_ansi
 from playwright.sync_api import Browser, Page, expect
 from tests.browser.static_server import serve_static
 
+from livecells.reports import strip_ansi
 from livecells.site import build
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
