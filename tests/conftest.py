@@ -6,7 +6,9 @@ needs nothing beyond ``pip install -e '.[test]'``.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -17,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -54,6 +57,20 @@ def ensure_chromium() -> str | None:
     if not os.access(CHROMIUM, os.X_OK):
         return f"apt-get installed chromium but {CHROMIUM} is missing: {how}"
     return None
+
+
+def page_config_of(html: str) -> dict[str, Any]:
+    """The ``PageConfig`` a rendered page carries (its ``#livecells-config`` JSON)."""
+    match = re.search(r'id="livecells-config">(.*?)</script>', html)
+    assert match is not None, "the page has no #livecells-config"
+    config: dict[str, Any] = json.loads(match.group(1))
+    return config
+
+
+def livecells_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``livecells ARGS...`` in a process of its own, its output captured as text."""
+    command = [sys.executable, "-m", "livecells", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
 
 
 def free_port() -> int:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.conftest import page_config_of
 
 from livecells.cli import main
 from livecells.site import Site, build
@@ -24,13 +25,6 @@ def book(tmp_path: Path) -> Path:
     (root / "images").mkdir()
     (root / "images" / "logo.png").write_bytes(b"\x89PNG\r\n")
     return root
-
-
-def config_of(html: str) -> dict[str, object]:
-    match = re.search(r'id="livecells-config">(.*?)</script>', html)
-    assert match is not None
-    data: dict[str, object] = json.loads(match.group(1))
-    return data
 
 
 def test_every_page_the_index_the_client_and_the_assets_are_written(
@@ -73,13 +67,13 @@ def test_urls_are_relative_so_the_site_works_under_any_prefix(book: Path, tmp_pa
     build(book, tmp_path / "out")
     html = (tmp_path / "out" / "deep" / "er" / "page.html").read_text()
     assert 'href="../../_livecells/livecells.css"' in html
-    assert config_of(html)["runtime"] is None  # no code on this page
+    assert page_config_of(html)["runtime"] is None  # no code on this page
     assert 'href="../../index.html"' in html
 
 
 def test_a_static_build_runs_on_pyodide_by_default(book: Path, tmp_path: Path) -> None:
     build(book, tmp_path / "out")
-    config = config_of((tmp_path / "out" / "basics.html").read_text())
+    config = page_config_of((tmp_path / "out" / "basics.html").read_text())
     assert config["runtime"] == "pyodide"
     assert config["staticUrl"] == "_livecells/"
 
@@ -116,8 +110,8 @@ def test_one_page_can_point_at_another_binder_repository_and_kernel(tmp_path: Pa
         "```{code-cell} r\n1 + 1\n```\n"
     )
     site = Site(tmp_path, default_runtime="pyodide")
-    python = config_of(site.render(Path("py.md")))
-    r = config_of(site.render(Path("r.md")))
+    python = page_config_of(site.render(Path("py.md")))
+    r = page_config_of(site.render(Path("r.md")))
     assert python["binder"] == {
         "repo": "org/python-env",
         "ref": None,
@@ -146,7 +140,7 @@ def test_built_pages_carry_integrity_hashes_a_policy_and_a_headers_file(tmp_path
     assert re.search(r'livecells.css" integrity="sha384-', html)
     # Integrity keys must be URL-like ("./", "../", "/"): Chromium ignores bare ones.
     assert '"integrity":{"./_livecells/chunks/' in html
-    config = config_of(html)
+    config = page_config_of(html)
     assert config["math"] == {"engine": "katex", "integrity": config["math"]["integrity"]}  # type: ignore[index]
     assert str(config["math"]["integrity"]).startswith("sha384-")  # type: ignore[index]
     policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 import shutil
 import subprocess
 import sys
@@ -13,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.conftest import JupyterServer, start_livecells_serve
+from tests.conftest import JupyterServer, livecells_cli, page_config_of, start_livecells_serve
 
 from livecells.server.app import LivecellsApp
 from livecells.server.websocket import NoDelayWebsocketConnection
@@ -47,13 +45,6 @@ def client(served: JupyterServer) -> Iterator[httpx.Client]:
         yield http
 
 
-def page_config(html: str) -> dict[str, object]:
-    match = re.search(r'<script type="application/json" id="livecells-config">(.*?)</script>', html)
-    assert match is not None
-    config: dict[str, object] = json.loads(match.group(1))
-    return config
-
-
 def test_pages_need_the_login_the_tokenised_url_gives(served: JupyterServer) -> None:
     response = httpx.get(f"{served.url}livecells/basics.html", follow_redirects=False)
     assert response.status_code in (302, 403)
@@ -66,7 +57,7 @@ def test_a_page_never_contains_the_token(served: JupyterServer, client: httpx.Cl
 
 
 def test_a_page_runs_on_the_servers_own_kernels(client: httpx.Client) -> None:
-    config = page_config(client.get("livecells/basics.html").text)
+    config = page_config_of(client.get("livecells/basics.html").text)
     assert config["runtime"] == "livecells"
     assert config["baseUrl"] == "/"
     assert config["kernelName"] == "python3"
@@ -93,7 +84,7 @@ def test_stored_outputs_are_the_static_fallback(client: httpx.Client) -> None:
 
 
 def test_a_page_with_jupyter_false_is_not_live(client: httpx.Client) -> None:
-    assert page_config(client.get("livecells/off.html").text)["runtime"] is None
+    assert page_config_of(client.get("livecells/off.html").text)["runtime"] is None
 
 
 def test_the_client_and_the_folders_files_are_served(client: httpx.Client) -> None:
@@ -139,12 +130,7 @@ def test_kernel_websockets_set_tcp_nodelay() -> None:
 
 def test_bad_config_stops_serve_with_one_line_naming_the_file(tmp_path: Path) -> None:
     (tmp_path / "livecells.yml").write_text("project:\n  jupyter:\n    kernelName: 3\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "livecells", "serve", str(tmp_path), "--no-browser"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = livecells_cli("serve", str(tmp_path), "--no-browser")
     assert done.returncode == 2
     assert "livecells.yml" in done.stderr and "kernelName" in done.stderr
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -20,7 +18,13 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.conftest import JupyterServer, kernel_gateway, start_livecells_serve
+from tests.conftest import (
+    JupyterServer,
+    kernel_gateway,
+    livecells_cli,
+    page_config_of,
+    start_livecells_serve,
+)
 from tests.tcpproxy import tcp_proxy
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
@@ -184,9 +188,7 @@ def test_a_visitor_gets_a_signed_httponly_cookie_and_no_page_or_script_has_a_tok
     visitor = Visitor(public)
     cookie = visitor.page.headers["set-cookie"]
     assert "livecells-visitor=" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
-    config = re.search(r'id="livecells-config">(.*?)</script>', visitor.page.text)
-    assert config is not None
-    settings = json.loads(config.group(1))
+    settings = page_config_of(visitor.page.text)
     assert settings["openInJupyter"] is None and settings["server"] is None
     assert settings["runtimes"] == ["livecells", "pyodide"]
     for path in ("livecells/", "livecells/_livecells/livecells.js", "livecells/index.html"):
@@ -481,8 +483,7 @@ def test_behind_a_reverse_proxy_under_a_path_with_forwarded_headers(
     )
     try:
         alice = Visitor(server)
-        config = re.search(r'id="livecells-config">(.*?)</script>', alice.page.text)
-        assert config is not None and json.loads(config.group(1))["baseUrl"] == "/live/"
+        assert page_config_of(alice.page.text)["baseUrl"] == "/live/"
         assert "Path=/live/" in alice.page.headers["set-cookie"]
         kernel = alice.start_kernel()
         assert "2" in text_of(alice.run(kernel, "print(1 + 1)"))
@@ -495,25 +496,14 @@ def test_behind_a_reverse_proxy_under_a_path_with_forwarded_headers(
 
 
 def test_the_cli_refuses_limits_without_public(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "livecells", "serve", str(tmp_path), "--max-kernels=3"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = livecells_cli("serve", str(tmp_path), "--max-kernels=3")
     assert result.returncode == 2
     assert "--max-kernels only apply with --public" in result.stderr
 
 
 @pytest.mark.parametrize("value", ["-1", "many"])
 def test_the_cli_refuses_a_limit_that_is_not_a_count(tmp_path: Path, value: str) -> None:
-    command = ["serve", str(tmp_path), "--public", f"--connection-timeout={value}"]
-    result = subprocess.run(
-        [sys.executable, "-m", "livecells", *command],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = livecells_cli("serve", str(tmp_path), "--public", f"--connection-timeout={value}")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
         "livecells serve: error: argument --connection-timeout: "
