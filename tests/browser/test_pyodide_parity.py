@@ -22,6 +22,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from tests.browser.static_server import serve_static
 
+from livecells.node import node_executable
 from livecells.reports import strip_ansi
 from livecells.site import build
 
@@ -50,7 +51,7 @@ FAILING = HEADER + "\n".join(
 )
 NODE_HAS_JSPI = (
     int(
-        subprocess.run(["node", "--version"], capture_output=True, text=True)
+        subprocess.run([node_executable(), "--version"], capture_output=True, text=True)
         .stdout[1:]
         .split(".")[0]
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import subprocess
 import time
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from tests.wheelfactory import make_wheel
 
 import livecells
 from livecells.errors import KernelNotFound, RuntimeNotAvailable
+from livecells.node import node_executable
 from livecells.runtimes.base import Kernel
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -231,20 +233,37 @@ async def test_an_unloadable_pyodide_is_a_clear_error(tmp_path: Path) -> None:
             pass
 
 
+def _nodes() -> list[str]:
+    """The Node.js livecells uses (the wheel's), and a system one of another major version when
+    there is one (then both paths, with and without JSPI, are tested)."""
+    chosen = node_executable()
+    found = [chosen]
+    system = shutil.which("node")
+    if system and _major(system) != _major(chosen):
+        found.append(system)
+    return found
+
+
+def _major(node: str) -> int:
+    out = subprocess.run([node, "--version"], capture_output=True, text=True).stdout
+    return int(out.strip().lstrip("v").split(".")[0])
+
+
+@pytest.mark.parametrize("node", _nodes())
 async def test_stack_switching_is_as_in_chromium_where_node_has_it_and_said_where_not(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, node: str
 ) -> None:
     """Node.js 24+ gets JSPI, as Chromium has it: ``run_sync`` works in a cell. Older Node.js
     runs Python as a browser without JSPI does, and the kernel's log says so."""
-    version = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
     with caplog.at_level(logging.WARNING, logger="livecells"):
-        async with livecells.connect("pyodide") as kernel:
+        async with livecells.connect("pyodide", node=node) as kernel:
             result = await kernel.execute(
                 "import time\nfrom pyodide.ffi import can_run_sync\n"
                 "time.sleep(0.1)\nprint(can_run_sync())"
             )
     warnings = [r.getMessage() for r in caplog.records if "Promise Integration" in r.getMessage()]
-    if int(version.lstrip("v").split(".")[0]) >= 24:
+    if _major(node) >= 24:
         assert result.outputs == [{"output_type": "stream", "name": "stdout", "text": "True\n"}]
         assert warnings == []
     else:
