@@ -354,7 +354,11 @@ class Kernel:
         names = [word for word in words[1:] if not word.startswith("-")]
         if self._pip_install is None:
             raise RuntimeError("%pip install is not available: micropip is not part of this site")
-        await self._pip_install(json.dumps(names))
+        try:
+            await self._pip_install(json.dumps(names))
+        except Exception as exc:  # noqa: BLE001 - micropip's failure arrives as a JS error
+            # Its message is micropip's whole Python traceback: one line of it is the news.
+            raise PipInstallError(f"could not install {', '.join(names)}: {_last_line(exc)}") from None
         print(f"Installed {', '.join(names)}")
 
     async def execute(self, code, silent=False, store_history=True, allow_stdin=True):
@@ -443,12 +447,7 @@ class Kernel:
         ename = type(exc).__name__
         evalue = str(exc)
         if isinstance(exc, ModuleNotFoundError) and exc.name:
-            evalue += (
-                f". The Pyodide runtime has the standard library and the packages this site "
-                f"ships: add {exc.name.split('.')[0]!r} to project.livecells.packages "
-                f"(pure-Python wheels are fetched by `livecells build`), or run "
-                f"`%pip install {exc.name.split('.')[0]}` in a cell"
-            )
+            evalue += ". " + _missing_module_advice(exc.name.split(".")[0])
         lines = [
             f"{RED}{'-' * 75}{RESET}",
             f"{RED}{ename}{RESET}{' ' * max(1, 42 - len(ename))}Traceback (most recent call last)",
@@ -472,6 +471,83 @@ class Kernel:
         else:
             lines.append(f"{RED}{ename}{RESET}: {evalue}")
         return {"ename": ename, "evalue": evalue, "traceback": lines}
+
+
+class PipInstallError(RuntimeError):
+    """``%pip install`` failed (micropip or the package index said why)."""
+
+
+def _last_line(exc):
+    """The last line of an error's message: for a JS error wrapping a Python one, its
+    ``ValueError: ...`` rather than the traceback before it."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    last = lines[-1] if lines else type(exc).__name__
+    return re.sub(r"^(Error|PythonError): ", "", last)
+
+
+def _pyodide_build(name):
+    """The name of Pyodide's own build of the module ``name`` (compiled packages such as
+    matplotlib have one), from the lock file in use or else the distribution's own (a site
+    with wheels loads a lock file of its own); None when neither lists it."""
+    try:
+        import pyodide_js
+
+        package = pyodide_js._api._import_name_to_package_name.get(name)
+        if package:
+            return str(package)
+        return _distribution_imports(str(pyodide_js._api.config.indexURL)).get(name)
+    except Exception:  # noqa: BLE001 - not under Pyodide, or its internals moved
+        return None
+
+
+_DISTRIBUTION_IMPORTS = {}
+
+
+def _distribution_imports(index_url):
+    """Import name -> package, from ``pyodide-lock.json`` beside Pyodide itself (read once;
+    a synchronous request, which a Web Worker may make). Empty where it cannot be read."""
+    if index_url not in _DISTRIBUTION_IMPORTS:
+        imports = {}
+        try:
+            from pyodide.http import open_url
+
+            lock = json.loads(open_url(f"{index_url.rstrip('/')}/pyodide-lock.json").read())
+            for package, entry in lock.get("packages", {}).items():
+                for module in entry.get("imports", []):
+                    imports.setdefault(module, entry.get("name", package))
+        except Exception:  # noqa: BLE001 - Node.js (no XMLHttpRequest), or no lock file there
+            pass
+        _DISTRIBUTION_IMPORTS[index_url] = imports
+    return _DISTRIBUTION_IMPORTS[index_url]
+
+
+def _missing_module_advice(name):
+    """What to do about ``import name`` failing here: a package Pyodide builds (compiled code)
+    comes from Pyodide's full distribution, not from ``packages``, which takes pure-Python
+    wheels only."""
+    try:
+        import pyodide_js
+
+        full = f"https://cdn.jsdelivr.net/pyodide/v{pyodide_js.version}/full/"
+    except Exception:  # noqa: BLE001
+        full = "https://cdn.jsdelivr.net/pyodide/<version>/full/"
+    from_pyodide = (
+        f"list Pyodide's full distribution ({full}) as a further project.livecells.pyodide."
+        f"indexURL, where the page looks for it"
+    )
+    package = _pyodide_build(name)
+    if package:
+        return (
+            f"Pyodide builds {package!r} (it has compiled code) but this site does not ship "
+            f"that build: {from_pyodide}, then run `%pip install {package}`; or run the page "
+            f"on a Jupyter kernel instead of Pyodide"
+        )
+    return (
+        f"The Pyodide runtime has the standard library and the packages this site ships. "
+        f"If {name!r} is pure Python, add it to project.livecells.packages (`livecells build` "
+        f"fetches its wheel) or run `%pip install {name}` in a cell; a package with compiled "
+        f"code needs Pyodide's own build: {from_pyodide}"
+    )
 
 
 def _ends_with_semicolon(source):
