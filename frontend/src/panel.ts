@@ -77,7 +77,13 @@ export class Panel {
     this.element.dataset.runtime = name;
     this.started = false;
     this.booting = false;
-    this.show("idle", `Press Start to run this page's code (${label})`);
+    this.show("idle", "");
+    // Before Start: where the code will run; the hint before it gives way on a phone.
+    const hint = document.createElement("span");
+    hint.className = "lc-hint";
+    hint.textContent = "Press Start to run this page's code on ";
+    this.statusText.replaceChildren(hint, label);
+    this.statusText.title = `Press Start to run this page's code on ${label}`;
   }
 
   /** "Open in Jupyter": the server's own UI, while a kernel there is running. */
@@ -122,7 +128,7 @@ export class Panel {
     // While a kernel starts, its first busy/idle (kernel_info) is not news: the start-up line stays.
     const quiet = this.booting && !this.started && (status === "busy" || status === "idle");
     if (!quiet) {
-      const text = !this.started && status === "idle" && detail ? detail : statusText(status, detail);
+      const text = statusText(status, detail);
       this.statusText.textContent = text;
       this.statusText.title = text;
     }
