@@ -54,6 +54,8 @@ class Stream(io.TextIOBase):
         self._kernel = kernel
         self.name = name
         self._pending = []
+        # While not None, writes are kept here instead of sent (see Kernel._pip).
+        self.held = None
 
     @property
     def encoding(self):
@@ -68,7 +70,9 @@ class Stream(io.TextIOBase):
     def write(self, text):
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        if text:
+        if text and self.held is not None:
+            self.held.append(text)
+        elif text:
             self._pending.append(text)
             if "\n" in text:
                 self.flush()
@@ -354,11 +358,19 @@ class Kernel:
         names = [word for word in words[1:] if not word.startswith("-")]
         if self._pip_install is None:
             raise RuntimeError("%pip install is not available: micropip is not part of this site")
+        # micropip prints its own traceback to stderr as it fails, and its error's message is
+        # that traceback again: the cell shows one error, with the one line that is the news.
+        self.stderr.flush()
+        self.stderr.held = []
         try:
             await self._pip_install(json.dumps(names))
         except Exception as exc:  # noqa: BLE001 - micropip's failure arrives as a JS error
-            # Its message is micropip's whole Python traceback: one line of it is the news.
+            self.stderr.held = None
             raise PipInstallError(f"could not install {', '.join(names)}: {_last_line(exc)}") from None
+        finally:
+            held, self.stderr.held = self.stderr.held, None
+        if held:
+            self.stderr.write("".join(held))
         print(f"Installed {', '.join(names)}")
 
     async def execute(self, code, silent=False, store_history=True, allow_stdin=True):
@@ -486,39 +498,35 @@ def _last_line(exc):
 
 
 def _pyodide_build(name):
-    """The name of Pyodide's own build of the module ``name`` (compiled packages such as
-    matplotlib have one), from the lock file in use or else the distribution's own (a site
-    with wheels loads a lock file of its own); None when neither lists it."""
-    try:
-        import pyodide_js
-
-        package = pyodide_js._api._import_name_to_package_name.get(name)
-        if package:
-            return str(package)
-        return _distribution_imports(str(pyodide_js._api.config.indexURL)).get(name)
-    except Exception:  # noqa: BLE001 - not under Pyodide, or its internals moved
-        return None
-
-
-_DISTRIBUTION_IMPORTS = {}
-
-
-def _distribution_imports(index_url):
-    """Import name -> package, from ``pyodide-lock.json`` beside Pyodide itself (read once;
-    a synchronous request, which a Web Worker may make). Empty where it cannot be read."""
-    if index_url not in _DISTRIBUTION_IMPORTS:
-        imports = {}
+    """The package of Pyodide's distribution that has the module ``name`` and compiled code
+    (matplotlib, numpy, ...), else None: from ``livecells-pyodide.json`` beside Pyodide, which
+    the client's build writes from Pyodide's own lock file (the site ships an empty one)."""
+    global _COMPILED
+    if _COMPILED is None:
+        _COMPILED = {}
         try:
-            from pyodide.http import open_url
+            import pyodide_js
 
-            lock = json.loads(open_url(f"{index_url.rstrip('/')}/pyodide-lock.json").read())
-            for package, entry in lock.get("packages", {}).items():
-                for module in entry.get("imports", []):
-                    imports.setdefault(module, entry.get("name", package))
-        except Exception:  # noqa: BLE001 - Node.js (no XMLHttpRequest), or no lock file there
+            url = f"{str(pyodide_js._api.config.indexURL).rstrip('/')}/livecells-pyodide.json"
+            _COMPILED = dict(json.loads(_read_text(url)).get("compiled", {}))
+        except Exception:  # noqa: BLE001 - not under Pyodide, or no such file: no names
             pass
-        _DISTRIBUTION_IMPORTS[index_url] = imports
-    return _DISTRIBUTION_IMPORTS[index_url]
+    return _COMPILED.get(name)
+
+
+_COMPILED = None
+
+
+def _read_text(url):
+    """A small file beside Pyodide, synchronously: an XMLHttpRequest in a Web Worker, the
+    file system under Node.js."""
+    if url.startswith(("http:", "https:", "file:")) and "XMLHttpRequest" in dir(__import__("js")):
+        from pyodide.http import open_url
+
+        return open_url(url).read()
+    import js
+
+    return str(js.process.getBuiltinModule("fs").readFileSync(url, "utf8"))
 
 
 def _missing_module_advice(name):
