@@ -179,7 +179,8 @@ STATUS_LOG = """() => {
   window.__statuses = [];
   const status = document.querySelector(".lc-status");
   const record = () => window.__statuses.push(status.textContent);
-  new MutationObserver(record).observe(status, {childList: true, characterData: true, subtree: true});
+  const options = {childList: true, characterData: true, subtree: true};
+  new MutationObserver(record).observe(status, options);
 }"""
 
 

@@ -64,7 +64,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, hanging_port: int) -> Path:
     )
     (source / "missing.md").write_text(
         "---\ntitle: Missing\nkernelspec: {name: python3, display_name: Python 3}\n---\n"
-        "```{code-cell} python\n:tags: [raises-exception]\n%pip install not-a-real-package-xyz\n```\n"
+        "```{code-cell} python\n:tags: [raises-exception]\n"
+        "%pip install not-a-real-package-xyz\n```\n"
         "```{code-cell} python\n:tags: [raises-exception]\nimport matplotlib\n```\n"
     )
     output = tmp_path_factory.mktemp("pyodide-site")
