@@ -42,10 +42,10 @@ RUNTIME = {
     "binder": "binder",
 }
 PANEL_MAX = 64
-ALL_RAN = r"""() => {
-  const { queue, cells } = window.livecells;
-  const counted = (cell) => /^\[\d+\]:$/.test(cell.element.querySelector(".lc-count").textContent);
-  return queue.runtime !== null && queue.idle && cells.every(counted);
+# Started (Run all queues the cells in the same task) and the queue run dry, or stopped.
+RUN_ALL_ENDED = """() => {
+  const { queue, runtime } = window.livecells;
+  return (queue.runtime !== null && queue.idle) || ["error", "dead"].includes(runtime.status);
 }"""  # px: one row of controls
 
 
@@ -164,9 +164,18 @@ def run_interactive(page: Page, reader: Reader) -> None:
     wait_ready(page)
     cells.nth(1).locator("button.lc-run").click()
     expect(page.locator(".lc-panel")).to_have_attribute("data-status", "busy", timeout=RUN)
-    expect(page.locator("button.lc-interrupt")).to_be_enabled()
-    page.locator("button.lc-interrupt").click()
-    expect(cells.nth(1).locator(".lc-error")).to_be_visible(timeout=RUN)
+    # Pressed again while the loop runs on: on isolated Pyodide an interrupt sent in the
+    # moment the cell starts is lost (the worker clears its flag as it begins).
+    stopped = cells.nth(1).locator(".lc-error")
+    for _ in range(30):
+        if page.locator("button.lc-interrupt").is_enabled():
+            page.locator("button.lc-interrupt").click()
+        try:
+            expect(stopped).to_be_visible(timeout=4_000)
+            break
+        except AssertionError:
+            continue
+    expect(stopped).to_be_visible(timeout=RUN)
     wait_ready(page)
     cells.nth(2).locator("button.lc-run").click()
     count_is_set(cells.nth(2))
@@ -227,6 +236,7 @@ def screenshots(page: Page, runtime: str, name: str) -> list[str]:
     return problems
 
 
+@pytest.mark.timeout(400)
 @pytest.mark.parametrize("name", PAGES)
 def test_every_page_of_the_book_runs_to_its_end(
     context: BrowserContext, reader: Reader, name: str
@@ -241,13 +251,12 @@ def test_every_page_of_the_book_runs_to_its_end(
         if name == "interactive.html":
             run_interactive(page, reader)
         else:
-            # Started (the cells queued in the same task) and the queue run dry: stored
-            # outputs carry counts too, so a count alone does not say a cell ran.
-            page.wait_for_function(ALL_RAN, timeout=RUN)
+            # Stored outputs carry counts too: a count alone does not say a cell ran.
+            page.wait_for_function(RUN_ALL_ENDED, timeout=RUN)
         wait_ready(page)
     problems = unexpected_errors(page, name, reader)
-    problems += [
-        f"a cell could not run: {text}" for text in page.locator(".lc-problem").all_inner_texts()
-    ]
+    counts = [text.strip() for text in page.locator(".lc-count").all_inner_texts()]
+    if name != "interactive.html" and not all(re.match(r"^\[\d+\]:$", c) for c in counts):
+        problems.append(f"{name}: not every cell ran: {counts}")
     problems += screenshots(page, reader.runtime, name)
     assert problems == []
