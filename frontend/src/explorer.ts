@@ -91,18 +91,18 @@ export class SessionExplorer {
         const row = h(
           "tr",
           { className: "lc-session", "data-runtime": choice.runtime, "data-status": status },
-          h("td", {}, RUNTIME_LABELS[choice.runtime] + where, session === this.active ? h("strong", { className: "lc-active" }, " (this page)") : null),
-          h("td", { className: "lc-session-kernel" }, choice.kernelName),
-          h("td", { className: "lc-session-id", title: runtime.id ?? "" }, runtime.id ? runtime.id.slice(0, 8) : "in this tab"),
-          h("td", { className: "lc-session-status" }, STATUS_LABELS[status]),
-          h("td", { className: "lc-session-started" }, time(session.started)),
-          h("td", { className: "lc-session-activity" }, time(session.lastActivity)),
+          h("td", { "data-label": "Runtime" }, RUNTIME_LABELS[choice.runtime] + where, session === this.active ? h("strong", { className: "lc-active" }, " (this page)") : null),
+          h("td", { className: "lc-session-kernel", "data-label": "Kernel" }, choice.kernelName),
+          h("td", { className: "lc-session-id", "data-label": "Kernel id", title: runtime.id ?? "" }, runtime.id ? runtime.id.slice(0, 8) : "in this tab"),
+          h("td", { className: "lc-session-status", "data-label": "Status" }, STATUS_LABELS[status]),
+          h("td", { className: "lc-session-started", "data-label": "Started" }, time(session.started)),
+          h("td", { className: "lc-session-activity", "data-label": "Last activity" }, time(session.lastActivity)),
           h(
             "td",
             { className: "lc-session-actions" },
             button("lc-session-interrupt", "Interrupt", `Interrupt the ${choice.runtime} kernel`, () => this.actions.interrupt(session)),
             button("lc-session-restart", "Restart", `Restart the ${choice.runtime} kernel`, () => this.actions.restart(session)),
-            button("lc-session-close", "Close", `Shut the ${choice.runtime} kernel down`, () => this.actions.close(session)),
+            button("lc-session-close", "Shut down", `Shut the ${choice.runtime} kernel down`, () => this.actions.close(session)),
           ),
         );
         row.querySelector<HTMLButtonElement>(".lc-session-interrupt")!.disabled = status !== "busy";

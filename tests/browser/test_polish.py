@@ -213,3 +213,17 @@ def test_session_rows_name_their_kernel_its_id_and_when_it_started(
     expect(row.locator(".lc-session-id")).to_have_text(kernel[:8])
     expect(row.locator(".lc-session-status")).to_have_text("Ready")
     expect(row.locator(".lc-session-started time")).to_have_attribute("datetime", re.compile("T"))
+
+
+def test_the_session_list_fits_a_phone(phone: BrowserContext, served: JupyterServer) -> None:
+    page = open_in(phone, served, "tests/order.html")
+    page.locator("button.lc-power").click()
+    wait_ready(page)
+    page.locator("button.lc-sessions-button").click()
+    dialog = page.locator("dialog.lc-sessions")
+    expect(dialog.locator("tr.lc-session")).to_have_count(1)
+    box = dialog.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    inner = dialog.evaluate("d => [d.scrollWidth, d.clientWidth]")
+    assert inner[0] <= inner[1], f"the session list scrolls sideways: {inner}"
+    expect(dialog.locator("button.lc-session-close")).to_be_in_viewport()
