@@ -34,6 +34,7 @@ export class Panel {
   readonly element: HTMLElement;
   private statusText: HTMLElement;
   private power: HTMLButtonElement;
+  private powerLabel: HTMLElement;
   private runAll: HTMLButtonElement;
   private interrupt: HTMLButtonElement;
   private restart: HTMLButtonElement;
@@ -47,6 +48,7 @@ export class Panel {
     this.element.setAttribute("role", "toolbar");
     this.element.setAttribute("aria-label", "Live code");
     this.power = tool("lc-power", "power", "Start", "Start kernel", () => actions.power());
+    this.powerLabel = this.power.querySelector(".lc-label") as HTMLElement;
     this.runAll = tool("lc-run-all", "runAll", "Run all", "Run all cells", () => actions.runAll());
     this.interrupt = tool("lc-interrupt", "interrupt", "Interrupt", "Interrupt the running cell", () => actions.interrupt());
     this.restart = tool("lc-restart", "restart", "Restart", "Restart the kernel", () => actions.restart());
@@ -134,8 +136,10 @@ export class Panel {
     }
     const booting = BOOTING.has(status);
     this.power.disabled = started || booting;
-    this.power.querySelector(".lc-label")!.textContent = status === "dead" || status === "error" ? "Start again" : "Start";
-    this.power.setAttribute("aria-label", status === "dead" || status === "error" ? "Start the kernel again" : "Start kernel");
+    const again = status === "dead" || status === "error";
+    this.powerLabel.textContent = again ? "Start again" : "Start";
+    this.power.setAttribute("aria-label", again ? "Start the kernel again" : "Start kernel");
+    this.power.title = this.power.getAttribute("aria-label") ?? "";
     this.runAll.disabled = !started || !live;
     this.interrupt.disabled = !started || status !== "busy";
     this.restart.disabled = !started || status === "restarting" || status === "disconnected";
