@@ -48,11 +48,21 @@ for (const name of ["pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python
   cpSync(join(pyodide, name), join(out, "pyodide", name));
 }
 const lock = JSON.parse(readFileSync(join(pyodide, "pyodide-lock.json"), "utf8"));
+/** Import name -> package, for the packages of Pyodide's distribution with compiled code (not
+ * shipped here, and not to be had from `packages`): kernel.py names them in its advice. */
+function compiledImports(lock) {
+  const imports = {};
+  for (const entry of Object.values(lock.packages)) {
+    if (entry.package_type !== "package" || entry.file_name.endsWith("-none-any.whl")) continue;
+    for (const name of entry.imports ?? []) imports[name] = entry.name;
+  }
+  return imports;
+}
 const version = JSON.parse(readFileSync(join(pyodide, "package.json"), "utf8")).version;
 writeFileSync(join(out, "pyodide", "pyodide-lock.json"), JSON.stringify({ info: lock.info, packages: {} }));
 writeFileSync(
   join(out, "pyodide", "livecells-pyodide.json"),
-  JSON.stringify({ version, python: lock.info.python, micropip: lock.packages.micropip.version, packaging: lock.packages.packaging.version, info: lock.info }, null, 1),
+  JSON.stringify({ version, python: lock.info.python, micropip: lock.packages.micropip.version, packaging: lock.packages.packaging.version, info: lock.info, compiled: compiledImports(lock) }, null, 1),
 );
 
 // A memory snapshot of a started interpreter that has imported what kernel.py imports: the

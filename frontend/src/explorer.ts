@@ -5,10 +5,12 @@
 import { button, h } from "./dom";
 import { type Choice, RUNTIME_LABELS } from "./runtimes/factory";
 import type { Runtime } from "./runtimes/runtime";
+import { STATUS_LABELS } from "./status";
 
 export interface Session {
   runtime: Runtime;
   choice: Choice;
+  started: number;
   lastActivity: number;
 }
 
@@ -31,16 +33,18 @@ export class SessionExplorer {
     const table = h(
       "table",
       { className: "lc-sessions-table" },
-      h("thead", {}, h("tr", {}, ...["Runtime", "Kernel", "Status", "Last activity", ""].map((title) => h("th", { scope: "col" }, title)))),
+      h("thead", {}, h("tr", {}, ...["Runtime", "Kernel", "Kernel id", "Status", "Started", "Last activity", ""].map((title) => h("th", { scope: "col" }, title)))),
       this.rows,
     );
+    const page = document.title.replace(/\s+[-–—|·].*$/, "").trim() || location.pathname;
     const close = button("lc-cancel", "Close", "Close the session list", () => this.element.close());
     this.element = h(
       "dialog",
       { className: "lc-dialog lc-sessions", "aria-label": "Sessions" },
       h("h2", {}, "Sessions of this page"),
+      h("p", { className: "lc-sessions-page" }, `${page} (${location.pathname})`),
       this.empty,
-      table,
+      h("div", { className: "lc-table-scroll" }, table),
       h("div", { className: "lc-dialog-buttons" }, close),
     );
   }
@@ -53,7 +57,8 @@ export class SessionExplorer {
   add(runtime: Runtime, choice: Choice): Session {
     const existing = this.sessions.find((session) => session.runtime === runtime);
     if (existing) return existing;
-    const session: Session = { runtime, choice, lastActivity: Date.now() };
+    const now = Date.now();
+    const session: Session = { runtime, choice, started: now, lastActivity: now };
     this.sessions.push(session);
     runtime.onStatus(() => {
       session.lastActivity = Date.now();
@@ -86,16 +91,18 @@ export class SessionExplorer {
         const row = h(
           "tr",
           { className: "lc-session", "data-runtime": choice.runtime, "data-status": status },
-          h("td", {}, RUNTIME_LABELS[choice.runtime] + where, session === this.active ? h("strong", { className: "lc-active" }, " (this page)") : null),
-          h("td", { className: "lc-session-kernel" }, choice.kernelName),
-          h("td", { className: "lc-session-status" }, status),
-          h("td", { className: "lc-session-activity" }, h("time", { dateTime: new Date(session.lastActivity).toISOString() }, new Date(session.lastActivity).toLocaleTimeString())),
+          h("td", { "data-label": "Runtime" }, RUNTIME_LABELS[choice.runtime] + where, session === this.active ? h("strong", { className: "lc-active" }, " (this page)") : null),
+          h("td", { className: "lc-session-kernel", "data-label": "Kernel" }, choice.kernelName),
+          h("td", { className: "lc-session-id", "data-label": "Kernel id", title: runtime.id ?? "" }, runtime.id ? runtime.id.slice(0, 8) : "in this tab"),
+          h("td", { className: "lc-session-status", "data-label": "Status" }, STATUS_LABELS[status]),
+          h("td", { className: "lc-session-started", "data-label": "Started" }, time(session.started)),
+          h("td", { className: "lc-session-activity", "data-label": "Last activity" }, time(session.lastActivity)),
           h(
             "td",
             { className: "lc-session-actions" },
             button("lc-session-interrupt", "Interrupt", `Interrupt the ${choice.runtime} kernel`, () => this.actions.interrupt(session)),
             button("lc-session-restart", "Restart", `Restart the ${choice.runtime} kernel`, () => this.actions.restart(session)),
-            button("lc-session-close", "Close", `Shut the ${choice.runtime} kernel down`, () => this.actions.close(session)),
+            button("lc-session-close", "Shut down", `Shut the ${choice.runtime} kernel down`, () => this.actions.close(session)),
           ),
         );
         row.querySelector<HTMLButtonElement>(".lc-session-interrupt")!.disabled = status !== "busy";
@@ -104,4 +111,9 @@ export class SessionExplorer {
       }),
     );
   }
+}
+
+function time(at: number): HTMLTimeElement {
+  const date = new Date(at);
+  return h("time", { dateTime: date.toISOString() }, date.toLocaleTimeString());
 }

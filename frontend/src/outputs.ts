@@ -96,7 +96,7 @@ export class OutputArea {
     const pre = document.createElement("pre");
     pre.className = "lc-output lc-error";
     const traceback = (content.traceback as string[] | undefined) ?? [];
-    pre.append(ansiToElements(traceback.length ? traceback.join("\n") : `${content.ename}: ${content.evalue}`));
+    pre.append(ansiToElements(traceback.length ? traceback.join("\n") : errorLine(content)));
     this.element.append(pre);
     this.lastStream = null;
   }
@@ -139,6 +139,16 @@ export class OutputArea {
     pre.textContent = text;
     this.element.append(pre);
   }
+}
+
+/** An error without a traceback in one line. bash_kernel's failed command is
+ * `{ename: "", evalue: "2"}` (its exit status), which would otherwise read ": 2". */
+export function errorLine(content: JSONObject): string {
+  const ename = typeof content.ename === "string" ? content.ename.trim() : "";
+  const evalue = content.evalue === undefined || content.evalue === null ? "" : String(content.evalue).trim();
+  if (!ename && /^-?\d+$/.test(evalue)) return `The command failed (exit status ${evalue})`;
+  if (!ename) return evalue || "The cell failed";
+  return evalue ? `${ename}: ${evalue}` : ename;
 }
 
 /** The richest representation of a MIME bundle, as a wrapper element. */

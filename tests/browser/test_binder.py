@@ -37,6 +37,10 @@ jupyter:
 ```{{code-cell}} bash
 echo "$((6 * 7)) from $0"
 ```
+```{{code-cell}} bash
+:tags: [raises-exception]
+ls /no/such/folder
+```
 """
 
 
@@ -61,6 +65,7 @@ def site_url(tmp_path_factory: pytest.TempPathFactory, hub: StandInBinderHub) ->
     (source / "myst.yml").write_text("project:\n  github: https://github.com/owner/from-github\n")
     github = PAGE.format(title="GitHub", repo="owner/unused", hub=hub.url)
     (source / "github.md").write_text(github.replace("repo: owner/unused, ", ""))
+    (source / "log.md").write_text(PAGE.format(title="Log", repo="owner/log", hub=hub.url))
     output = tmp_path_factory.mktemp("binder-site")
     assert build(source, output).problems == []
     with serve_static(output, isolated=False) as url:
@@ -140,3 +145,27 @@ def test_binder_without_a_repository_builds_the_projects_github_repository(
     page.goto(site_url + "github.html")
     run_first_cell(page, "42")
     assert hub.launches.count("github/owner/from-github/main") == 1
+
+
+def test_the_build_log_is_a_panel_of_its_own_closed_once_the_server_is_ready(
+    page: Page, site_url: str
+) -> None:
+    page.goto(site_url + "log.html")
+    page.locator("button.lc-power").click()
+    log = page.locator("details.lc-log")
+    expect(log).to_have_attribute("open", "", timeout=30_000)  # open while Binder builds
+    expect(page.locator(".lc-cell .lc-outputs").first).to_contain_text("42", timeout=90_000)
+    expect(log).not_to_have_attribute("open", "")
+    assert page.locator(".lc-panel details, .lc-panel .lc-log").count() == 0
+    expect(log.locator("summary")).to_have_text("Build log")
+    box = page.locator(".lc-panel").bounding_box()
+    assert box is not None and box["height"] <= 56, "the log made the panel grow"
+    log.locator("summary").click()
+    expect(log.locator("pre")).to_contain_text("[ready] server running at")
+
+
+def test_a_failed_bash_command_says_its_exit_status(page: Page, site_url: str) -> None:
+    page.goto(site_url + "bash.html")
+    run_first_cell(page, re.compile(r"42 from \S*bash"))
+    error = page.locator(".lc-cell").nth(1).locator(".lc-error")
+    expect(error).to_have_text("The command failed (exit status 2)", timeout=30_000)

@@ -62,6 +62,12 @@ def site(tmp_path_factory: pytest.TempPathFactory, hanging_port: int) -> Path:
         f"livecells:\n  pyodide:\n    indexURL: ['http://127.0.0.1:{hanging_port}/']\n"
         "    timeoutMs: 1500\n---\n```{code-cell} python\nprint('never')\n```\n"
     )
+    (source / "missing.md").write_text(
+        "---\ntitle: Missing\nkernelspec: {name: python3, display_name: Python 3}\n---\n"
+        "```{code-cell} python\n:tags: [raises-exception]\n"
+        "%pip install not-a-real-package-xyz\n```\n"
+        "```{code-cell} python\n:tags: [raises-exception]\nimport matplotlib\n```\n"
+    )
     output = tmp_path_factory.mktemp("pyodide-site")
     built = build(source, output)
     assert built.problems == []
@@ -170,6 +176,44 @@ def test_a_local_wheel_is_installed_by_micropip(open_page: OpenPage) -> None:
     page = open_page("wheel/index.html")
     start(page)
     expect(cell(page, 0).locator(".lc-outputs")).to_contain_text("hi from a wheel", timeout=BOOT)
+
+
+@pytest.fixture
+def offline_page(browser: Browser, base_url: str) -> Iterator[Page]:
+    """A page of the site in a browser where every other host is unreachable (a package
+    index, say), as on a reader's machine without a network."""
+    context = browser.new_context()
+    context.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(base_url + "missing.html")
+    yield page
+    context.close()
+
+
+def test_a_failed_pip_install_is_one_short_traceback(offline_page: Page) -> None:
+    page = offline_page
+    start(page)
+    outputs = cell(page, 0).locator(".lc-outputs")
+    expect(outputs.locator(".lc-error")).to_have_count(1, timeout=BOOT)
+    text = outputs.inner_text()
+    assert text.count("Traceback") == 1, text
+    assert "PipInstallError: could not install not-a-real-package-xyz" in text
+    assert "JsException" not in text and "micropip/" not in text, text
+
+
+def test_a_missing_compiled_package_is_not_sent_to_packages(offline_page: Page) -> None:
+    """matplotlib is in Pyodide's distribution but not on this site: `packages` (pure-Python
+    wheels) cannot bring it; Pyodide's full distribution as a further indexURL can."""
+    page = offline_page
+    start(page)
+    error = cell(page, 1).locator(".lc-outputs .lc-error")
+    expect(error).to_contain_text("ModuleNotFoundError", timeout=BOOT)
+    text = error.inner_text()
+    assert "Pyodide builds 'matplotlib'" in text, text
+    assert "/full/) as a further project.livecells.pyodide.indexURL" in text
+    assert "add 'matplotlib' to project.livecells.packages" not in text
+    assert "add it to project.livecells.packages" not in text
 
 
 def test_a_failing_index_url_falls_back_to_the_next(open_page: OpenPage) -> None:

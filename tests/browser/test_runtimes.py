@@ -356,14 +356,14 @@ def test_the_explorer_interrupts_restarts_and_closes_a_session(
     row = page.locator("dialog.lc-sessions tr.lc-session")
     expect(row).to_have_count(1)
     expect(row.locator(".lc-session-kernel")).to_have_text("python3")
-    expect(row.locator(".lc-session-status")).to_have_text("busy")
+    expect(row.locator(".lc-session-status")).to_have_text("Running…")
     row.locator("button.lc-session-interrupt").click()
     expect(page.locator(".lc-cell").nth(1).locator(".lc-outputs")).to_contain_text(
         "KeyboardInterrupt", timeout=30_000
     )
-    expect(row.locator(".lc-session-status")).to_have_text(READY, timeout=30_000)
+    expect(row.locator(".lc-session-status")).to_have_text("Ready", timeout=30_000)
     row.locator("button.lc-session-restart").click()
-    expect(row.locator(".lc-session-status")).to_have_text(READY, timeout=60_000)
+    expect(row.locator(".lc-session-status")).to_have_text("Ready", timeout=60_000)
     row.locator("button.lc-session-close").click()
     expect(row).to_have_count(0)
     expect(page.locator("dialog.lc-sessions .lc-sessions-empty")).to_be_visible()

@@ -172,6 +172,18 @@ async def test_a_missing_module_says_how_to_get_it(kernel: Kernel) -> None:
     assert "project.livecells.packages" in error["evalue"]
 
 
+async def test_a_missing_compiled_package_is_sent_to_pyodides_distribution(
+    kernel: Kernel,
+) -> None:
+    """`packages` takes pure-Python wheels: matplotlib (compiled, built by Pyodide) is not
+    advised there."""
+    error = (await kernel.execute("import matplotlib.pyplot")).outputs[-1]
+    assert error["ename"] == "ModuleNotFoundError"
+    assert "Pyodide builds 'matplotlib'" in error["evalue"]
+    assert "/full/) as a further project.livecells.pyodide.indexURL" in error["evalue"]
+    assert "project.livecells.packages" not in error["evalue"]
+
+
 async def test_magics_only_where_the_cell_is_not_python(kernel: Kernel) -> None:
     assert (await kernel.execute("%matplotlib inline\n1")).status == "ok"
     error = (await kernel.execute("%ls")).outputs[-1]

@@ -50,6 +50,10 @@ export class BinderRuntime implements Runtime {
     return this.inner?.jupyterUrl ?? null;
   }
 
+  get id(): string | null {
+    return this.inner?.id ?? null;
+  }
+
   get status(): Status {
     return this.emitter.status;
   }

@@ -42,6 +42,8 @@ export interface Runtime {
   readonly status: Status;
   /** The UI of the Jupyter Server the kernel runs on, for "open in Jupyter" (server, Binder). */
   readonly jupyterUrl?: string | null;
+  /** The kernel's id on its server (server, Binder, livecells); none for an in-browser kernel. */
+  readonly id?: string | null;
   onStatus(listener: StatusListener): () => void;
   /** Start (or re-attach to) a kernel; resolves once it answered kernel_info. */
   start(): Promise<void>;

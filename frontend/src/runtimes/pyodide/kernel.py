@@ -54,6 +54,8 @@ class Stream(io.TextIOBase):
         self._kernel = kernel
         self.name = name
         self._pending = []
+        # While not None, writes are kept here instead of sent (see Kernel._pip).
+        self.held = None
 
     @property
     def encoding(self):
@@ -68,7 +70,9 @@ class Stream(io.TextIOBase):
     def write(self, text):
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        if text:
+        if text and self.held is not None:
+            self.held.append(text)
+        elif text:
             self._pending.append(text)
             if "\n" in text:
                 self.flush()
@@ -354,7 +358,19 @@ class Kernel:
         names = [word for word in words[1:] if not word.startswith("-")]
         if self._pip_install is None:
             raise RuntimeError("%pip install is not available: micropip is not part of this site")
-        await self._pip_install(json.dumps(names))
+        # micropip prints its own traceback to stderr as it fails, and its error's message is
+        # that traceback again: the cell shows one error, with the one line that is the news.
+        self.stderr.flush()
+        self.stderr.held = []
+        try:
+            await self._pip_install(json.dumps(names))
+        except Exception as exc:  # noqa: BLE001 - micropip's failure arrives as a JS error
+            self.stderr.held = None
+            raise PipInstallError(f"could not install {', '.join(names)}: {_last_line(exc)}") from None
+        finally:
+            held, self.stderr.held = self.stderr.held, None
+        if held:
+            self.stderr.write("".join(held))
         print(f"Installed {', '.join(names)}")
 
     async def execute(self, code, silent=False, store_history=True, allow_stdin=True):
@@ -443,12 +459,7 @@ class Kernel:
         ename = type(exc).__name__
         evalue = str(exc)
         if isinstance(exc, ModuleNotFoundError) and exc.name:
-            evalue += (
-                f". The Pyodide runtime has the standard library and the packages this site "
-                f"ships: add {exc.name.split('.')[0]!r} to project.livecells.packages "
-                f"(pure-Python wheels are fetched by `livecells build`), or run "
-                f"`%pip install {exc.name.split('.')[0]}` in a cell"
-            )
+            evalue += ". " + _missing_module_advice(exc.name.split(".")[0])
         lines = [
             f"{RED}{'-' * 75}{RESET}",
             f"{RED}{ename}{RESET}{' ' * max(1, 42 - len(ename))}Traceback (most recent call last)",
@@ -472,6 +483,79 @@ class Kernel:
         else:
             lines.append(f"{RED}{ename}{RESET}: {evalue}")
         return {"ename": ename, "evalue": evalue, "traceback": lines}
+
+
+class PipInstallError(RuntimeError):
+    """``%pip install`` failed (micropip or the package index said why)."""
+
+
+def _last_line(exc):
+    """The last line of an error's message: for a JS error wrapping a Python one, its
+    ``ValueError: ...`` rather than the traceback before it."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    last = lines[-1] if lines else type(exc).__name__
+    return re.sub(r"^(Error|PythonError): ", "", last)
+
+
+def _pyodide_build(name):
+    """The package of Pyodide's distribution that has the module ``name`` and compiled code
+    (matplotlib, numpy, ...), else None: from ``livecells-pyodide.json`` beside Pyodide, which
+    the client's build writes from Pyodide's own lock file (the site ships an empty one)."""
+    global _COMPILED
+    if _COMPILED is None:
+        _COMPILED = {}
+        try:
+            import pyodide_js
+
+            url = f"{str(pyodide_js._api.config.indexURL).rstrip('/')}/livecells-pyodide.json"
+            _COMPILED = dict(json.loads(_read_text(url)).get("compiled", {}))
+        except Exception:  # noqa: BLE001 - not under Pyodide, or no such file: no names
+            pass
+    return _COMPILED.get(name)
+
+
+_COMPILED = None
+
+
+def _read_text(url):
+    """A small file beside Pyodide, synchronously: an XMLHttpRequest in a Web Worker, the
+    file system under Node.js."""
+    if url.startswith(("http:", "https:", "file:")) and "XMLHttpRequest" in dir(__import__("js")):
+        from pyodide.http import open_url
+
+        return open_url(url).read()
+    import js
+
+    return str(js.process.getBuiltinModule("fs").readFileSync(url, "utf8"))
+
+
+def _missing_module_advice(name):
+    """What to do about ``import name`` failing here: a package Pyodide builds (compiled code)
+    comes from Pyodide's full distribution, not from ``packages``, which takes pure-Python
+    wheels only."""
+    try:
+        import pyodide_js
+
+        full = f"https://cdn.jsdelivr.net/pyodide/v{pyodide_js.version}/full/"
+    except Exception:  # noqa: BLE001
+        full = "https://cdn.jsdelivr.net/pyodide/<version>/full/"
+    from_pyodide = (
+        f"list Pyodide's full distribution ({full}) as a further project.livecells.pyodide."
+        f"indexURL, where the page looks for it"
+    )
+    package = _pyodide_build(name)
+    if package:
+        return (
+            f"Pyodide builds {package!r} (it has compiled code) but this site does not ship "
+            f"that build: {from_pyodide}, then run `%pip install {package}`; or run the page "
+            f"on a Jupyter kernel instead of Pyodide"
+        )
+    return (
+        f"The Pyodide runtime has the standard library and the packages this site ships. "
+        f"If {name!r} is pure Python, add it to project.livecells.packages (`livecells build` "
+        f"fetches its wheel) or run `%pip install {name}` in a cell; a package with compiled "
+        f"code needs Pyodide's own build: {from_pyodide}"
+    )
 
 
 def _ends_with_semicolon(source):
