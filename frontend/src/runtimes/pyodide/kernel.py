@@ -10,6 +10,8 @@ IPython-style traceback that hides the runtime's own frames. Top-level ``await``
 page is cross-origin isolated; otherwise it says why it cannot.
 """
 
+from __future__ import annotations
+
 import ast
 import base64
 import builtins
@@ -25,6 +27,8 @@ import tokenize
 import traceback
 import types
 import uuid
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from typing import Any
 
 os.environ.setdefault("MPLBACKEND", "agg")
 
@@ -43,6 +47,12 @@ HIDDEN_FRAMES = re.compile(r"(/_pyodide/|/pyodide/|livecells_kernel\.py$)")
 MAGIC = re.compile(r"^(\s*)([%!])(.*)$")
 
 
+def _current() -> Kernel:
+    if _kernel is None:
+        raise RuntimeError("display() needs the running kernel")
+    return _kernel
+
+
 class StdinNotImplementedError(RuntimeError):
     """input() in a frontend that cannot answer it (IPython's name, IPython's message)."""
 
@@ -50,24 +60,24 @@ class StdinNotImplementedError(RuntimeError):
 class Stream(io.TextIOBase):
     """stdout/stderr: sent a line at a time while the cell runs, the rest when it ends."""
 
-    def __init__(self, kernel, name):
+    def __init__(self, kernel: Kernel, name: str) -> None:
         self._kernel = kernel
         self.name = name
-        self._pending = []
+        self._pending: list[str] = []
         # While not None, writes are kept here instead of sent (see Kernel._pip).
-        self.held = None
+        self.held: list[str] | None = None
 
     @property
-    def encoding(self):
+    def encoding(self) -> str:  # type: ignore[override]
         return "utf-8"
 
-    def writable(self):
+    def writable(self) -> bool:
         return True
 
-    def isatty(self):
+    def isatty(self) -> bool:
         return False
 
-    def write(self, text):
+    def write(self, text: str) -> int:
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         if text and self.held is not None:
@@ -78,22 +88,25 @@ class Stream(io.TextIOBase):
                 self.flush()
         return len(text)
 
-    def flush(self):
+    def flush(self) -> None:
         if self._pending:
             text, self._pending = "".join(self._pending), []
             self._kernel.emit("stream", {"name": self.name, "text": text}, flush=False)
 
 
-def pretty(obj):
+def pretty(obj: object) -> str:
     if isinstance(obj, (dict, list, tuple, set, frozenset)):
         return pprint.pformat(obj, sort_dicts=False)
     return repr(obj)
 
 
-def format_mimebundle(obj, include=None, exclude=None):
+def format_mimebundle(
+    obj: object, include: Collection[str] | None = None, exclude: Collection[str] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """IPython's display formatter, in short: ``_repr_mimebundle_``, then each ``_repr_*_``,
     then ``text/plain`` from the pretty repr."""
-    data, metadata = {}, {}
+    data: dict[str, Any] = {}
+    metadata: dict[str, Any] = {}
     if not isinstance(obj, type):
         method = getattr(obj, "_repr_mimebundle_", None)
         if callable(method):
@@ -126,34 +139,34 @@ def format_mimebundle(obj, include=None, exclude=None):
 
 
 class DisplayHandle:
-    def __init__(self, display_id=None):
+    def __init__(self, display_id: str | None = None) -> None:
         self.display_id = display_id or uuid.uuid4().hex
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<DisplayHandle display_id={self.display_id}>"
 
-    def display(self, obj, **kwargs):
+    def display(self, obj: object, **kwargs: Any) -> None:
         display(obj, display_id=self.display_id, **kwargs)
 
-    def update(self, obj, **kwargs):
+    def update(self, obj: object, **kwargs: Any) -> None:
         display(obj, display_id=self.display_id, update=True, **kwargs)
 
 
-_kernel = None
+_kernel: Kernel | None = None
 
 
 def display(
-    *objs,
-    include=None,
-    exclude=None,
-    metadata=None,
-    transient=None,
-    display_id=None,
-    raw=False,
-    clear=False,
-    update=False,
-    **kwargs,
-):
+    *objs: Any,
+    include: Collection[str] | None = None,
+    exclude: Collection[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    transient: dict[str, Any] | None = None,
+    display_id: str | bool | None = None,
+    raw: bool = False,
+    clear: bool = False,
+    update: bool = False,
+    **kwargs: Any,
+) -> DisplayHandle | None:
     """IPython's ``display``: each object as a rich output; ``display_id`` (or ``True``)
     returns a handle whose ``update`` replaces the output wherever it is shown."""
     if clear:
@@ -170,18 +183,18 @@ def display(
             data, md = format_mimebundle(obj, include, exclude)
             md.update(metadata or {})
         msg_type = "update_display_data" if update else "display_data"
-        _kernel.emit(msg_type, {"data": data, "metadata": md, "transient": transient})
-    if display_id and not update:
+        _current().emit(msg_type, {"data": data, "metadata": md, "transient": transient})
+    if isinstance(display_id, str) and display_id and not update:
         return DisplayHandle(display_id)
     return None
 
 
-def update_display(obj, *, display_id, **kwargs):
+def update_display(obj: object, *, display_id: str, **kwargs: Any) -> None:
     display(obj, display_id=display_id, update=True, **kwargs)
 
 
-def clear_output(wait=False):
-    _kernel.emit("clear_output", {"wait": bool(wait)})
+def clear_output(wait: bool = False) -> None:
+    _current().emit("clear_output", {"wait": bool(wait)})
 
 
 class DisplayObject:
@@ -189,7 +202,13 @@ class DisplayObject:
 
     mime = "text/plain"
 
-    def __init__(self, data=None, url=None, filename=None, metadata=None):
+    def __init__(
+        self,
+        data: Any = None,
+        url: str | None = None,
+        filename: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
         if data is not None and isinstance(data, str) and data.startswith(("http://", "https://")):
             url, data = data, None
         self.url, self.filename, self.metadata = url, filename, metadata
@@ -200,10 +219,12 @@ class DisplayObject:
                 data = data.decode("utf-8")
         self.data = data
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<IPython.core.display.{type(self).__name__} object>"
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
+    def _repr_mimebundle_(
+        self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
+    ) -> Any:
         if self.data is None and self.url is not None:
             return {"text/html": self._linked()}
         value = self.data
@@ -212,7 +233,7 @@ class DisplayObject:
         bundle = {self.mime: value}
         return (bundle, {self.mime: self.metadata}) if self.metadata else bundle
 
-    def _linked(self):
+    def _linked(self) -> str:
         return f'<a href="{self.url}">{self.url}</a>'
 
 
@@ -231,7 +252,9 @@ class Latex(DisplayObject):
 class Math(DisplayObject):
     mime = "text/latex"
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
+    def _repr_mimebundle_(
+        self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
+    ) -> Any:
         return {"text/latex": f"$\\displaystyle {str(self.data).strip('$')}$"}
 
 
@@ -246,39 +269,63 @@ class Javascript(DisplayObject):
 class JSON(DisplayObject):
     mime = "application/json"
 
-    def __init__(self, data=None, **kwargs):
+    def __init__(self, data: Any = None, **kwargs: Any) -> None:
         super().__init__(json.dumps(data) if not isinstance(data, str) else data, **kwargs)
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"application/json": json.loads(self.data), "text/plain": "<IPython.core.display.JSON object>"}
+    def _repr_mimebundle_(
+        self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
+    ) -> Any:
+        return {
+            "application/json": json.loads(self.data),
+            "text/plain": "<IPython.core.display.JSON object>",
+        }
 
 
 class Image(DisplayObject):
-    def __init__(self, data=None, url=None, filename=None, format=None, width=None, height=None, **kwargs):
+    def __init__(
+        self,
+        data: Any = None,
+        url: str | None = None,
+        filename: str | None = None,
+        format: str | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         name = filename or url or ""
-        self.format = (format or ("jpeg" if name.lower().endswith((".jpg", ".jpeg")) else "png")).lower()
+        self.format = (
+            format or ("jpeg" if name.lower().endswith((".jpg", ".jpeg")) else "png")
+        ).lower()
         self.mime = "image/jpeg" if self.format in ("jpg", "jpeg") else "image/png"
         self.width, self.height = width, height
         super().__init__(data, url, filename, **kwargs)
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
+    def _repr_mimebundle_(
+        self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
+    ) -> Any:
         if self.data is None:
             return {"text/html": f'<img src="{self.url}">'}
         size = {k: v for k, v in (("width", self.width), ("height", self.height)) if v}
-        bundle = {self.mime: base64.b64encode(self.data).decode("ascii"), "text/plain": "<IPython.core.display.Image object>"}
+        bundle = {
+            self.mime: base64.b64encode(self.data).decode("ascii"),
+            "text/plain": "<IPython.core.display.Image object>",
+        }
         return (bundle, {self.mime: size}) if size else bundle
 
 
 class Pretty(DisplayObject):
-    def _repr_mimebundle_(self, include=None, exclude=None):
+    def _repr_mimebundle_(
+        self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
+    ) -> Any:
         return {"text/plain": str(self.data)}
 
 
-def _install_ipython_display():
+def _install_ipython_display() -> None:
     """A small ``IPython.display`` (and ``get_ipython``) when IPython itself is not installed,
     so notebooks written for Jupyter run unchanged."""
     try:
         import IPython  # noqa: F401
+
         return
     except ImportError:
         pass
@@ -287,11 +334,26 @@ def _install_ipython_display():
     package = types.ModuleType("IPython")
     package.__path__ = []
     module = types.ModuleType("IPython.display")
-    for value in (display, update_display, clear_output, DisplayHandle, DisplayObject, HTML,
-                  Markdown, Latex, Math, SVG, Javascript, JSON, Image, Pretty):
-        setattr(module, value.__name__, value)
-    package.display = module
-    package.get_ipython = lambda: None
+    item: Any
+    for item in (
+        display,
+        update_display,
+        clear_output,
+        DisplayHandle,
+        DisplayObject,
+        HTML,
+        Markdown,
+        Latex,
+        Math,
+        SVG,
+        Javascript,
+        JSON,
+        Image,
+        Pretty,
+    ):
+        setattr(module, item.__name__, item)
+    package.display = module  # type: ignore[attr-defined]
+    package.get_ipython = lambda: None  # type: ignore[attr-defined]
     sys.modules["IPython"] = package
     sys.modules["IPython.display"] = module
     sys.modules["IPython.core"] = package
@@ -301,7 +363,13 @@ def _install_ipython_display():
 class Kernel:
     """One Python namespace and its execution counter."""
 
-    def __init__(self, emit, request_input=None, figure_formats=("svg",), pip_install=None):
+    def __init__(
+        self,
+        emit: Callable[[str, str], object],
+        request_input: Callable[[str, bool], str | None] | None = None,
+        figure_formats: Sequence[str] = ("svg",),
+        pip_install: Callable[[str], Awaitable[object]] | None = None,
+    ) -> None:
         global _kernel
         _kernel = self
         self._emit = emit
@@ -315,7 +383,7 @@ class Kernel:
         self.stderr = Stream(self, "stderr")
         sys.stdout, sys.stderr = self.stdout, self.stderr
         builtins.input = self.input
-        builtins.display = display
+        builtins.display = display  # type: ignore[attr-defined]
         import getpass
 
         getpass.getpass = lambda prompt="Password: ", stream=None: self.input(prompt, password=True)
@@ -326,13 +394,13 @@ class Kernel:
         sys.modules["__main__"] = main
         self.namespace = main.__dict__
 
-    def emit(self, msg_type, content, flush=True):
+    def emit(self, msg_type: str, content: dict[str, Any], flush: bool = True) -> None:
         if flush:
             self.stdout.flush()
             self.stderr.flush()
         self._emit(msg_type, json.dumps(content, default=str))
 
-    def input(self, prompt="", password=False):
+    def input(self, prompt: object = "", password: bool = False) -> str:
         self.stdout.flush()
         self.stderr.flush()
         if not self.allow_stdin:
@@ -351,7 +419,7 @@ class Kernel:
             raise KeyboardInterrupt("interrupted while waiting for input")
         return str(answer)
 
-    async def _pip(self, line):
+    async def _pip(self, line: str) -> None:
         words = line.split()
         if not words or words[0] != "install":
             raise ValueError("the Pyodide runtime supports `%pip install NAME...` only")
@@ -364,16 +432,20 @@ class Kernel:
         self.stderr.held = []
         try:
             await self._pip_install(json.dumps(names))
-        except Exception as exc:  # noqa: BLE001 - micropip's failure arrives as a JS error
+        except Exception as exc:
             self.stderr.held = None
-            raise PipInstallError(f"could not install {', '.join(names)}: {_last_line(exc)}") from None
+            raise PipInstallError(
+                f"could not install {', '.join(names)}: {_last_line(exc)}"
+            ) from None
         finally:
             held, self.stderr.held = self.stderr.held, None
         if held:
             self.stderr.write("".join(held))
         print(f"Installed {', '.join(names)}")
 
-    async def execute(self, code, silent=False, store_history=True, allow_stdin=True):
+    async def execute(
+        self, code: str, silent: bool = False, store_history: bool = True, allow_stdin: bool = True
+    ) -> str:
         """Run one cell; returns the ``execute_reply`` content as JSON text."""
         if store_history and not silent:
             self.execution_count += 1
@@ -388,8 +460,13 @@ class Kernel:
         try:
             await self._run_cell(code, filename, count, silent)
             self._show_figures()
-            reply = {"status": "ok", "execution_count": count, "user_expressions": {}, "payload": []}
-        except BaseException as exc:  # noqa: BLE001 - everything the cell raised is its error
+            reply: dict[str, Any] = {
+                "status": "ok",
+                "execution_count": count,
+                "user_expressions": {},
+                "payload": [],
+            }
+        except BaseException as exc:
             error = self._error(exc, count)
             self.emit("error", error)
             reply = {"status": "error", "execution_count": count, **error}
@@ -398,7 +475,7 @@ class Kernel:
             self.stderr.flush()
         return json.dumps(reply)
 
-    async def _run_cell(self, code, filename, count, silent):
+    async def _run_cell(self, code: str, filename: str, count: int, silent: bool) -> None:
         source = code
         try:
             tree = ast.parse(source, filename, "exec")
@@ -408,9 +485,9 @@ class Kernel:
                 raise
             tree = ast.parse(source, filename, "exec")
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        last = None
+        last: ast.Expression | None = None
         if tree.body and isinstance(tree.body[-1], ast.Expr) and not _ends_with_semicolon(source):
-            last = ast.Expression(tree.body.pop().value)
+            last = ast.Expression(tree.body.pop().value)  # type: ignore[attr-defined]
         flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
         await self._eval(compile(tree, filename, "exec", flags=flags, dont_inherit=True))
         if last is None:
@@ -425,19 +502,19 @@ class Kernel:
         data, metadata = format_mimebundle(value)
         self.emit("execute_result", {"execution_count": count, "data": data, "metadata": metadata})
 
-    async def _eval(self, code):
+    async def _eval(self, code: types.CodeType) -> Any:
         result = eval(code, self.namespace)
         if code.co_flags & inspect.CO_COROUTINE:
             result = await result
         return result
 
-    def _show_figures(self):
+    def _show_figures(self) -> None:
         pyplot = sys.modules.get("matplotlib.pyplot")
         if pyplot is None:
             return
         for number in pyplot.get_fignums():
             figure = pyplot.figure(number)
-            data = {"text/plain": repr(figure)}
+            data: dict[str, str] = {"text/plain": repr(figure)}
             for fmt in self.figure_formats:
                 buffer = io.BytesIO()
                 figure.savefig(buffer, format=fmt, bbox_inches="tight")
@@ -449,7 +526,7 @@ class Kernel:
             display(data, raw=True)
         pyplot.close("all")
 
-    def _error(self, exc, count):
+    def _error(self, exc: BaseException, count: int) -> dict[str, Any]:
         """IPython's error output: the frames of the cell (and of user modules), never the
         runtime's; a ModuleNotFoundError says how to get the package here."""
         tb = exc.__traceback__
@@ -468,7 +545,11 @@ class Kernel:
             if HIDDEN_FRAMES.search(frame.filename or ""):
                 continue
             match = re.match(r"<cell-(\d+)-\d+>", frame.filename or "")
-            where = f"Cell {GREEN}In[{match.group(1)}]{RESET}" if match else f"File {GREEN}{frame.filename}{RESET}"
+            where = (
+                f"Cell {GREEN}In[{match.group(1)}]{RESET}"
+                if match
+                else f"File {GREEN}{frame.filename}{RESET}"
+            )
             block = [f"{where}, line {frame.lineno}" + ("" if match else f", in {frame.name}")]
             if frame.line:
                 block.append(f"{GREEN}----> {frame.lineno}{RESET} {frame.line}")
@@ -476,7 +557,7 @@ class Kernel:
         if isinstance(exc, SyntaxError):
             lines = [
                 "\n".join(
-                    line.rstrip("\n").replace(f"File \"{exc.filename}\"", f"Cell In[{count}]")
+                    line.rstrip("\n").replace(f'File "{exc.filename}"', f"Cell In[{count}]")
                     for line in exception.format_exception_only()
                 )
             ]
@@ -489,7 +570,7 @@ class PipInstallError(RuntimeError):
     """``%pip install`` failed (micropip or the package index said why)."""
 
 
-def _last_line(exc):
+def _last_line(exc: BaseException) -> str:
     """The last line of an error's message: for a JS error wrapping a Python one, its
     ``ValueError: ...`` rather than the traceback before it."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
@@ -497,7 +578,7 @@ def _last_line(exc):
     return re.sub(r"^(Error|PythonError): ", "", last)
 
 
-def _pyodide_build(name):
+def _pyodide_build(name: str) -> str | None:
     """The package of Pyodide's distribution that has the module ``name`` and compiled code
     (matplotlib, numpy, ...), else None: from ``livecells-pyodide.json`` beside Pyodide, which
     the client's build writes from Pyodide's own lock file (the site ships an empty one)."""
@@ -509,27 +590,27 @@ def _pyodide_build(name):
 
             url = f"{str(pyodide_js._api.config.indexURL).rstrip('/')}/livecells-pyodide.json"
             _COMPILED = dict(json.loads(_read_text(url)).get("compiled", {}))
-        except Exception:  # noqa: BLE001 - not under Pyodide, or no such file: no names
+        except Exception:
             pass
     return _COMPILED.get(name)
 
 
-_COMPILED = None
+_COMPILED: dict[str, str] | None = None
 
 
-def _read_text(url):
+def _read_text(url: str) -> str:
     """A small file beside Pyodide, synchronously: an XMLHttpRequest in a Web Worker, the
     file system under Node.js."""
     if url.startswith(("http:", "https:", "file:")) and "XMLHttpRequest" in dir(__import__("js")):
         from pyodide.http import open_url
 
-        return open_url(url).read()
+        return str(open_url(url).read())
     import js
 
     return str(js.process.getBuiltinModule("fs").readFileSync(url, "utf8"))
 
 
-def _missing_module_advice(name):
+def _missing_module_advice(name: str) -> str:
     """What to do about ``import name`` failing here: a package Pyodide builds (compiled code)
     comes from Pyodide's full distribution, not from ``packages``, which takes pure-Python
     wheels only."""
@@ -537,7 +618,7 @@ def _missing_module_advice(name):
         import pyodide_js
 
         full = f"https://cdn.jsdelivr.net/pyodide/v{pyodide_js.version}/full/"
-    except Exception:  # noqa: BLE001
+    except Exception:
         full = "https://cdn.jsdelivr.net/pyodide/<version>/full/"
     from_pyodide = (
         f"list Pyodide's full distribution ({full}) as a further project.livecells.pyodide."
@@ -558,20 +639,26 @@ def _missing_module_advice(name):
     )
 
 
-def _ends_with_semicolon(source):
+def _ends_with_semicolon(source: str) -> bool:
     """IPython: a trailing ``;`` on the last line hides the result."""
     last = None
     try:
         for token in tokenize.generate_tokens(io.StringIO(source).readline):
-            if token.type not in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE,
-                                  tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT):
+            if token.type not in (
+                tokenize.COMMENT,
+                tokenize.NL,
+                tokenize.NEWLINE,
+                tokenize.ENDMARKER,
+                tokenize.INDENT,
+                tokenize.DEDENT,
+            ):
                 last = token
     except (tokenize.TokenError, SyntaxError):
         return False
     return last is not None and last.type == tokenize.OP and last.string == ";"
 
 
-def _transform_magics(code):
+def _transform_magics(code: str) -> str:
     """Only when a cell does not parse as Python: line magics that make sense here
     (``%pip install``, ``%matplotlib``) become code, others a clear error. Lines inside
     strings are never touched, since a cell that parses is never transformed."""
