@@ -29,11 +29,19 @@ from rich.text import Text
 
 from livecells.reports import BatchReport, NotebookReport, Progress, strip_ansi
 
-__all__ = ["LiveProgress", "PlainProgress", "choose_progress", "outcome_line", "print_report"]
+__all__ = [
+    "LiveProgress",
+    "PlainProgress",
+    "choose_progress",
+    "outcome_line",
+    "print_report",
+    "warning_lines",
+]
 
 REFRESH_INTERVAL = 0.1
 STYLES = {
     "passed": "green",
+    "cached": "cyan",
     "failed": "red",
     "error": "red",
     "interrupted": "yellow",
@@ -48,10 +56,17 @@ def choose_progress(stream: TextIO) -> Progress:
     return PlainProgress(stream)
 
 
+def warning_lines(report: NotebookReport) -> list[str]:
+    """One line per warning about a notebook, naming it."""
+    return [f"livecells run: warning: {report.source}: {text}" for text in report.warnings]
+
+
 def outcome_line(report: NotebookReport) -> str:
     """One line saying how a notebook ended."""
     if report.status == "error":
         return f"livecells run: error: {report.message}"
+    if report.status == "cached":
+        return f"cached   {report.source} ({report.cells_total} cells, from the cache)"
     if report.status == "passed":
         allowed = f", {len(report.errors)} allowed errors" if report.errors else ""
         return (
@@ -79,6 +94,8 @@ class PlainProgress:
         pass
 
     def finished(self, report: NotebookReport) -> None:
+        for line in warning_lines(report):
+            self._print(line)
         self._print(strip_ansi(outcome_line(report)))
 
     def end(self, report: BatchReport) -> None:
@@ -134,6 +151,8 @@ class LiveProgress:
             self.bar.remove_task(line)
         if self._overall is not None:
             self.bar.advance(self._overall)
+        for warning in warning_lines(report):
+            self.console.print(Text(warning, style="yellow"))
         text = Text.from_ansi(outcome_line(report))
         text.stylize(STYLES.get(report.status, ""), 0, 8)
         self.console.print(text)
