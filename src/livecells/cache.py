@@ -7,8 +7,13 @@ The folder is jupyter-cache 1.x's: ``global.db`` (SQLite; the ``nbcache``, ``nbp
 ``executed/<hashkey>/base.ipynb`` per cached run (the executed notebook's code cells). The
 hashkey is jupyter-cache's: the MD5 of the notebook's code cells (source and metadata) and its
 ``kernelspec``, written by nbformat as nbformat 4.4; a hit merges the cached cells into the
-notebook as its ``merge_match_into_notebook`` does. It is written with :mod:`sqlite3` rather
-than by importing jupyter-cache, which would bring SQLAlchemy into every ``livecells run``.
+notebook as its ``merge_match_into_notebook`` does. One deliberate difference: a cell's
+``metadata.execution`` (nbclient's timing, new on every run) is left out of the key, or a
+notebook run ``--inplace`` would never hit again. jupyter-cache runs nbclient with timing off
+and JupyterLab does not record it by default, so for the notebooks both tools see the keys are
+the same; a source that does carry timing is a miss for the other tool, never a wrong hit.
+The folder is written with :mod:`sqlite3` rather than by importing jupyter-cache, which would
+bring SQLAlchemy into every ``livecells run``.
 
 What jupyter-cache's key does not cover livecells records beside it, in the record's ``data``
 (a JSON column jupyter-cache keeps for "extra data"): the runtime that ran the notebook and a
@@ -45,6 +50,8 @@ FORMAT_VERSION = "1.0.1"
 """The jupyter-cache release whose folder layout and schema this writes."""
 CACHE_LIMIT_KEY = "cache_limit"
 DEFAULT_CACHE_LIMIT = 1000
+UNHASHED_CELL_METADATA = frozenset({"execution"})
+"""nbclient's timing, which differs on every run: left out of the key (see the module doc)."""
 MERGED_METADATA = ("kernelspec", "language_info", "widgets")
 """Notebook metadata a hit takes from the cached run (jupyter-cache's default)."""
 SCHEMA = """
@@ -159,7 +166,11 @@ class ExecutionCache:
                     {
                         "cell_type": cell.cell_type,
                         "source": cell.source,
-                        "metadata": dict(cell.metadata),
+                        "metadata": {
+                            key: value
+                            for key, value in cell.metadata.items()
+                            if key not in UNHASHED_CELL_METADATA
+                        },
                         "execution_count": None,
                         "outputs": [],
                     }
