@@ -34,6 +34,7 @@ __all__ = [
     "PlainProgress",
     "choose_progress",
     "outcome_line",
+    "print_failures",
     "print_report",
     "warning_lines",
 ]
@@ -164,14 +165,12 @@ class LiveProgress:
             self.bar.stop()
 
 
-def print_report(report: BatchReport, stream: TextIO, *, as_json: bool = False) -> None:
-    """The end-of-run report: failures with their tracebacks, then a summary table (or JSON)."""
-    if as_json:
-        json.dump(report.to_json(), stream, indent=2)
-        stream.write("\n")
-        stream.flush()
-        return
-    console = Console(file=stream, width=None if stream.isatty() else 120)
+def print_failures(report: BatchReport, stream: TextIO) -> None:
+    """Each failed notebook: a rule naming it, its cell and error, then the traceback."""
+    _failures(report, Console(file=stream, width=None if stream.isatty() else 120))
+
+
+def _failures(report: BatchReport, console: Console) -> None:
     for item in report.notebooks:
         failure = item.failure
         if failure is None:
@@ -181,6 +180,17 @@ def print_report(report: BatchReport, stream: TextIO, *, as_json: bool = False) 
             console.print(Text.from_ansi("\n".join(failure.traceback)))
         if failure.hint:
             console.print(Text(f"hint: {failure.hint}", style="yellow"))
+
+
+def print_report(report: BatchReport, stream: TextIO, *, as_json: bool = False) -> None:
+    """The end-of-run report: failures with their tracebacks, then a summary table (or JSON)."""
+    if as_json:
+        json.dump(report.to_json(), stream, indent=2)
+        stream.write("\n")
+        stream.flush()
+        return
+    console = Console(file=stream, width=None if stream.isatty() else 120)
+    _failures(report, console)
     table = Table(title=None, show_edge=False, pad_edge=False)
     table.add_column("notebook", overflow="fold")
     table.add_column("status")
