@@ -108,6 +108,23 @@ def test_the_project_config_turns_execution_on(
     assert "fresh 42" in page(book, "fresh.html")
 
 
+def test_the_execute_flag_overrides_the_projects_false_but_not_a_pages(
+    book: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = book / "livecells.yml"
+    config.write_text(
+        config.read_text().replace(
+            "  jupyter: true\n", "  jupyter: true\n  livecells:\n    execute: false\n"
+        )
+    )
+    assert build(capsys, book).status == 0
+    assert "stale output" in page(book, "fresh.html")
+    done = build(capsys, book, "--execute")
+    assert done.status == 0, done.err
+    assert "fresh 42" in page(book, "fresh.html")
+    assert "interactive.md" not in done.err  # its own `execute: false` still holds
+
+
 def test_with_a_cache_an_unchanged_book_is_not_run_again(
     book: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

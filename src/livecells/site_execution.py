@@ -102,12 +102,15 @@ def _settings(site: Site, path: Path) -> dict[str, Any] | None:
             return None
     try:
         page = site.read(path)
-        _, options = page_settings(site.project, page.frontmatter, page=path.as_posix())
+        page_settings(site.project, page.frontmatter, page=path.as_posix())  # validates
     except (ConfigError, NotebookError):
         return None
     if not page.has_code:
         return None
-    return execute_settings(options)
+    own = page.frontmatter.get("livecells") or {}
+    if "execute" in own:  # the page's word is final: false keeps its stored outputs
+        return execute_settings(own)
+    return execute_settings(site.project.options) or {}  # --execute beats the project's false
 
 
 def _use(site: Site, page: Path, copy: Path) -> None:
