@@ -165,6 +165,11 @@ def test_jupyter_cache_finds_what_livecells_cached(
     pk, merged = theirs.merge_match_into_notebook(source)
     assert texts(merged.cells[-1]) == random_output(project / "executed" / "one" / "a.ipynb")
     assert theirs.get_cache_record(pk).uri.endswith("a.ipynb")
+    assert theirs.get_cache_limit() == 1000  # the settings table, as jupyter-cache made it
+    theirs.add_nb_to_project(str(project / "two" / "b.ipynb"))  # as Jupyter Book does
+    record = theirs.get_cached_project_nb(str(project / "two" / "b.ipynb"))
+    assert record is not None and record.uri.endswith("b.ipynb")
+    assert theirs.list_unexecuted() == []
     listed = subprocess.run(
         ["jcache", "cache", "list"],
         capture_output=True,
