@@ -261,12 +261,8 @@ class Batch:
                     report.warnings.append(warning)
         except (NotebookError, ConfigError) as exc:
             report.status = "error"
-            message = str(exc)
-            report.message = (
-                message
-                if message.startswith(str(report.source))
-                else (f"{report.source}: {message}")
-            )
+            message, named = str(exc), str(report.source)
+            report.message = message if message.startswith(named) else f"{named}: {message}"
             return False
         report.cells_total = sum(1 for cell in job.notebook.cells if runnable(cell))
         return True
@@ -280,8 +276,13 @@ class Batch:
         if not self._load(job):
             return True
         assert job.notebook is not None
-        job.cache_key = cache.key(job.notebook, kernel_name=job.kernel_name)
-        executed = cache.lookup(job.notebook, job.cache_key, fingerprint=self._fingerprint(job))
+        try:
+            key = cache.key(job.notebook, kernel_name=job.kernel_name)
+            executed = cache.lookup(job.notebook, key, fingerprint=self._fingerprint(job))
+        except CacheError as exc:  # this notebook cannot be cached: run it all the same
+            job.report.warnings.append(f"not cached: {exc}")
+            return False
+        job.cache_key = key
         if executed is None:
             return False
         job.notebook = executed

@@ -190,8 +190,12 @@ class ExecutionCache:
         merged in, or ``None`` on a miss."""
         import nbformat
 
-        with self._connect() as db:
-            row = db.execute("SELECT pk, data FROM nbcache WHERE hashkey = ?", (key,)).fetchone()
+        try:
+            with self._connect() as db:
+                query = "SELECT pk, data FROM nbcache WHERE hashkey = ?"
+                row = db.execute(query, (key,)).fetchone()
+        except sqlite3.Error as exc:
+            raise CacheError(f"{self.path}: cannot read the cache: {exc}") from None
         if row is None:
             return None
         pk, data = row
@@ -204,7 +208,7 @@ class ExecutionCache:
             cached = nbformat.reads(text, nbformat.NO_CONVERT)  # type: ignore[no-untyped-call]
         except (OSError, ValueError):
             return None  # a record without its notebook: run it again
-        with self._connect() as db:
+        with contextlib.suppress(sqlite3.Error), self._connect() as db:  # its last use only
             db.execute("UPDATE nbcache SET accessed = ? WHERE pk = ?", (_now(), pk))
         return _merge(notebook, cached)
 
