@@ -251,9 +251,14 @@ def cold_and_warm(repeat: int, work: Path) -> None:
             colds.append(timed(command(), work))
             warms.append(timed(command(), work))
         cold, warm = min(colds), min(warms)
+        cpu_cold, cpu_warm = CPU_USED[cold], CPU_USED[warm]
         print(
             f"  {name:<26} cold {cold:6.2f} s   warm {warm:5.2f} s   "
             f"warm/cold {warm / cold:.1%}  (goal <= 5%)"
+        )
+        print(
+            f"  {'':<26} CPU: cold {cpu_cold:6.2f} s   warm {cpu_warm:5.2f} s   "
+            f"warm/cold {cpu_warm / cpu_cold:.1%}"
         )
 
 

@@ -183,6 +183,8 @@ class Batch:
         if self.options.cache is not None:
             self._cache = ExecutionCache.open(self.options.cache)
         jobs = self._prepare()
+        if self._cache is not None:
+            self._cache.flush()
         if self.progress is not None:
             self.progress.begin(self.report.notebooks)
             for report in self.report.notebooks:

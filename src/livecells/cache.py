@@ -102,6 +102,8 @@ class ExecutionCache:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._used: list[int] = []
+        """Records hit since the last :meth:`flush`, whose last use is still to be written."""
 
     @classmethod
     def open(cls, path: str | Path) -> ExecutionCache:
@@ -208,9 +210,20 @@ class ExecutionCache:
             cached = nbformat.reads(text, nbformat.NO_CONVERT)  # type: ignore[no-untyped-call]
         except (OSError, ValueError):
             return None  # a record without its notebook: run it again
-        with contextlib.suppress(sqlite3.Error), self._connect() as db:  # its last use only
-            db.execute("UPDATE nbcache SET accessed = ? WHERE pk = ?", (_now(), pk))
+        self._used.append(pk)
         return _merge(notebook, cached)
+
+    def flush(self) -> None:
+        """Record when the hits since the last flush were used (jupyter-cache's ``accessed``,
+        which decides what :meth:`store` drops past the limit), in one transaction: a commit
+        per hit costs a disk sync each, most of a warm run's time."""
+        used, self._used = self._used, []
+        if not used:
+            return
+        with contextlib.suppress(sqlite3.Error), self._connect() as db:
+            db.executemany(
+                "UPDATE nbcache SET accessed = ? WHERE pk = ?", [(_now(), pk) for pk in used]
+            )
 
     def store(
         self,

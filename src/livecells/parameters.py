@@ -347,7 +347,8 @@ def inject_parameters(
         source=parameters_source(parameters, kernel_name=kernel_name, language=language)
     )
     cell.metadata["tags"] = [INJECTED_TAG]
-    upgrade(notebook)  # type: ignore[no-untyped-call]  # as papermill: to nbformat 4.5, where cells have ids
+    # As papermill: to nbformat 4.5 first, where every cell has an id.
+    upgrade(notebook)  # type: ignore[no-untyped-call]
     injected = _first_tagged(notebook, INJECTED_TAG)
     declared = _first_tagged(notebook, PARAMETERS_TAG)
     warning = None
