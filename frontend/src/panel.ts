@@ -11,6 +11,7 @@ export interface PanelActions {
   restart(): void;
   settings(): void;
   sessions(): void;
+  runPages(): void;
 }
 
 const LABELS: Record<Status, string> = {
@@ -55,6 +56,7 @@ export class Panel {
     tools.className = "lc-tools";
     if (switchable) tools.append(button("lc-settings-button", "⚙ Runtime", "Choose the runtime", () => actions.settings()));
     tools.append(button("lc-sessions-button", "Sessions", "This page's sessions", () => actions.sessions()));
+    tools.append(button("lc-runner-button", "Run every page", "Run every page of the site (Execution Tool)", () => actions.runPages()));
     this.jupyter = document.createElement("a");
     this.jupyter.className = "lc-open-jupyter";
     this.jupyter.target = "_blank";
