@@ -16,7 +16,7 @@ export interface RunnerDeps {
   maxSessions: number;
 }
 
-/** Seconds a page may run before it is interrupted and reported as timed out. */
+/** Seconds a page may run before its running cell is interrupted and it fails. */
 export const PAGE_TIMEOUT = 120;
 
 export type RowStatus = "waiting" | "running" | "passed" | "failed" | "no code";
@@ -61,6 +61,8 @@ export class PageRunner {
   private summary: HTMLElement;
   /** How many pages ran at the same time, at most, in the last run (for the curious and tests). */
   peak = 0;
+  /** Seconds a page may run (an endless loop on a page must not hold the tool forever). */
+  pageTimeout = PAGE_TIMEOUT;
 
   constructor(
     private choice: () => Choice,
@@ -139,7 +141,11 @@ export class PageRunner {
       const own: Choice = { ...choice, kernelName: config.kernelName };
       runtime = this.deps.createRuntime(own, config, run.url);
       const session = runtime;
-      const timer = setTimeout(() => void session.interrupt(), PAGE_TIMEOUT * 1000);
+      let late = false;
+      const timer = setTimeout(() => {
+        late = true;
+        void session.interrupt();
+      }, this.pageTimeout * 1000);
       try {
         await runtime.start();
         run.status = "passed";
@@ -157,7 +163,9 @@ export class PageRunner {
           this.render();
           if (reply.status !== "ok" && !allowed) {
             run.status = "failed";
-            run.error = error || `the cell ended with status ${reply.status}`;
+            run.error = late
+              ? `did not finish within ${this.pageTimeout} s: interrupted`
+              : error || `the cell ended with status ${reply.status}`;
             run.errorCell = cell.index;
             break;
           }

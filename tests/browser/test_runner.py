@@ -28,7 +28,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "project:\n  title: Runner\n  jupyter: lite\n  livecells:\n    autoRun: false\n"
         "    pyodide: {preload: false}\n"
         "  toc:\n    - file: index.md\n    - file: sums.md\n    - file: broken.md\n"
-        "    - file: tagged.md\n    - file: prose.md\n"
+        "    - file: tagged.md\n    - file: prose.md\n    - file: loop.md\n"
     )
     (source / "index.md").write_text(page("Index", "print('index')"))
     (source / "sums.md").write_text(page("Sums", "total = sum(range(10))", "print(total)"))
@@ -41,6 +41,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         + "```{code-cell} python\nprint('after')\n```\n"
     )
     (source / "prose.md").write_text("# Prose\n\nNo code here.\n")
+    (source / "loop.md").write_text(page("Loop", "while True:\n    pass"))
     output = tmp_path_factory.mktemp("runner-site")
     built = build(source, output)
     assert built.problems == []
@@ -63,9 +64,11 @@ def test_run_every_page_reports_each_page_and_the_failing_one(
     tab.locator("button.lc-runner-button").click()
     dialog = tab.locator("dialog.lc-runner")
     expect(dialog).to_be_visible()
+    # A page may run 5 s here (120 s by default): then its running cell is interrupted.
+    tab.evaluate("async () => { (await window.livecells.runner).pageTimeout = 5; }")
     dialog.locator("button.lc-runner-start").click()
     summary = dialog.locator(".lc-runner-summary")
-    expect(summary).to_contain_text("5 pages: 1 failed", timeout=BOOT)
+    expect(summary).to_contain_text("6 pages: 2 failed", timeout=BOOT)
     rows = dialog.locator("tbody tr")
     statuses = {
         rows.nth(i).locator("td").nth(0).inner_text(): rows.nth(i).get_attribute("data-status")
@@ -77,12 +80,15 @@ def test_run_every_page_reports_each_page_and_the_failing_one(
         "Broken": "failed",
         "Tagged": "passed",
         "Prose": "no code",
+        "Loop": "failed",
     }
     broken = rows.filter(has_text="Broken")
     assert broken.locator("td").nth(2).inner_text() == "2/3"
     error = broken.locator("a.lc-runner-error")
     assert error.inner_text() == "cell 2: ZeroDivisionError: division by zero"
     assert error.get_attribute("href", timeout=1000).endswith("broken.html#cell-2")
+    looping = rows.filter(has_text="Loop").locator("a.lc-runner-error")
+    assert looping.inner_text() == "cell 1: did not finish within 5 s: interrupted"
     # Three sessions at once: this page holds none (no preload, nothing started).
     peak = tab.evaluate("async () => (await window.livecells.runner).peak")
     assert peak == 3
