@@ -6,6 +6,7 @@ import asyncio
 import copy
 import json
 import os
+import re
 import site
 import subprocess
 import sys
@@ -144,7 +145,28 @@ async def test_outputs_match_nbclient_on_the_same_notebook(tmp_path: Path) -> No
     async with local("python3", tmp_path) as kernel:
         result = await run_notebook(ours, kernel)
     assert result.passed
-    assert json.loads(nbformat.writes(ours)) == nbclient_normalised(theirs)
+    assert nbclient_normalised(ours) == nbclient_normalised(theirs)
+
+
+async def test_each_cell_run_records_nbclients_timing_metadata(tmp_path: Path) -> None:
+    theirs = comparison_notebook()
+    ours = copy.deepcopy(theirs)
+    client = NotebookClient(theirs, kernel_name="python3", resources={"metadata": {"path": "."}})
+    await client.async_execute(cwd=str(tmp_path))
+    async with local("python3", tmp_path) as kernel:
+        await run_notebook(ours, kernel)
+    stamp = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+    for mine, reference in zip(ours.cells, theirs.cells, strict=True):
+        assert set(mine.metadata.get("execution", {})) == set(
+            reference.metadata.get("execution", {})
+        )
+        timing = mine.metadata.get("execution")
+        if timing:
+            assert all(stamp.fullmatch(value) for value in timing.values()), timing
+            assert timing["iopub.status.busy"] <= timing["iopub.execute_input"]
+            assert timing["iopub.execute_input"] <= timing["shell.execute_reply"]
+            assert timing["iopub.execute_input"] <= timing["iopub.status.idle"]
+    assert sum(1 for cell in ours.cells if cell.metadata.get("execution")) == 11
 
 
 async def test_a_cell_that_raises_stops_the_run_and_leaves_later_cells_untouched(
@@ -322,6 +344,31 @@ async def test_a_myst_markdown_notebook_is_run_and_written_as_ipynb(
     nbformat.validate(written)
     assert texts(written.cells[1]) == "from markdown\n"
     assert written.cells[2]["outputs"][0]["ename"] == "ZeroDivisionError"
+
+
+async def test_an_executed_copy_keeps_the_sources_frontmatter_and_metadata(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "page.md").write_text(
+        "---\ntitle: Waves\nsubtitle: and troughs\ndescription: A short page\n"
+        "file_format: mystnb\nauthors: [Ada]\njupyter: false\ndate: 2024-01-31\n"
+        "kernelspec:\n  name: python3\n  display_name: Python 3\n  language: python\n---\n"
+        "# Waves\n\n```{code-cell} ipython3\n1 + 1\n```\n"
+    )
+    source = new_notebook(code("1 + 1"))
+    source.metadata.update({"title": "Notebook title", "custom": {"keep": [1, 2]}})
+    write(tmp_path / "nb.ipynb", source)
+    report = await livecells.run_many([tmp_path])
+    assert report.exit_status == 0
+    page = nbformat.read(tmp_path / "executed" / "page.ipynb", as_version=4).metadata
+    assert page["title"] == "Waves" and page["subtitle"] == "and troughs"
+    assert page["description"] == "A short page" and page["file_format"] == "mystnb"
+    assert page["authors"] == ["Ada"] and page["jupyter"] is False
+    assert page["date"] == "2024-01-31"
+    assert page["kernelspec"]["name"] == "python3"
+    notebook = nbformat.read(tmp_path / "executed" / "nb.ipynb", as_version=4).metadata
+    assert notebook["title"] == "Notebook title" and notebook["custom"] == {"keep": [1, 2]}
 
 
 async def test_run_many_runs_on_the_server_runtime(

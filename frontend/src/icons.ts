@@ -10,6 +10,7 @@ const PATHS = {
   settings: "M4 7h10M18 7h2M4 17h2M10 17h10M16 5v4M8 15v4",
   sessions: "M5 6h14M5 12h14M5 18h14",
   external: "M14 4h6v6M20 4l-9 9M18 14v5H5V6h5",
+  pages: "M6 3h9l3 3v15H6zM9 10h6M9 14h6M9 18h4",
 } as const;
 
 export type IconName = keyof typeof PATHS;

@@ -2,7 +2,7 @@
 // mounts the control panel and makes each code cell runnable.
 
 import { Cell, Queue } from "./cells";
-import { type PageConfig, readConfig } from "./config";
+import { type PageConfig, parseConfig, readConfig } from "./config";
 import { type Session, SessionExplorer } from "./explorer";
 import { hasMath, typeset } from "./math";
 import { type RenderOptions, updateDisplay } from "./outputs";
@@ -10,7 +10,7 @@ import { Panel } from "./panel";
 import { BinderRuntime } from "./runtimes/binder";
 import { type Choice, configuredChoice, createRuntime, RUNTIME_LABELS } from "./runtimes/factory";
 import { JupyterRuntime } from "./runtimes/jupyter";
-import { PyodideRuntime } from "./runtimes/pyodide";
+import { liveSessions, MAX_SESSIONS, PyodideRuntime } from "./runtimes/pyodide";
 import type { Runtime } from "./runtimes/runtime";
 import { SettingsDialog, savedChoice } from "./settings";
 
@@ -117,6 +117,7 @@ export function main(): void {
     },
   });
   let settings: SettingsDialog | null = null;
+  let runner: Promise<import("./runner").PageRunner> | null = null;
 
   const panel = new Panel(
     {
@@ -135,6 +136,18 @@ export function main(): void {
         settings.open(choice);
       },
       sessions: () => explorer.open(),
+      runPages: () => {
+        runner ??= import("./runner").then(
+          ({ PageRunner }) =>
+            new PageRunner(() => choice, {
+              createRuntime: (next, pageConfig, base) => createRuntime(next, pageConfig, () => undefined, base),
+              parseConfig,
+              liveSessions,
+              maxSessions: MAX_SESSIONS,
+            }),
+        );
+        void runner.then((tool) => tool.open());
+      },
     },
     choice.runtime,
     RUNTIME_LABELS[choice.runtime],
@@ -150,6 +163,9 @@ export function main(): void {
     panel,
     explorer,
     switchTo,
+    get runner() {
+      return runner;
+    },
     get runtime() {
       return runtime;
     },

@@ -13,6 +13,7 @@ export interface PanelActions {
   restart(): void;
   settings(): void;
   sessions(): void;
+  runPages(): void;
 }
 
 /** A panel button: an icon and a text label (hidden on narrow screens, where the icon, the
@@ -61,6 +62,7 @@ export class Panel {
     tools.className = "lc-tools";
     if (switchable) tools.append(tool("lc-settings-button", "settings", "Runtime", "Choose the runtime", () => actions.settings()));
     tools.append(tool("lc-sessions-button", "sessions", "Sessions", "This page's sessions", () => actions.sessions()));
+    tools.append(tool("lc-runner-button", "pages", "Run every page", "Run every page of the site (Execution Tool)", () => actions.runPages()));
     this.jupyter = document.createElement("a");
     this.jupyter.className = "lc-open-jupyter";
     this.jupyter.target = "_blank";

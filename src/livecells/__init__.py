@@ -5,6 +5,7 @@ from __future__ import annotations
 from livecells.batch import BatchOptions, run_many
 from livecells.errors import (
     AuthenticationFailed,
+    CacheError,
     ConfigError,
     ConnectionFailed,
     ExecutionError,
@@ -28,6 +29,7 @@ __all__ = [
     "AuthenticationFailed",
     "BatchOptions",
     "BatchReport",
+    "CacheError",
     "ConfigError",
     "ConnectionFailed",
     "ExecutionError",

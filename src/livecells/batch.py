@@ -6,6 +6,11 @@ that kernel start-up leaves the critical path; a kernel is never reused across n
 notebook is written once, when it ends: passed, failed, or stopped by Ctrl-C with what ran.
 Problems with one input (unreadable, not a notebook, unknown kernel) are reported and the other
 notebooks still run.
+
+With ``parameters``, each notebook gets papermill's injected cell before it runs (and before
+its cache key is taken). With a ``cache`` folder (jupyter-cache's format, :mod:`livecells.cache`),
+a notebook whose key is unchanged is not run: its cached outputs are written as if it had
+been, and it reports ``cached``.
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from livecells.errors import ConfigError, KernelNotFound, NotebookError
+from livecells.cache import ExecutionCache, fingerprint
+from livecells.errors import CacheError, ConfigError, KernelNotFound, NotebookError
 from livecells.execute import Failure, run_notebook, runnable
 from livecells.notebooks import (
     find_notebooks,
@@ -29,6 +36,7 @@ from livecells.notebooks import (
     read_notebook,
     write_notebook,
 )
+from livecells.parameters import inject_parameters, record_run
 from livecells.reports import BatchReport, NotebookReport, Progress
 from livecells.runtimes import Kernel, Status, connect
 
@@ -54,6 +62,9 @@ class _Job:
     """Read in full (and validated) once its kernel is starting; MyST pages are read up front."""
     kernel: Kernel | None = None
     """Its kernel, from the moment the lineup begins to start it."""
+    prepared: bool = False
+    """True once read in full, with its parameters injected."""
+    cache_key: str | None = None
 
 
 @dataclass
@@ -134,11 +145,17 @@ class BatchOptions:
     inplace: bool = False
     install_requirements: bool = False
     runtime_options: Mapping[str, Any] = field(default_factory=dict)
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    """Injected into every notebook as papermill does (:mod:`livecells.parameters`)."""
+    cache: Path | None = None
+    """A jupyter-cache folder: notebooks whose key is unchanged are not run again."""
 
     def __post_init__(self) -> None:
         if self.jobs < 1:
             raise ConfigError(f"jobs must be at least 1, not {self.jobs}")
         object.__setattr__(self, "output_dir", Path(self.output_dir))
+        if self.cache is not None:
+            object.__setattr__(self, "cache", Path(self.cache))
 
 
 class Batch:
@@ -157,14 +174,21 @@ class Batch:
         self.report = BatchReport()
         self._install_lock = asyncio.Lock()
         self._shutdowns: set[asyncio.Task[None]] = set()
+        self._cache: ExecutionCache | None = None
 
     async def run(self) -> BatchReport:
+        """Run the batch. Raises :class:`~livecells.errors.CacheError` before running anything
+        when the cache folder cannot be used."""
         began = time.perf_counter()
+        if self.options.cache is not None:
+            self._cache = ExecutionCache.open(self.options.cache)
         jobs = self._prepare()
+        if self._cache is not None:
+            self._cache.flush()
         if self.progress is not None:
             self.progress.begin(self.report.notebooks)
             for report in self.report.notebooks:
-                if report.status == "error":
+                if report.status in ("error", "cached"):
                     self.progress.finished(report)
         lineup = _Lineup(jobs, self._start_kernel, ahead=self.options.jobs)
         try:
@@ -216,8 +240,59 @@ class Batch:
             job = _Job(report, report.kernel_name, output, requirements)
             if path.suffix.lower() == ".md":
                 job.notebook = cast("NotebookNode", document)
+            if self._cache is not None and self._from_cache(job, self._cache):
+                continue
             jobs.append(job)
         return jobs
+
+    def _load(self, job: _Job) -> bool:
+        """Read ``job``'s notebook in full and inject its parameters; False (and the report
+        says why) when that fails."""
+        report = job.report
+        if job.prepared:
+            return report.status != "error"
+        job.prepared = True
+        try:
+            if job.notebook is None:
+                job.notebook = read_notebook(report.source)
+            if self.options.parameters:
+                warning = inject_parameters(
+                    job.notebook, self.options.parameters, kernel_name=job.kernel_name
+                )
+                if warning:
+                    report.warnings.append(warning)
+        except (NotebookError, ConfigError) as exc:
+            report.status = "error"
+            message, named = str(exc), str(report.source)
+            report.message = message if message.startswith(named) else f"{named}: {message}"
+            return False
+        report.cells_total = sum(1 for cell in job.notebook.cells if runnable(cell))
+        return True
+
+    def _fingerprint(self, job: _Job) -> dict[str, Any]:
+        return fingerprint(runtime=self.options.runtime, requirements=job.requirements)
+
+    def _from_cache(self, job: _Job, cache: ExecutionCache) -> bool:
+        """True when ``job`` needs no run: its cached outputs were written (or it could not
+        be read); otherwise its cache key is noted for storing the run."""
+        if not self._load(job):
+            return True
+        assert job.notebook is not None
+        try:
+            key = cache.key(job.notebook, kernel_name=job.kernel_name)
+            executed = cache.lookup(job.notebook, key, fingerprint=self._fingerprint(job))
+        except CacheError as exc:  # this notebook cannot be cached: run it all the same
+            job.report.warnings.append(f"not cached: {exc}")
+            return False
+        job.cache_key = key
+        if executed is None:
+            return False
+        job.notebook = executed
+        self._write(job)
+        if job.report.status != "error":
+            job.report.status = "cached"
+            job.report.cells_run = job.report.cells_total
+        return True
 
     async def _start_kernel(self, job: _Job) -> _Started:
         options = dict(self.options.runtime_options)
@@ -264,13 +339,8 @@ class Batch:
         started: _Started | None = None
         interrupted = False
         try:
-            if job.notebook is None:
-                try:
-                    job.notebook = read_notebook(report.source)
-                except NotebookError as exc:
-                    report.status, report.message = "error", str(exc)
-                    return
-                report.cells_total = sum(1 for cell in job.notebook.cells if runnable(cell))
+            if not self._load(job):
+                return
             started = await self._kernel_for(job, starting)
             if started is not None:
                 await self._execute(job, started.kernel)
@@ -320,6 +390,7 @@ class Batch:
             if self.progress is not None:
                 self.progress.cell(report)
 
+        started_at = datetime.now(UTC)
         try:
             async with asyncio.timeout(self.options.notebook_timeout):
                 result = await run_notebook(
@@ -348,6 +419,26 @@ class Batch:
         report.status = "passed" if result.passed else "failed"
         if result.failure is not None and result.failure.ename == "ModuleNotFoundError":
             result.failure.hint = self._import_hint(job)
+        if self.options.parameters:
+            record_run(
+                notebook,
+                input_path=str(report.source),
+                output_path=str(job.output),
+                started=started_at,
+                ended=datetime.now(UTC),
+                failed=not result.passed,
+            )
+        if self._cache is not None and job.cache_key is not None and result.passed:
+            try:
+                self._cache.store(
+                    notebook,
+                    job.cache_key,
+                    uri=str(job.requirements.parent / report.source.name),
+                    fingerprint=self._fingerprint(job),
+                    seconds=(datetime.now(UTC) - started_at).total_seconds(),
+                )
+            except CacheError as exc:
+                report.warnings.append(f"not cached: {exc}")
 
     def _import_hint(self, job: _Job) -> str:
         requirements = job.report.source.parent / REQUIREMENTS

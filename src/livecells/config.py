@@ -30,6 +30,7 @@ __all__ = [
     "Project",
     "Server",
     "TocEntry",
+    "execute_settings",
     "load_project",
     "page_settings",
     "parse_jupyter",
@@ -260,7 +261,14 @@ OPTION_KEYS = {
     "runtimes": f"a list of the runtimes a reader may switch to ({', '.join(PAGE_RUNTIMES)})",
     "pyodide": "a mapping of "
     + ", ".join(["indexURL", "timeoutMs", "autoloadImports", "figureFormats", "preload"]),
+    "execute": "true, false, or a mapping of allow_errors, timeout, cache",
 }
+EXECUTE_KEYS = {
+    "allow_errors": "a boolean: a cell that raises does not fail the build (default false)",
+    "timeout": "a positive number of seconds per cell",
+    "cache": "a folder for the execution cache (jupyter-cache's format), relative to the project",
+}
+"""``livecells.execute``: how ``livecells build --execute`` runs the pages first."""
 PYODIDE_KEYS = {
     "indexURL": "a URL or a list of URLs, tried in order (a CDN may follow the local copy)",
     "src": "the same as indexURL (thebe's and jupyter-kit's name)",
@@ -288,6 +296,8 @@ def parse_options(value: object, *, where: str) -> dict[str, Any]:
         raise ConfigError(f"{where}.packages: expected a list of strings, got {_show(packages)}")
     if value.get("pyodide") is not None:
         _pyodide(value["pyodide"], f"{where}.pyodide")
+    if value.get("execute") is not None:
+        _execute(value["execute"], f"{where}.execute")
     runtimes = value.get("runtimes")
     if runtimes is not None and not (
         isinstance(runtimes, list) and all(item in PAGE_RUNTIMES for item in runtimes)
@@ -300,6 +310,32 @@ def parse_options(value: object, *, where: str) -> dict[str, Any]:
             f"{where}.runtime: expected one of {', '.join(PAGE_RUNTIMES)}, got {_show(runtime)}"
         )
     return dict(value)
+
+
+def _execute(value: object, where: str) -> None:
+    if isinstance(value, bool):
+        return
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected {OPTION_KEYS['execute']}, got {_show(value)}")
+    _check_keys(value, EXECUTE_KEYS, where)
+    _typed(value, "allow_errors", bool, where)
+    _typed(value, "cache", str, where)
+    timeout = value.get("timeout")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+    ):
+        raise ConfigError(
+            f"{where}.timeout: expected {EXECUTE_KEYS['timeout']}, got {_show(timeout)}"
+        )
+
+
+def execute_settings(options: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A page's validated ``livecells.execute`` as a mapping, or None when it is switched
+    off (``false``); ``true`` and an absent key are ``{}``."""
+    value = options.get("execute")
+    if value is False:
+        return None
+    return dict(value) if isinstance(value, dict) else {}
 
 
 def _pyodide(value: object, where: str) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 __all__ = [
     "AuthenticationFailed",
+    "CacheError",
     "ConfigError",
     "ConnectionFailed",
     "ExecutionError",
@@ -74,3 +75,7 @@ class ConfigError(LivecellsError):
 
 class NotebookError(LivecellsError):
     """A notebook or page could not be read or written."""
+
+
+class CacheError(LivecellsError):
+    """An execution cache folder cannot be created, written or read."""

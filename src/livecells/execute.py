@@ -10,12 +10,13 @@ depends on timing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from livecells.errors import LivecellsError
 from livecells.outputs import OutputArea
+from livecells.parameters import inject_parameters
 from livecells.runtimes import Kernel
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ class NotebookResult:
     failure: Failure | None = None
     errors: list[Failure] = field(default_factory=list)
     """Cells that raised where errors were allowed (``allow_errors`` or ``raises-exception``)."""
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -80,6 +82,7 @@ async def run_notebook(
     *,
     timeout: float | None = None,
     allow_errors: bool = False,
+    parameters: Mapping[str, Any] | None = None,
     on_cell: CellCallback | None = None,
 ) -> NotebookResult:
     """Execute ``notebook``'s code cells in order on a started ``kernel``, updating it in place.
@@ -88,10 +91,19 @@ async def run_notebook(
     cell is tagged ``raises-exception``; so do a cell running past ``timeout`` seconds (it is
     interrupted) and a kernel that dies. Stdin is not available, as in nbclient: ``input()``
     raises. Cancelling leaves the notebook holding what ran, including the running cell's
-    outputs so far.
+    outputs so far. Each cell run gets nbclient's timing metadata (``metadata.execution``).
+
+    ``parameters`` are injected first, as papermill injects them (see
+    :func:`livecells.parameters.inject_parameters`), in the kernel's language; papermill's
+    warning for a notebook without a ``parameters`` cell lands in ``result.warnings``.
     """
     result = NotebookResult(notebook)
     language_info = kernel.kernel_info.get("language_info")
+    if parameters:
+        language = (language_info or {}).get("name")
+        warning = inject_parameters(notebook, parameters, language=language)
+        if warning:
+            result.warnings.append(warning)
     if language_info:
         notebook.metadata["language_info"] = language_info
     cells = [(index, cell) for index, cell in enumerate(notebook.cells) if runnable(cell)]
@@ -122,7 +134,7 @@ async def _run_cells(
         allows = allow_errors or RAISES_TAG in cell.metadata.get("tags", [])
         area = OutputArea(kernel.displays)
         cell["outputs"] = area.outputs  # the live list: partial outputs survive a cancel
-        cell.metadata.pop("execution", None)  # nbclient's timing metadata, stale once re-run
+        cell.metadata.pop("execution", None)  # nbclient's timing, set again once it ran
         result.cells_run += 1
         cell["execution_count"] = result.cells_run
         try:
@@ -130,8 +142,11 @@ async def _run_cells(
                 cell.source, timeout=timeout, stop_on_error=not allows, area=area
             )
         except LivecellsError as exc:  # timeout, kernel died, connection lost
+            if exc.partial is not None:
+                cell.metadata["execution"] = exc.partial.timing
             result.failure = Failure(index, type(exc).__name__, str(exc))
             break
+        cell.metadata["execution"] = reply.timing
         error = reply.error
         if error is None and reply.status == "aborted":
             result.failure = Failure(index, "Aborted", "the kernel aborted this cell")

@@ -237,6 +237,10 @@ def _read_myst(path: Path, text: str) -> NotebookNode:
         raise NotebookError(
             f"{path}: cannot read it as a MyST notebook: {_first_line(exc)}"
         ) from None
+    # The rest of the frontmatter (title, subtitle, description, file_format, MyST's own
+    # keys...) is notebook metadata, where jupytext keeps it and an executed copy must too.
+    rest = {key: value for key, value in frontmatter.items() if key not in JUPYTEXT_KEYS}
+    notebook.metadata.update(json.loads(json.dumps(rest, default=str)))
     return notebook
 
 

@@ -104,7 +104,8 @@ def _cell_html(index: int, cell: Cell, language: str, *, trusted: bool) -> Marku
     count = "" if cell.execution_count is None else str(cell.execution_count)
     tags = " ".join(cell.tags)
     return Markup(
-        f'<div class="lc-cell" data-cell-index="{index}" data-language="{html.escape(language)}"'
+        f'<div class="lc-cell" id="cell-{index}" data-cell-index="{index}"'
+        f' data-language="{html.escape(language)}"'
         f' data-tags="{html.escape(tags)}">'
         f'<pre class="lc-source"><code>{html.escape(cell.source)}</code></pre>'
         f'<div class="lc-outputs" data-execution-count="{count}">'

@@ -18,7 +18,10 @@ __all__ = ["BatchReport", "NotebookReport", "Outcome", "Progress", "strip_ansi"]
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 
 
-Outcome = Literal["pending", "running", "passed", "failed", "error", "interrupted", "not run"]
+Outcome = Literal[
+    "pending", "running", "passed", "cached", "failed", "error", "interrupted", "not run"
+]
+"""``cached``: not run, its outputs taken from the execution cache (it passed before)."""
 
 
 @dataclass
@@ -37,6 +40,8 @@ class NotebookReport:
     errors: list[Failure] = field(default_factory=list)
     message: str = ""
     """One line for ``error``/``failed``: what went wrong, naming the file."""
+    warnings: list[str] = field(default_factory=list)
+    """One line each, e.g. papermill's for a notebook without a ``parameters`` cell."""
 
     def to_json(self) -> dict[str, Any]:
         def failure(item: Failure) -> dict[str, Any]:
@@ -59,6 +64,7 @@ class NotebookReport:
             "message": self.message,
             "failure": None if self.failure is None else failure(self.failure),
             "allowed_errors": [failure(item) for item in self.errors],
+            "warnings": list(self.warnings),
         }
 
 
@@ -69,7 +75,8 @@ class BatchReport:
 
     @property
     def exit_status(self) -> int:
-        """130 if interrupted, 2 if an input was bad, 1 if a notebook failed, else 0."""
+        """130 if interrupted, 2 if an input was bad, 1 if a notebook failed, else 0 (every
+        notebook passed, or was cached)."""
         statuses = {report.status for report in self.notebooks}
         if statuses & {"interrupted", "not run"}:
             return 130

@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from livecells.assets import STATIC_DIR, head_for
 from livecells.config import (
@@ -29,7 +29,12 @@ from livecells.notebooks import SKIPPED_DIRS
 from livecells.pageconfig import PageConfig, Served, page_config, pyodide_settings, served
 from livecells.pages import Page, find_pages, page_url, read_page
 from livecells.render import render_page
+from livecells.site_execution import Execution, execute_pages, execute_requested
 from livecells.wheels import LOCK_NAME, client_requirement, fetch_wheels, read_requirements
+
+if TYPE_CHECKING:
+    from livecells.batch import BatchOptions
+    from livecells.reports import Progress
 
 __all__ = ["STATIC_DIR", "Built", "Site", "build"]
 
@@ -116,6 +121,10 @@ class Site:
             cached = _Cached(mtime, read_page(self.root, path))
             self._cache[path] = cached
         return cached.page
+
+    def use(self, path: Path, page: Page) -> None:
+        """Render ``path`` as ``page`` (an executed copy) until its file changes."""
+        self._cache[path] = _Cached(_mtime(self.root / path), page)
 
     def find(self, url: str) -> Path | None:
         """The page a URL path (``a/b.html``, ``a/b.ipynb``, ``""`` for the index) names."""
@@ -274,13 +283,25 @@ class Built:
 
     pages: list[Path]
     problems: list[str]
+    execution: Execution | None = None
+    """What executing the pages did (``livecells build --execute``)."""
 
 
-def build(root: Path, output: Path, *, default_runtime: str = "pyodide") -> Built:
+def build(
+    root: Path,
+    output: Path,
+    *,
+    default_runtime: str = "pyodide",
+    execute: BatchOptions | None = None,
+    progress: Progress | None = None,
+) -> Built:
     """Write the site for ``root`` into ``output``: every page as HTML, ``index.html`` (the
     first page), the client's files under ``_livecells/``, and every other file of the folder
     (images, data) as it is. A page that cannot be read is reported and the others are
-    written. Raises ConfigError for a bad project config or a missing client build."""
+    written. Raises ConfigError for a bad project config or a missing client build.
+
+    With ``execute`` (batch options), or ``livecells.execute`` in the project config, the pages
+    are executed first (:mod:`livecells.site_execution`) and rendered with fresh outputs."""
     if not (STATIC_DIR / "livecells.js").is_file():
         raise ConfigError(
             f"the browser client is not built ({STATIC_DIR} is empty): run `npm ci && npm run "
@@ -295,6 +316,9 @@ def build(root: Path, output: Path, *, default_runtime: str = "pyodide") -> Buil
         raise ConfigError(f"{root}: no pages (.ipynb or .md files) to build")
     output.mkdir(parents=True, exist_ok=True)
     built = Built([], [])
+    if execute is not None or execute_requested(site.project.options):
+        built.execution = execute_pages(site, execute, progress=progress)
+        built.problems += built.execution.problems
     requirements = site.pyodide_requirements()
     if requirements:
         wheels = fetch_wheels(requirements, output / ASSETS / "wheels")

@@ -40,7 +40,13 @@ export function configuredChoice(config: PageConfig): Choice | null {
   return { runtime: config.runtime, kernelName: config.kernelName, server: config.server, binder: config.binder };
 }
 
-export function createRuntime(choice: Choice, config: PageConfig, log: (line: string) => void): Runtime {
+/** `base` is the URL the config's relative URLs are relative to: the page it came from. */
+export function createRuntime(
+  choice: Choice,
+  config: PageConfig,
+  log: (line: string) => void,
+  base: string = document.baseURI,
+): Runtime {
   const sessions = new Sessions(config.sessionSaving, config.sessionMaxAge);
   if (choice.runtime === "livecells") {
     return new JupyterRuntime({
@@ -64,7 +70,7 @@ export function createRuntime(choice: Choice, config: PageConfig, log: (line: st
   }
   if (choice.runtime === "pyodide") {
     const settings = config.pyodide;
-    const absolute = (url: string) => new URL(url, document.baseURI).href;
+    const absolute = (url: string) => new URL(url, base).href;
     // Tried in order; "local" is the site's own copy (the default), a CDN may follow it.
     const local = absolute(`${config.staticUrl}pyodide/`);
     const urls = settings?.indexURLs.length ? settings.indexURLs : ["local"];

@@ -35,6 +35,11 @@ export interface PyodideOptions {
 /** At most this many Pyodide workers per page (each holds a whole Python). */
 export const MAX_SESSIONS = 3;
 const live = new Set<PyodideRuntime>();
+
+/** How many Python sessions run on this page now (of at most MAX_SESSIONS). */
+export function liveSessions(): number {
+  return live.size;
+}
 const INPUT_BYTES = 1 << 16;
 
 interface Pending {

@@ -29,11 +29,20 @@ from rich.text import Text
 
 from livecells.reports import BatchReport, NotebookReport, Progress, strip_ansi
 
-__all__ = ["LiveProgress", "PlainProgress", "choose_progress", "outcome_line", "print_report"]
+__all__ = [
+    "LiveProgress",
+    "PlainProgress",
+    "choose_progress",
+    "outcome_line",
+    "print_failures",
+    "print_report",
+    "warning_lines",
+]
 
 REFRESH_INTERVAL = 0.1
 STYLES = {
     "passed": "green",
+    "cached": "cyan",
     "failed": "red",
     "error": "red",
     "interrupted": "yellow",
@@ -48,10 +57,17 @@ def choose_progress(stream: TextIO) -> Progress:
     return PlainProgress(stream)
 
 
+def warning_lines(report: NotebookReport) -> list[str]:
+    """One line per warning about a notebook, naming it."""
+    return [f"livecells run: warning: {report.source}: {text}" for text in report.warnings]
+
+
 def outcome_line(report: NotebookReport) -> str:
     """One line saying how a notebook ended."""
     if report.status == "error":
         return f"livecells run: error: {report.message}"
+    if report.status == "cached":
+        return f"cached   {report.source} ({report.cells_total} cells, from the cache)"
     if report.status == "passed":
         allowed = f", {len(report.errors)} allowed errors" if report.errors else ""
         return (
@@ -79,6 +95,8 @@ class PlainProgress:
         pass
 
     def finished(self, report: NotebookReport) -> None:
+        for line in warning_lines(report):
+            self._print(line)
         self._print(strip_ansi(outcome_line(report)))
 
     def end(self, report: BatchReport) -> None:
@@ -134,6 +152,8 @@ class LiveProgress:
             self.bar.remove_task(line)
         if self._overall is not None:
             self.bar.advance(self._overall)
+        for warning in warning_lines(report):
+            self.console.print(Text(warning, style="yellow"))
         text = Text.from_ansi(outcome_line(report))
         text.stylize(STYLES.get(report.status, ""), 0, 8)
         self.console.print(text)
@@ -145,14 +165,12 @@ class LiveProgress:
             self.bar.stop()
 
 
-def print_report(report: BatchReport, stream: TextIO, *, as_json: bool = False) -> None:
-    """The end-of-run report: failures with their tracebacks, then a summary table (or JSON)."""
-    if as_json:
-        json.dump(report.to_json(), stream, indent=2)
-        stream.write("\n")
-        stream.flush()
-        return
-    console = Console(file=stream, width=None if stream.isatty() else 120)
+def print_failures(report: BatchReport, stream: TextIO) -> None:
+    """Each failed notebook: a rule naming it, its cell and error, then the traceback."""
+    _failures(report, Console(file=stream, width=None if stream.isatty() else 120))
+
+
+def _failures(report: BatchReport, console: Console) -> None:
     for item in report.notebooks:
         failure = item.failure
         if failure is None:
@@ -162,6 +180,17 @@ def print_report(report: BatchReport, stream: TextIO, *, as_json: bool = False) 
             console.print(Text.from_ansi("\n".join(failure.traceback)))
         if failure.hint:
             console.print(Text(f"hint: {failure.hint}", style="yellow"))
+
+
+def print_report(report: BatchReport, stream: TextIO, *, as_json: bool = False) -> None:
+    """The end-of-run report: failures with their tracebacks, then a summary table (or JSON)."""
+    if as_json:
+        json.dump(report.to_json(), stream, indent=2)
+        stream.write("\n")
+        stream.flush()
+        return
+    console = Console(file=stream, width=None if stream.isatty() else 120)
+    _failures(report, console)
     table = Table(title=None, show_edge=False, pad_edge=False)
     table.add_column("notebook", overflow="fold")
     table.add_column("status")

@@ -14,7 +14,8 @@ from typing import Any
 from livecells.batch import Batch, BatchOptions
 from livecells.commands import fail
 from livecells.commands.progress import choose_progress, print_report
-from livecells.errors import ConfigError
+from livecells.errors import CacheError, ConfigError
+from livecells.parameters import collect_parameters
 
 __all__ = ["add_arguments", "command"]
 
@@ -76,6 +77,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="pip install the requirements.txt beside each notebook into its kernel first",
     )
+    parser.add_argument(
+        "--cache",
+        metavar="DIR",
+        help="an execution cache (jupyter-cache's format, shared with Jupyter Book): skip "
+        "notebooks whose code, kernel and requirements.txt are unchanged",
+    )
+    group = parser.add_argument_group(
+        "parameters (as papermill: injected after the cell tagged 'parameters')"
+    )
+    group.add_argument(
+        "-p",
+        "--parameters",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        help="a parameter, typed as papermill types it (int, float, True/False, None, else text)",
+    )
+    group.add_argument(
+        "-r",
+        "--parameters-raw",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        help="a parameter kept as text",
+    )
+    group.add_argument(
+        "-y", "--parameters-yaml", action="append", metavar="YAML", help="parameters as YAML"
+    )
+    group.add_argument(
+        "-f", "--parameters-file", action="append", metavar="FILE", help="a YAML file of parameters"
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON report on stdout")
 
 
@@ -87,6 +119,15 @@ def command(args: argparse.Namespace) -> int:
         if not args.url:
             return fail("run", "--runtime server needs --url")
         runtime_options = {"url": args.url, "token": args.token}
+    try:
+        args.parameters = collect_parameters(
+            files=args.parameters_file or (),
+            yaml_texts=args.parameters_yaml or (),
+            typed=args.parameters or (),
+            raw=args.parameters_raw or (),
+        )
+    except ConfigError as exc:
+        return fail("run", str(exc))
     _skip_iri_grammars()
     given = {f.name: getattr(args, f.name) for f in fields(BatchOptions) if hasattr(args, f.name)}
     try:
@@ -96,7 +137,10 @@ def command(args: argparse.Namespace) -> int:
     batch = Batch(args.paths, options, progress=choose_progress(sys.stderr))
     # On Ctrl-C the batch shuts its kernels down and writes what ran; then we report it.
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
-        asyncio.run(_run_until_signalled(batch))
+        try:
+            asyncio.run(_run_until_signalled(batch))
+        except CacheError as exc:
+            return fail("run", str(exc))
     print_report(batch.report, sys.stdout, as_json=args.json)
     return batch.report.exit_status
 

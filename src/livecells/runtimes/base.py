@@ -21,6 +21,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from types import TracebackType
 from typing import Any, ClassVar, Literal, Self
@@ -65,6 +66,14 @@ StatusCallback = Callable[[Status, str], object]
 InputCallback = Callable[[str, bool], "str | Awaitable[str]"]
 OutputCallback = Callable[[Output], object]
 
+TIMED = {
+    ("status", "busy"): "iopub.status.busy",
+    ("execute_input", ""): "iopub.execute_input",
+    ("execute_reply", ""): "shell.execute_reply",
+    ("status", "idle"): "iopub.status.idle",
+}
+"""The messages of an execution whose dates nbclient records (``record_timing``)."""
+
 
 @dataclass(slots=True)
 class ExecutionResult:
@@ -76,6 +85,10 @@ class ExecutionResult:
     truncated: bool = False
     """True when the server dropped output for exceeding its IOPub rate limit."""
     reply: dict[str, Any] = field(default_factory=dict)
+    timing: dict[str, str] = field(default_factory=dict)
+    """nbclient's ``metadata.execution`` for the cell: when the kernel went busy, echoed the
+    input, replied and went idle (``iopub.status.busy``, ``iopub.execute_input``,
+    ``shell.execute_reply``, ``iopub.status.idle``), from the kernel's message dates."""
 
     @property
     def stdout(self) -> str:
@@ -116,6 +129,7 @@ class _Execution:
         self.on_input: InputCallback | None = None
         self.seen = False
         """True once any message for this request came back: the kernel has it."""
+        self.timing: dict[str, str] = {}
 
     def finish(self, exc: BaseException | None = None) -> None:
         if self.idle_timer is not None:
@@ -138,6 +152,7 @@ class _Execution:
             outputs=self.area.outputs,
             truncated=self.area.truncated,
             reply=content,
+            timing=dict(self.timing),
         )
 
 
@@ -434,6 +449,9 @@ class Kernel(ABC):
         execution = self._executions.get(parent) if parent else None
         if execution is not None:
             execution.seen = True
+            moment = TIMED.get((msg.msg_type, str(msg.content.get("execution_state", ""))))
+            if moment is not None:
+                execution.timing[moment] = timestamp(msg)
         if msg.channel == "iopub":
             self._on_iopub(msg, execution)
         elif msg.channel == "stdin":
@@ -601,6 +619,23 @@ class ExecutionStream:
         finally:
             if not task.done():
                 task.cancel()
+
+
+def timestamp(msg: Message) -> str:
+    """The message's date as nbclient writes it (``2024-01-31T12:00:00.123456Z``, UTC), or
+    now when it has none."""
+    date = msg.header.get("date")
+    moment = None
+    if isinstance(date, str):
+        with contextlib.suppress(ValueError):
+            moment = datetime.fromisoformat(date)
+    elif isinstance(date, datetime):
+        moment = date
+    if moment is None:
+        moment = datetime.now(UTC)
+    elif moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _event_from_message(msg: Message) -> Output | None:
