@@ -6,7 +6,7 @@
 
 import { uuid } from "../protocol";
 import { answerInput, INPUT_HEADER_BYTES } from "./pyodide/buffers";
-import type { BootOptions, WorkerMessage } from "./pyodide/core";
+import type { BootOptions, WorkerMessage } from "./pyodide/messages";
 import { BaseRuntime } from "./base";
 import { Executions } from "./executions";
 import { type ExecuteCallbacks, type ExecuteReply, executeRequest, type Status, type StatusListener } from "./runtime";
