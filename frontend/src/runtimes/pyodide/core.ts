@@ -12,8 +12,6 @@ import type { BootOptions, Environment, HostMessage, Port, WorkerStatus } from "
 import { Installer } from "./packages";
 import { emptyReply, kernelInfo } from "./replies";
 
-export type { BootOptions, Environment, HostMessage, Port, WorkerMessage, WorkerStatus } from "./messages";
-
 /** Serve the kernel on `port`. */
 export function serve(port: Port, env: Environment): void {
   const kernel = new WorkerKernel(port, env);
