@@ -1,5 +1,5 @@
 // Bundles the client into ../src/livecells/static/ (served by `livecells serve`, copied by
-// `livecells build`): livecells.js (the entry; lazy chunks beside it), livecells.css, katex/.
+// `livecells build`): livecells.js (the entry, src/page.ts; lazy chunks beside it), livecells.css, katex/.
 import { build } from "esbuild";
 import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -12,7 +12,7 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
 await build({
-  entryPoints: { livecells: join(here, "src", "index.ts") },
+  entryPoints: { livecells: join(here, "src", "page.ts") },
   outdir: out,
   bundle: true,
   splitting: true,

@@ -3,10 +3,10 @@
 // stream (phases and log lines) is shown live; the launched server is remembered (unless
 // session saving is off) and reused on reload while it lives.
 
-import type { Message } from "../protocol";
 import type { Sessions } from "../sessions";
+import { BaseRuntime } from "./base";
 import { JupyterRuntime } from "./jupyter";
-import { type ExecuteCallbacks, type ExecuteReply, type Runtime, type Status, StatusEmitter, type StatusListener } from "./runtime";
+import type { ExecuteCallbacks, ExecuteReply } from "./runtime";
 
 export interface BinderOptions {
   repo: string;
@@ -36,15 +36,15 @@ export function buildSpec(repo: string, ref: string | null, provider: string): s
   return `${provider}/${repo}`;
 }
 
-export class BinderRuntime implements Runtime {
+export class BinderRuntime extends BaseRuntime {
   readonly name = "binder";
-  private emitter = new StatusEmitter();
   private inner: JupyterRuntime | null = null;
-  private displayListeners = new Set<(msg: Message) => void>();
   /** The launched server, once ready: for "open in Jupyter". */
   server: { url: string; token: string | null } | null = null;
 
-  constructor(private options: BinderOptions) {}
+  constructor(private options: BinderOptions) {
+    super();
+  }
 
   get jupyterUrl(): string | null {
     return this.inner?.jupyterUrl ?? null;
@@ -52,19 +52,6 @@ export class BinderRuntime implements Runtime {
 
   get id(): string | null {
     return this.inner?.id ?? null;
-  }
-
-  get status(): Status {
-    return this.emitter.status;
-  }
-
-  onStatus(listener: StatusListener): () => void {
-    return this.emitter.on(listener);
-  }
-
-  onDisplayUpdate(listener: (msg: Message) => void): () => void {
-    this.displayListeners.add(listener);
-    return () => this.displayListeners.delete(listener);
   }
 
   private get spec(): string {
@@ -77,12 +64,12 @@ export class BinderRuntime implements Runtime {
     try {
       spec = this.spec;
     } catch (error) {
-      this.emitter.set("error", (error as Error).message);
+      this.setStatus("error", (error as Error).message);
       throw error;
     }
     const saved = this.options.sessions.loadServer(spec);
     if (saved) {
-      this.emitter.set("connecting", "reusing the Binder server of this page");
+      this.setStatus("connecting", "reusing the Binder server of this page");
       try {
         await this.connect(saved);
         return;
@@ -98,12 +85,12 @@ export class BinderRuntime implements Runtime {
 
   private build(spec: string): Promise<{ url: string; token: string | null }> {
     const hub = this.options.url.endsWith("/") ? this.options.url : `${this.options.url}/`;
-    this.emitter.set("connecting", `asking the BinderHub at ${hub}`);
+    this.setStatus("connecting", `asking the BinderHub at ${hub}`);
     return new Promise((resolve, reject) => {
       const source = new EventSource(`${hub}build/${spec}`);
       const fail = (detail: string) => {
         source.close();
-        this.emitter.set("error", detail);
+        this.setStatus("error", detail);
         reject(new Error(detail));
       };
       source.onmessage = (event: MessageEvent<string>) => {
@@ -117,7 +104,7 @@ export class BinderRuntime implements Runtime {
         const message = (data.message ?? "").trim();
         if (message) this.options.onLog?.(`[${phase}] ${message}`);
         if (phase === "failed") return fail(`Binder could not build ${spec}: ${message}`);
-        this.emitter.set("starting", message ? `Binder ${phase}: ${message}` : `Binder ${phase}`);
+        this.setStatus("starting", message ? `Binder ${phase}: ${message}` : `Binder ${phase}`);
         if (phase === "ready") {
           source.close();
           if (!data.url) return fail("the BinderHub said ready but gave no server URL");
@@ -125,7 +112,7 @@ export class BinderRuntime implements Runtime {
         }
       };
       source.onerror = () => {
-        if (source.readyState === EventSource.CLOSED || this.emitter.status === "connecting") {
+        if (source.readyState === EventSource.CLOSED || this.status === "connecting") {
           fail(`cannot reach the BinderHub at ${hub} (or it refused this page's origin)`);
         }
       };
@@ -141,8 +128,9 @@ export class BinderRuntime implements Runtime {
       path: null,
       sessions: this.options.sessions,
     });
-    inner.onStatus((status, detail) => this.emitter.set(status, detail));
-    inner.onDisplayUpdate((msg) => this.displayListeners.forEach((listener) => listener(msg)));
+    // The kernel's status and display updates are this runtime's.
+    inner.onStatus((status, detail) => this.setStatus(status, detail));
+    inner.onDisplayUpdate((msg) => this.displayUpdate(msg));
     this.inner = inner;
     await inner.start();
     this.server = server;
@@ -164,6 +152,6 @@ export class BinderRuntime implements Runtime {
   async shutdown(): Promise<void> {
     await this.inner?.shutdown();
     this.inner = null;
-    this.emitter.set("dead", "kernel shut down");
+    this.setStatus("dead", "kernel shut down");
   }
 }

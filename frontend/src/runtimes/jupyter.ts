@@ -17,15 +17,9 @@ import {
   uuid,
 } from "../protocol";
 import type { Sessions } from "../sessions";
-import {
-  type ExecuteCallbacks,
-  type ExecuteReply,
-  executeRequest,
-  type Runtime,
-  type Status,
-  type StatusListener,
-  StatusEmitter,
-} from "./runtime";
+import { BaseRuntime } from "./base";
+import { Executions } from "./executions";
+import { type ExecuteCallbacks, type ExecuteReply, executeRequest } from "./runtime";
 
 export interface JupyterOptions {
   name: "livecells" | "server";
@@ -43,22 +37,12 @@ const RECONNECT_LIMIT = 30_000;
  * WebSocket of a kernel someone else shut down open, silent. */
 const LIVENESS_INTERVAL = 5_000;
 
-interface Pending {
-  callbacks: ExecuteCallbacks;
-  reply: ExecuteReply | null;
-  idle: boolean;
-  resolve(reply: ExecuteReply): void;
-  reject(error: Error): void;
-}
-
-export class JupyterRuntime implements Runtime {
+export class JupyterRuntime extends BaseRuntime {
   readonly name: string;
-  private emitter = new StatusEmitter();
-  private displayListeners = new Set<(msg: Message) => void>();
   private socket: WebSocket | null = null;
   private kernelId: string | null = null;
   private session = uuid();
-  private pending = new Map<string, Pending>();
+  private executions = new Executions();
   private replies = new Map<string, (msg: Message) => void>();
   private closing = false;
   private binary = false;
@@ -69,24 +53,12 @@ export class JupyterRuntime implements Runtime {
   private restarting: Promise<void> | null = null;
 
   constructor(private options: JupyterOptions) {
+    super();
     this.name = options.name;
-  }
-
-  get status(): Status {
-    return this.emitter.status;
   }
 
   get id(): string | null {
     return this.kernelId;
-  }
-
-  onStatus(listener: StatusListener): () => void {
-    return this.emitter.on(listener);
-  }
-
-  onDisplayUpdate(listener: (msg: Message) => void): () => void {
-    this.displayListeners.add(listener);
-    return () => this.displayListeners.delete(listener);
   }
 
   private get scope(): string {
@@ -148,7 +120,7 @@ export class JupyterRuntime implements Runtime {
 
   async start(): Promise<void> {
     this.closing = false;
-    this.emitter.set("connecting", `connecting to ${this.url("")}`);
+    this.setStatus("connecting", `connecting to ${this.url("")}`);
     try {
       const saved = this.options.sessions.load(this.scope);
       if (saved && (await this.exists(saved.kernelId))) {
@@ -168,12 +140,12 @@ export class JupyterRuntime implements Runtime {
       }
       this.options.sessions.save(this.scope, this.kernelId, this.options.kernelName);
       if (!this.options.sessions.enabled) addEventListener("pagehide", this.onPageHide);
-      this.emitter.set("starting", `kernel ${this.options.kernelName} starting`);
+      this.setStatus("starting", `kernel ${this.options.kernelName} starting`);
       await this.connect();
       await this.waitReady();
       this.watchLiveness();
     } catch (error) {
-      this.emitter.set("error", (error as Error).message);
+      this.setStatus("error", (error as Error).message);
       throw error;
     }
   }
@@ -217,7 +189,7 @@ export class JupyterRuntime implements Runtime {
   private async reconnect(): Promise<void> {
     this.socket = null;
     if (this.closing) return;
-    this.emitter.set("disconnected", "connection lost, reconnecting");
+    this.setStatus("disconnected", "connection lost, reconnecting");
     const deadline = Date.now() + RECONNECT_LIMIT;
     let delay = 250;
     while (Date.now() < deadline && !this.closing) {
@@ -229,7 +201,7 @@ export class JupyterRuntime implements Runtime {
       if (exists === null) continue; // server unreachable: keep trying until the deadline
       try {
         await this.connect();
-        this.emitter.set("idle", "reconnected");
+        this.setStatus("idle", "reconnected");
         return;
       } catch {
         // the socket did not open yet: try again
@@ -296,8 +268,8 @@ export class JupyterRuntime implements Runtime {
     socket?.close();
     this.kernelId = null;
     this.options.sessions.forget(this.scope);
-    this.failPending(new Error(reason));
-    this.emitter.set("dead", reason);
+    this.executions.failAll(new Error(reason));
+    this.setStatus("dead", reason);
   }
 
   private async waitReady(): Promise<void> {
@@ -305,7 +277,7 @@ export class JupyterRuntime implements Runtime {
     while (Date.now() < deadline) {
       try {
         await this.request("shell", "kernel_info_request", {}, 1000);
-        this.emitter.set("ready", "kernel ready");
+        this.setStatus("ready", "kernel ready");
         return;
       } catch {
         // not answering yet
@@ -355,14 +327,14 @@ export class JupyterRuntime implements Runtime {
       // During a restart the old kernel's last busy/idle are not the new kernel's state.
       if (this.restarting && (state === "busy" || state === "idle")) {
         // the restart reports "ready" itself
-      } else if (state === "busy" && this.status !== "busy") this.emitter.set("busy", "running");
-      else if (state === "idle" && this.status === "busy") this.emitter.set("idle", "idle");
+      } else if (state === "busy" && this.status !== "busy") this.setStatus("busy", "running");
+      else if (state === "idle" && this.status === "busy") this.setStatus("idle", "idle");
       else if (state === "restarting") {
-        this.emitter.set("restarting", "the kernel is restarting");
+        this.setStatus("restarting", "the kernel is restarting");
         // Not our restart: the kernel died (it crashed, or hit a limit of the server) and the
         // server starts it again, without what the running cells were doing.
         if (!this.restarting) {
-          this.failPending(new Error("the kernel stopped (it crashed or reached a limit of the server) and was restarted: its variables are lost"));
+          this.executions.failAll(new Error("the kernel stopped (it crashed or reached a limit of the server) and was restarted: its variables are lost"));
           void this.waitReady().catch(() => this.died("the kernel did not come back after a restart"));
         }
       }
@@ -372,68 +344,37 @@ export class JupyterRuntime implements Runtime {
       setTimeout(() => void this.checkAlive(), 500); // shut down by someone else?
     }
     if (msg.channel === "iopub" && type === "update_display_data") {
-      for (const listener of this.displayListeners) listener(msg);
+      this.displayUpdate(msg); // not one of its execution's outputs: shown where the display is
+      return;
     }
     const reply = this.replies.get(parent);
     if (reply && (msg.channel === "shell" || msg.channel === "control") && type.endsWith("_reply")) {
       reply(msg);
       return;
     }
-    const pending = this.pending.get(parent);
-    if (!pending) return;
-    if (msg.channel === "iopub") {
-      if (type === "status" && msg.content.execution_state === "idle") {
-        pending.idle = true;
-        this.settle(parent, pending);
-      } else if (type !== "status" && type !== "update_display_data") {
-        pending.callbacks.onIOPub(msg);
-      }
-    } else if (msg.channel === "shell" && type === "execute_reply") {
-      pending.reply = {
-        status: msg.content.status as ExecuteReply["status"],
-        executionCount: (msg.content.execution_count as number | undefined) ?? null,
-        content: msg.content,
-      };
-      this.settle(parent, pending);
-    } else if (msg.channel === "stdin" && type === "input_request") {
-      void this.answer(msg, pending);
-    }
+    const callbacks = this.executions.callbacks(parent);
+    if (!callbacks || !this.executions.receive(msg)) return;
+    if (msg.channel === "stdin" && type === "input_request") void this.answer(msg, callbacks);
   }
 
-  private async answer(request: Message, pending: Pending): Promise<void> {
+  private async answer(request: Message, callbacks: ExecuteCallbacks): Promise<void> {
     const prompt = String(request.content.prompt ?? "");
     const password = Boolean(request.content.password);
-    const value = pending.callbacks.onInput ? await pending.callbacks.onInput(prompt, password) : "";
+    const value = callbacks.onInput ? await callbacks.onInput(prompt, password) : "";
     this.send(newMessage("stdin", "input_reply", { value }, this.session, request.header as Header));
-  }
-
-  private settle(id: string, pending: Pending): void {
-    if (pending.reply && pending.idle) {
-      this.pending.delete(id);
-      pending.resolve(pending.reply);
-    }
-  }
-
-  private failPending(error: Error): void {
-    for (const [id, pending] of this.pending) {
-      this.pending.delete(id);
-      pending.reject(error);
-    }
   }
 
   // -- the contract -------------------------------------------------------------------------
 
   execute(code: string, callbacks: ExecuteCallbacks): Promise<ExecuteReply> {
     const msg = executeRequest(code, callbacks, this.session);
-    return new Promise((resolve, reject) => {
-      this.pending.set(msg.header.msg_id, { callbacks, reply: null, idle: false, resolve, reject });
-      try {
-        this.send(msg);
-      } catch (error) {
-        this.pending.delete(msg.header.msg_id);
-        reject(error);
-      }
-    });
+    const done = this.executions.add(msg.header.msg_id, callbacks);
+    try {
+      this.send(msg);
+    } catch (error) {
+      this.executions.cancel(msg.header.msg_id, error as Error);
+    }
+    return done;
   }
 
   async interrupt(): Promise<void> {
@@ -443,8 +384,8 @@ export class JupyterRuntime implements Runtime {
   async restart(): Promise<void> {
     if (!this.kernelId) return;
     if (this.restarting) return this.restarting;
-    this.emitter.set("restarting", "restarting the kernel");
-    this.failPending(new Error("the kernel was restarted while this cell was running"));
+    this.setStatus("restarting", "restarting the kernel");
+    this.executions.failAll(new Error("the kernel was restarted while this cell was running"));
     const kernelId = this.kernelId;
     this.restarting = (async () => {
       let response: Response | null = null;
@@ -459,7 +400,7 @@ export class JupyterRuntime implements Runtime {
         const reason = exists === null
           ? `cannot reach the Jupyter server at ${this.url("")} to restart the kernel: is it still running?`
           : "the server could not restart the kernel";
-        this.emitter.set("error", reason);
+        this.setStatus("error", reason);
         throw new Error(reason);
       }
       await this.waitReady();
@@ -477,14 +418,14 @@ export class JupyterRuntime implements Runtime {
     this.closing = true;
     removeEventListener("pagehide", this.onPageHide);
     if (this.liveness) clearInterval(this.liveness);
-    this.failPending(new Error("the kernel was shut down"));
+    this.executions.failAll(new Error("the kernel was shut down"));
     this.options.sessions.forget(this.scope);
     const socket = this.socket;
     this.socket = null;
     socket?.close();
     if (this.kernelId) await this.api("DELETE", `api/kernels/${this.kernelId}`).catch(() => undefined);
     this.kernelId = null;
-    this.emitter.set("dead", "kernel shut down");
+    this.setStatus("dead", "kernel shut down");
   }
 }
 

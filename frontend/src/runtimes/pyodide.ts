@@ -4,18 +4,12 @@
 // and input() go through SharedArrayBuffers; otherwise "interrupt" stops the worker and starts
 // a new one, after telling the reader that the state is lost.
 
-import { type Message, uuid } from "../protocol";
+import { uuid } from "../protocol";
 import { answerInput, INPUT_HEADER_BYTES } from "./pyodide/buffers";
-import type { BootOptions, WorkerMessage } from "./pyodide/core";
-import {
-  type ExecuteCallbacks,
-  type ExecuteReply,
-  executeRequest,
-  type Runtime,
-  type Status,
-  StatusEmitter,
-  type StatusListener,
-} from "./runtime";
+import type { BootOptions, WorkerMessage } from "./pyodide/messages";
+import { BaseRuntime } from "./base";
+import { Executions } from "./executions";
+import { type ExecuteCallbacks, type ExecuteReply, executeRequest, type Status, type StatusListener } from "./runtime";
 
 export interface PyodideOptions {
   /** URL of pyodide-worker.js. */
@@ -42,32 +36,22 @@ export function liveSessions(): number {
 }
 const INPUT_BYTES = 1 << 16;
 
-interface Pending {
-  callbacks: ExecuteCallbacks;
-  resolve(reply: ExecuteReply): void;
-  reject(error: Error): void;
-  reply: ExecuteReply | null;
-  idle: boolean;
-}
-
-export class PyodideRuntime implements Runtime {
+export class PyodideRuntime extends BaseRuntime {
   readonly name = "pyodide";
-  private emitter = new StatusEmitter();
   private worker: Worker | null = null;
   private booted: { resolve(): void; reject(error: Error): void } | null = null;
-  private pending = new Map<string, Pending>();
-  private displayListeners = new Set<(msg: Message) => void>();
+  /** Python reports idle once the last execution waited on is complete. */
+  private executions = new Executions(() => {
+    if (!this.executions.size && this.worker) this.setStatus("idle", "");
+  });
   private interruptBuffer: SharedArrayBuffer | null = null;
   private inputBuffer: SharedArrayBuffer | null = null;
   private waitingForInput = false;
   private session = uuid();
 
   constructor(private options: PyodideOptions) {
-    if (options.onStatus) this.emitter.on(options.onStatus);
-  }
-
-  get status(): Status {
-    return this.emitter.status;
+    super();
+    if (options.onStatus) this.onStatus(options.onStatus);
   }
 
   /** SharedArrayBuffer exists only on cross-origin isolated pages. */
@@ -75,20 +59,11 @@ export class PyodideRuntime implements Runtime {
     return typeof SharedArrayBuffer !== "undefined" && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
   }
 
-  onStatus(listener: StatusListener): () => void {
-    return this.emitter.on(listener);
-  }
-
-  onDisplayUpdate(listener: (msg: Message) => void): () => void {
-    this.displayListeners.add(listener);
-    return () => this.displayListeners.delete(listener);
-  }
-
   async start(): Promise<void> {
     if (this.worker) return;
     if (!live.has(this) && live.size >= MAX_SESSIONS) {
       const reason = `at most ${MAX_SESSIONS} Python sessions run at once on a page; close one first`;
-      this.emitter.set("error", reason);
+      this.setStatus("error", reason);
       throw new Error(reason);
     }
     live.add(this);
@@ -96,7 +71,7 @@ export class PyodideRuntime implements Runtime {
   }
 
   private boot(phase: Status): Promise<void> {
-    this.emitter.set(phase, "starting a Python worker");
+    this.setStatus(phase, "starting a Python worker");
     const worker = new Worker(this.options.workerUrl, { type: "module", name: "livecells-pyodide" });
     this.worker = worker;
     if (this.isolated) {
@@ -131,45 +106,31 @@ export class PyodideRuntime implements Runtime {
   private receive(message: WorkerMessage): void {
     if (message.type === "status") {
       if (message.status === "ready") {
-        this.emitter.set("ready", message.detail);
+        this.setStatus("ready", message.detail);
         this.booted?.resolve();
         this.booted = null;
       } else if (message.status === "error") {
         this.fail(message.detail);
       } else {
-        this.emitter.set(message.status, message.detail); // also `installing` for %pip install
+        this.setStatus(message.status, message.detail); // also `installing` for %pip install
       }
       return;
     }
     const msg = message.msg;
-    const parent = msg.parent_header.msg_id ? this.pending.get(msg.parent_header.msg_id) : undefined;
+    const callbacks = this.executions.callbacks(msg.parent_header.msg_id || undefined);
     const type = msg.header.msg_type;
-    if (msg.channel === "iopub") {
-      if (type === "status") {
-        const state = String(msg.content.execution_state);
-        if (state === "busy" && parent) this.emitter.set("busy", "");
-        if (state === "idle" && parent) {
-          parent.idle = true;
-          this.settle(msg.parent_header.msg_id as string);
-        }
-        return;
-      }
-      if (type === "update_display_data") for (const listener of this.displayListeners) listener(msg);
-      parent?.callbacks.onIOPub(msg);
-    } else if (msg.channel === "stdin" && type === "input_request") {
+    if (msg.channel === "iopub" && type === "status" && msg.content.execution_state === "busy" && callbacks) this.setStatus("busy", "");
+    if (msg.channel === "iopub" && type === "update_display_data") this.displayUpdate(msg); // and its execution's outputs
+    if (msg.channel === "stdin" && type === "input_request") {
       this.waitingForInput = true;
-      const ask = parent?.callbacks.onInput;
+      const ask = callbacks?.onInput;
       const answer = ask ? ask(String(msg.content.prompt ?? ""), Boolean(msg.content.password)) : Promise.resolve("");
       void answer.then(
         (value) => this.answer(value),
         () => this.answer(null),
       );
-    } else if (msg.channel === "shell" && type === "execute_reply" && parent) {
-      const content = msg.content;
-      const status = content.status === "ok" || content.status === "aborted" ? content.status : "error";
-      parent.reply = { status, executionCount: (content.execution_count as number | null) ?? null, content };
-      this.settle(msg.parent_header.msg_id as string);
     }
+    this.executions.receive(msg);
   }
 
   private answer(value: string | null): void {
@@ -178,17 +139,9 @@ export class PyodideRuntime implements Runtime {
     answerInput(this.inputBuffer, value);
   }
 
-  private settle(id: string): void {
-    const pending = this.pending.get(id);
-    if (!pending || !pending.reply || !pending.idle) return;
-    this.pending.delete(id);
-    pending.resolve(pending.reply);
-    if (!this.pending.size && this.worker) this.emitter.set("idle", "");
-  }
-
   private fail(detail: string): void {
     this.stopWorker(new Error(detail));
-    this.emitter.set("error", detail);
+    this.setStatus("error", detail);
     this.booted?.reject(new Error(detail));
     this.booted = null;
   }
@@ -197,18 +150,20 @@ export class PyodideRuntime implements Runtime {
     this.worker?.terminate();
     this.worker = null;
     this.waitingForInput = false;
-    for (const pending of this.pending.values()) pending.reject(reason);
-    this.pending.clear();
+    this.executions.failAll(reason);
   }
 
   execute(code: string, callbacks: ExecuteCallbacks): Promise<ExecuteReply> {
     const worker = this.worker;
     if (!worker) return Promise.reject(new Error("Python is not running: press Start"));
     const msg = executeRequest(code, callbacks, this.session);
-    return new Promise<ExecuteReply>((resolve, reject) => {
-      this.pending.set(msg.header.msg_id, { callbacks, resolve, reject, reply: null, idle: false });
+    const done = this.executions.add(msg.header.msg_id, callbacks);
+    try {
       worker.postMessage({ type: "message", msg });
-    });
+    } catch (error) {
+      this.executions.cancel(msg.header.msg_id, error as Error);
+    }
+    return done;
   }
 
   async interrupt(): Promise<void> {
@@ -222,7 +177,7 @@ export class PyodideRuntime implements Runtime {
     const lost = "interrupted: this page is not cross-origin isolated, so Python was stopped and started again; its variables are lost";
     this.stopWorker(new Error(lost));
     await this.boot("restarting");
-    this.emitter.set("ready", lost);
+    this.setStatus("ready", lost);
   }
 
   async restart(): Promise<void> {
@@ -233,6 +188,6 @@ export class PyodideRuntime implements Runtime {
   async shutdown(): Promise<void> {
     this.stopWorker(new Error("the kernel was shut down while this cell was running"));
     live.delete(this);
-    this.emitter.set("dead", "Python stopped");
+    this.setStatus("dead", "Python stopped");
   }
 }

@@ -2,6 +2,7 @@
 // and compiling Pyodide) and `installing` (packages) are the Pyodide runtime's boot phases.
 
 import { type JSONObject, type Message, newMessage } from "../protocol";
+import { BaseRuntime } from "./base";
 
 /** The runtimes, named as in the config (`project.livecells.runtime`). */
 export type RuntimeName = "livecells" | "server" | "binder" | "pyodide";
@@ -68,34 +69,13 @@ export function executeRequest(code: string, callbacks: ExecuteCallbacks, sessio
   return newMessage("shell", "execute_request", content, session);
 }
 
-/** A small status holder the runtimes share. */
-export class StatusEmitter {
-  status: Status = "idle";
-  private listeners = new Set<StatusListener>();
-
-  on(listener: StatusListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  set(status: Status, detail = ""): void {
-    this.status = status;
-    for (const listener of this.listeners) listener(status, detail);
-  }
-}
-
 /** A runtime this build cannot provide: it says so instead of pretending. */
-export class UnavailableRuntime implements Runtime {
-  private emitter = new StatusEmitter();
-  constructor(readonly name: string, private reason: string) {}
-  get status(): Status {
-    return this.emitter.status;
-  }
-  onStatus(listener: StatusListener): () => void {
-    return this.emitter.on(listener);
+export class UnavailableRuntime extends BaseRuntime {
+  constructor(readonly name: string, private reason: string) {
+    super();
   }
   async start(): Promise<void> {
-    this.emitter.set("error", this.reason);
+    this.setStatus("error", this.reason);
     throw new Error(this.reason);
   }
   execute(): Promise<ExecuteReply> {
@@ -104,7 +84,4 @@ export class UnavailableRuntime implements Runtime {
   async interrupt(): Promise<void> {}
   async restart(): Promise<void> {}
   async shutdown(): Promise<void> {}
-  onDisplayUpdate(): () => void {
-    return () => undefined;
-  }
 }

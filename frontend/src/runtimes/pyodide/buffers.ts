@@ -21,3 +21,25 @@ export function answerInput(buffer: SharedArrayBuffer, answer: string | null): v
   }
   Atomics.notify(state, 0);
 }
+
+/**
+ * The worker side of input(): mark the buffer waiting, `ask` the host, and block until it
+ * answers. Null when the host interrupted instead, or when Pyodide's interrupt flag
+ * (`interrupt[0]`, checked every half second) was raised meanwhile: then the flag is cleared,
+ * as the kernel raises the KeyboardInterrupt itself, once.
+ */
+export function waitForInput(buffer: SharedArrayBuffer, interrupt: Int32Array | null, ask: () => void): string | null {
+  const state = new Int32Array(buffer, 0, 2);
+  Atomics.store(state, 0, INPUT_WAITING);
+  ask();
+  while (Atomics.load(state, 0) === INPUT_WAITING) {
+    Atomics.wait(state, 0, INPUT_WAITING, 500);
+    if (interrupt && interrupt[0] !== 0) {
+      interrupt[0] = 0;
+      return null;
+    }
+  }
+  if (Atomics.load(state, 0) !== INPUT_ANSWERED) return null;
+  const bytes = new Uint8Array(buffer, INPUT_HEADER_BYTES, state[1]);
+  return new TextDecoder().decode(bytes.slice());
+}

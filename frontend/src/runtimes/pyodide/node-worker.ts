@@ -3,7 +3,8 @@
 import { readFile } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
 import { parentPort } from "node:worker_threads";
-import { type HostMessage, serve } from "./core";
+import { serve } from "./core";
+import type { HostMessage } from "./messages";
 
 const port = parentPort;
 if (!port) throw new Error("node-worker.ts runs in a worker thread");

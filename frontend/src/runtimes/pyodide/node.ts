@@ -13,7 +13,7 @@ import { setFlagsFromString } from "node:v8";
 import { Worker } from "node:worker_threads";
 import type { Message } from "../../protocol";
 import { answerInput, INPUT_HEADER_BYTES } from "./buffers";
-import type { BootOptions, WorkerMessage } from "./core";
+import type { BootOptions, WorkerMessage } from "./messages";
 
 const INPUT_BYTES = 1 << 20;
 

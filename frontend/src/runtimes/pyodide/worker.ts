@@ -1,6 +1,7 @@
 // The browser's module worker: Pyodide >= 0.27 needs `new Worker(url, {type: "module"})`.
 
-import { type HostMessage, serve } from "./core";
+import { serve } from "./core";
+import type { HostMessage } from "./messages";
 
 declare const self: {
   postMessage(message: unknown): void;

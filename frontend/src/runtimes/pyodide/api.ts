@@ -1,0 +1,39 @@
+// The parts of Pyodide's API the worker uses (pyodide.d.ts is not imported: the worker must not
+// depend on the package at type-check time beyond these few calls).
+
+export interface PyProxy {
+  destroy(): void;
+  [key: string]: unknown;
+}
+
+export interface PyodideAPI {
+  version: string;
+  runPython(code: string): unknown;
+  runPythonAsync(code: string): Promise<unknown>;
+  pyimport(name: string): PyProxy;
+  loadPackage(names: string | string[], options?: object): Promise<unknown>;
+  loadPackagesFromImports(code: string, options?: { messageCallback?: (m: string) => void; errorCallback?: (m: string) => void }): Promise<unknown>;
+  setInterruptBuffer(buffer: Int32Array): void;
+  FS: { mkdirTree(path: string): void; writeFile(path: string, data: string): void };
+  globals: { get(name: string): unknown };
+  _module: EmscriptenModule;
+}
+
+/** The parts of Emscripten's module that matchThisRuntime reads and writes. */
+export interface EmscriptenModule {
+  jspiSupported: boolean;
+  HEAPU32: Uint32Array;
+  UTF8ToString(pointer: number): string;
+  wasmTable: WebAssembly.Table;
+  _run_sync: unknown;
+  _run_sync_not_supported: unknown;
+  resolveGlobalSymbol(name: string): { sym: unknown };
+}
+
+export type LoadPyodide = (options: { indexURL: string; lockFileURL?: string; _loadSnapshot?: Uint8Array }) => Promise<PyodideAPI>;
+
+/** Messages of pyodide.loadPackage / loadPackagesFromImports. */
+export interface Progress {
+  messageCallback(message: string): void;
+  errorCallback(message: string): void;
+}
