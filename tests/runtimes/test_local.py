@@ -13,6 +13,7 @@ import pytest
 
 import livecells
 from livecells import ExecutionTimeout, KernelDied, KernelNotFound, Status
+from livecells.runtimes.local import LocalKernel
 
 
 @pytest.fixture
@@ -107,3 +108,16 @@ async def test_kernels_started_together_in_other_directories_keep_their_own_sock
     finally:
         await asyncio.gather(*(kernel.shutdown() for kernel in kernels))
     assert not [path for path in tmp_path.rglob("*") if "kernel-" in path.name]  # noqa: ASYNC240
+
+
+async def test_a_kernel_is_ready_only_once_its_stdin_is_connected() -> None:
+    """The kernel's stdin ROUTER drops an input_request sent before our DEALER's handshake; so
+    readiness waits for it, at start and after a restart, and input() right away is answered."""
+    async with livecells.connect("local", kernel_name="python3") as kernel:
+        assert isinstance(kernel, LocalKernel)
+        assert kernel._stdin_connected.is_set()
+        first = await kernel.execute("print(input('a? '))", on_input=lambda p, pw: "1")
+        await kernel.restart()
+        assert kernel._stdin_connected.is_set()
+        second = await kernel.execute("print(input('b? '))", on_input=lambda p, pw: "2")
+    assert [first.outputs[-1]["text"], second.outputs[-1]["text"]] == ["1\n", "2\n"]

@@ -268,8 +268,13 @@ class Kernel(ABC):
             except TimeoutError:
                 continue
             self.kernel_info = reply.content
+            await self._await_channels(max(0.1, deadline - loop.time()))
             self._set_status(Status.READY, "kernel ready")
             return
+
+    async def _await_channels(self, timeout: float) -> None:  # noqa: B027 - optional hook
+        """Wait, at most ``timeout`` seconds, until channels that answer no request of ours
+        (stdin) are connected too; runtimes whose transport makes that certain do nothing."""
 
     async def interrupt(self) -> None:
         """Interrupt the running cell; it ends with a ``KeyboardInterrupt`` error."""

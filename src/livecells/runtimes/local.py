@@ -22,8 +22,9 @@ from jupyter_client.adapter import adapt
 from jupyter_client.kernelspec import NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.session import Session
+from zmq.utils.monitor import parse_monitor_message
 
-from livecells.errors import KernelNotFound, MessageError
+from livecells.errors import ConnectionFailed, KernelNotFound, MessageError
 from livecells.messages import Message
 from livecells.runtimes.base import Kernel, Status, log
 
@@ -60,6 +61,8 @@ class LocalKernel(Kernel):
         self.history_file = history_file
         self.manager: AsyncKernelManager | None = None
         self._sockets: dict[str, Any] = {}
+        self._stdin_monitor: Any = None
+        self._stdin_connected = asyncio.Event()
         self._restarting = False
         self._ipc_dir: str | None = None
 
@@ -107,11 +110,50 @@ class LocalKernel(Kernel):
         self._sockets = {
             "shell": manager.connect_shell(identity=identity),
             "iopub": manager.connect_iopub(),
-            "stdin": manager.connect_stdin(identity=identity),
+            "stdin": self._connect_stdin(manager, identity),
             "control": manager.connect_control(identity=identity),
         }
         for channel, socket in self._sockets.items():
             self._spawn(self._read(channel, socket))
+
+    def _connect_stdin(self, manager: AsyncKernelManager, identity: bytes) -> Any:
+        """The stdin socket, watched from before it connects. The kernel's stdin is a ROUTER:
+        an ``input_request`` sent before our DEALER's handshake has reached it is dropped, and
+        the cell waits forever (seen about once in 30 starts on a loaded machine). Kernel
+        readiness therefore includes this handshake (:meth:`_await_channels`)."""
+        socket = manager.context.socket(zmq.DEALER)
+        socket.linger = 1000
+        socket.identity = identity
+        if getattr(manager, "curve_publickey", None) is not None:
+            socket.curve_secretkey = manager.curve_secretkey
+            socket.curve_publickey = manager.curve_publickey
+            socket.curve_serverkey = manager.curve_publickey
+        events = zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED
+        self._stdin_monitor = socket.get_monitor_socket(events)
+        self._spawn(self._watch_stdin(self._stdin_monitor))
+        socket.connect(manager._make_url("stdin"))
+        return socket
+
+    async def _watch_stdin(self, monitor: Any) -> None:
+        while True:
+            try:
+                frames = await monitor.recv_multipart()
+            except (zmq.ZMQError, asyncio.CancelledError):
+                return
+            event = parse_monitor_message(frames)["event"]
+            if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                self._stdin_connected.set()
+            elif event == zmq.EVENT_DISCONNECTED:
+                self._stdin_connected.clear()
+
+    async def _await_channels(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._stdin_connected.wait(), timeout)
+        except TimeoutError:
+            raise ConnectionFailed(
+                f"the kernel's stdin channel did not connect within {timeout:.0f} s; "
+                "input() would not be answered"
+            ) from None
 
     async def _read(self, channel: str, socket: Any) -> None:
         assert self.manager is not None
@@ -155,12 +197,19 @@ class LocalKernel(Kernel):
     async def _restart(self) -> None:
         assert self.manager is not None
         self._restarting = True
+        self._stdin_connected.clear()  # the new process's handshake sets it again
         try:
             await self.manager.restart_kernel(now=True)
         finally:
             self._restarting = False
 
     async def _shutdown(self) -> None:
+        stdin = self._sockets.get("stdin")
+        if stdin is not None and self._stdin_monitor is not None:
+            with contextlib.suppress(zmq.ZMQError):
+                stdin.disable_monitor()
+            self._stdin_monitor.close(linger=0)
+            self._stdin_monitor = None
         for socket in self._sockets.values():
             socket.close(linger=0)
         self._sockets = {}
