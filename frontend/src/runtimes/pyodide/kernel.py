@@ -388,6 +388,10 @@ class Kernel:
 
         getpass.getpass = lambda prompt="Password: ", stream=None: self.input(prompt, password=True)
         _install_ipython_display()
+        sys.unraisablehook = _keep_interrupts
+        import time
+
+        time.sleep = _sleep_then_raise_kept_interrupts(time.sleep)
         # Cells run in a real __main__ module, so classes they define pickle as in Jupyter.
         main = types.ModuleType("__main__")
         main.__dict__.update(__builtins__=builtins, In=[""], Out={}, __livecells_pip__=self._pip)
@@ -447,6 +451,8 @@ class Kernel:
         self, code: str, silent: bool = False, store_history: bool = True, allow_stdin: bool = True
     ) -> str:
         """Run one cell; returns the ``execute_reply`` content as JSON text."""
+        global _lost_interrupt
+        _lost_interrupt = False  # one kept from a cell that has ended is not this cell's
         if store_history and not silent:
             self.execution_count += 1
         count = self.execution_count
@@ -564,6 +570,33 @@ class Kernel:
         else:
             lines.append(f"{RED}{ename}{RESET}: {evalue}")
         return {"ename": ename, "evalue": evalue, "traceback": lines}
+
+
+_default_unraisablehook = sys.unraisablehook
+_lost_interrupt = False
+
+
+def _keep_interrupts(unraisable: Any) -> None:
+    """An interrupt arrives as a KeyboardInterrupt at Pyodide's next look at its interrupt flag,
+    which, right after ``time.sleep`` resumes (JSPI), falls inside a weakref callback: Python
+    prints "Exception ignored in ..." and the cell runs on. Keep it instead, for
+    :func:`_sleep` to raise in the cell's own frame, as ipykernel would."""
+    global _lost_interrupt
+    if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+        _lost_interrupt = True
+        return
+    _default_unraisablehook(unraisable)
+
+
+def _sleep_then_raise_kept_interrupts(sleep: Callable[..., None]) -> Callable[..., None]:
+    def _sleep(seconds: Any) -> None:
+        global _lost_interrupt
+        sleep(seconds)
+        if _lost_interrupt:
+            _lost_interrupt = False
+            raise KeyboardInterrupt
+
+    return _sleep
 
 
 class PipInstallError(RuntimeError):
