@@ -106,11 +106,15 @@ def test_no_xss_payload_in_html_svg_or_markdown_outputs_runs(open_page: OpenPage
     page.locator("button.lc-power").click()
     cell = page.locator(".lc-cell").first
     expect(cell.locator(".lc-outputs")).to_contain_text("51 payloads shown", timeout=60_000)
-    # Give delayed vectors (image errors, animations, autofocus) time, and poke the clickables.
-    page.wait_for_timeout(1500)
+    # Delayed vectors: let every image load or fail and two animation frames pass, then poke
+    # the clickables and let their handlers (if any survived) run.
+    settled = """() => [...document.querySelectorAll('.lc-outputs img')].every(i => i.complete)"""
+    page.wait_for_function(settled, timeout=30_000)
+    frames = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+    page.evaluate(frames)
     for target in cell.locator(".lc-outputs a, .lc-outputs button, .lc-outputs x").all():
         target.click(timeout=2000, no_wait_after=True, force=True)
-    page.wait_for_timeout(500)
+    page.evaluate(frames)
     assert hits == []
     assert page.evaluate("document.querySelectorAll('.lc-outputs script').length") == 0
 
@@ -120,7 +124,8 @@ def test_a_page_with_jupyter_false_has_no_panel_and_reads_statically(
 ) -> None:
     page = open_page("tests/off.html")
     expect(page.locator(".lc-source")).to_contain_text('print("never runs here")')
-    page.wait_for_timeout(500)
+    page.wait_for_load_state("load")  # module scripts (the client) have run before "load"
+    assert page.evaluate("typeof window.livecells") == "undefined"  # it ran, and mounted nothing
     assert page.locator(".lc-panel").count() == 0
 
 
