@@ -343,6 +343,28 @@ def test_switching_to_binder_follows_the_build_then_runs_there(
     expect(page.locator("a.lc-open-jupyter")).to_be_visible()
 
 
+def errors_of(page: Page, code: str) -> list[str]:
+    """Run ``code`` on the page's current runtime (its JS API); the names of the errors it
+    raised, or the runtime's own failure (e.g. mid-restart) as its message."""
+    return list(
+        page.evaluate(
+            """async (code) => {
+                const errors = [];
+                try {
+                    await window.livecells.runtime.execute(code, {
+                        onIOPub: (m) => {
+                            if (m.header.msg_type === "error") errors.push(m.content.ename);
+                        },
+                        stopOnError: false,
+                    });
+                } catch (e) { errors.push(String(e.message)); }
+                return errors;
+            }""",
+            code,
+        )
+    )
+
+
 def test_the_explorer_interrupts_restarts_and_closes_a_session(
     open_page: OpenPage, book: Path, served: JupyterServer
 ) -> None:
@@ -362,7 +384,14 @@ def test_the_explorer_interrupts_restarts_and_closes_a_session(
         "KeyboardInterrupt", timeout=30_000
     )
     expect(row.locator(".lc-session-status")).to_have_text("Ready", timeout=30_000)
+    assert errors_of(page, "y") == []  # the kernel has the page's state
+    page.evaluate(
+        "() => { window.__seen = []; window.livecells.runtime.onStatus((s) => __seen.push(s)); }"
+    )
     row.locator("button.lc-session-restart").click()
+    back = "() => __seen.includes('restarting') && ['ready', 'idle'].includes(__seen.at(-1))"
+    page.wait_for_function(back, timeout=60_000)
+    assert errors_of(page, "y") == ["NameError"]  # proven by lost state: `y` is gone
     expect(row.locator(".lc-session-status")).to_have_text("Ready", timeout=60_000)
     row.locator("button.lc-session-close").click()
     expect(row).to_have_count(0)
