@@ -262,6 +262,7 @@ OPTION_KEYS = {
     "pyodide": "a mapping of "
     + ", ".join(["indexURL", "timeoutMs", "autoloadImports", "figureFormats", "preload"]),
     "execute": "true, false, or a mapping of allow_errors, timeout, cache",
+    "files": "a mapping of include, exclude, maxBytes (project config only)",
 }
 EXECUTE_KEYS = {
     "allow_errors": "a boolean: a cell that raises does not fail the build (default false)",
@@ -269,6 +270,12 @@ EXECUTE_KEYS = {
     "cache": "a folder for the execution cache (jupyter-cache's format), relative to the project",
 }
 """``livecells.execute``: how ``livecells build --execute`` runs the pages first."""
+FILES_KEYS = {
+    "include": "a list of globs relative to each page's folder (default: ['**'], all of it)",
+    "exclude": "a list of globs relative to each page's folder",
+    "maxBytes": "a number of bytes each page folder offers at most (default 20000000)",
+}
+"""``livecells.files``: what a Pyodide page may read beside it (:mod:`livecells.pagefiles`)."""
 PYODIDE_KEYS = {
     "indexURL": "a URL or a list of URLs, tried in order (a CDN may follow the local copy)",
     "src": "the same as indexURL (thebe's and jupyter-kit's name)",
@@ -298,6 +305,8 @@ def parse_options(value: object, *, where: str) -> dict[str, Any]:
         _pyodide(value["pyodide"], f"{where}.pyodide")
     if value.get("execute") is not None:
         _execute(value["execute"], f"{where}.execute")
+    if value.get("files") is not None:
+        _files(value["files"], f"{where}.files")
     runtimes = value.get("runtimes")
     if runtimes is not None and not (
         isinstance(runtimes, list) and all(item in PAGE_RUNTIMES for item in runtimes)
@@ -327,6 +336,27 @@ def _execute(value: object, where: str) -> None:
         raise ConfigError(
             f"{where}.timeout: expected {EXECUTE_KEYS['timeout']}, got {_show(timeout)}"
         )
+
+
+def _files(value: object, where: str) -> None:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected {OPTION_KEYS['files']}, got {_show(value)}")
+    _check_keys(value, FILES_KEYS, where)
+    for key in ("include", "exclude"):
+        globs = value.get(key)
+        if globs is None:
+            continue
+        if not (isinstance(globs, list) and all(isinstance(g, str) and g for g in globs)):
+            raise ConfigError(f"{where}.{key}: expected {FILES_KEYS[key]}, got {_show(globs)}")
+        for glob_ in globs:
+            if glob_.startswith(("/", "~")) or ":" in glob_.split("/")[0]:
+                raise ConfigError(
+                    f"{where}.{key}: {glob_!r} leads out of the project folder: globs are "
+                    "relative to each page's folder and may name only files inside the project"
+                )
+    size = value.get("maxBytes")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+        raise ConfigError(f"{where}.maxBytes: expected {FILES_KEYS['maxBytes']}, got {_show(size)}")
 
 
 def execute_settings(options: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -425,7 +455,13 @@ def page_settings(
         else:
             jupyter = parse_jupyter(value, where=f"{page}: jupyter")
     options = dict(project.options)
-    options.update(parse_options(frontmatter.get("livecells"), where=f"{page}: livecells"))
+    overrides = parse_options(frontmatter.get("livecells"), where=f"{page}: livecells")
+    if "files" in overrides:
+        raise ConfigError(
+            f"{page}: livecells.files: set it in the project config (project.livecells.files): "
+            "it applies to a whole folder of pages"
+        )
+    options.update(overrides)
     github = frontmatter.get("github")
     github = github if isinstance(github, str) else project.github
     chosen = options.get("runtime") or jupyter.runtime

@@ -71,6 +71,8 @@ class PyodideSettings:
     """Load Python when the page opens, so the first run does not wait (no cell runs)."""
     lock_file_url: str | None = field(default=None, metadata={"json": "lockFileURL"})
     snapshot: bool = True
+    files_url: str | None = field(default=None, metadata={"json": "filesURL"})
+    """The listing of the files beside the page (:mod:`livecells.pagefiles`)."""
 
 
 @dataclass(frozen=True)

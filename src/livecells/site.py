@@ -27,6 +27,7 @@ from livecells.config import (
 from livecells.errors import ConfigError, NotebookError
 from livecells.notebooks import SKIPPED_DIRS
 from livecells.pageconfig import PageConfig, Served, page_config, pyodide_settings, served
+from livecells.pagefiles import PageFiles
 from livecells.pages import Page, find_pages, page_url, read_page
 from livecells.render import render_page
 from livecells.site_execution import Execution, execute_pages, execute_requested
@@ -89,6 +90,8 @@ class Site:
         """The runtimes a reader may switch to on every page (None: what the pages offer)."""
         self.wheels = False
         """True once the site's wheels and their lock file are under ``_livecells/wheels/``."""
+        self.files = PageFiles(self.root)
+        """The files Pyodide pages may read (their folders' listings)."""
         self._cache: dict[Path, _Cached] = {}
         self._project_stamp: tuple[float, ...] | None = None
         self._project: Project | None = None
@@ -155,6 +158,7 @@ class Site:
         if config.offers("pyodide"):
             wanted = [client_requirement(r) for r in self.requirements(path, options)]
             pyodide = pyodide_settings(options, wanted)
+            pyodide = replace(pyodide, files_url=root_url + self.files.offer(path))
             if self.wheels:
                 lock = f"{root_url}{ASSETS}/wheels/{LOCK_NAME}"
                 pyodide = replace(pyodide, lock_file_url=lock)
@@ -311,6 +315,7 @@ def build(
     _check_links(root.resolve(), output)
     site = Site(root, default_runtime=default_runtime)
     site.csp = True
+    site.files = PageFiles(site.root, skip=[output])
     pages = site.pages()
     if not pages:
         raise ConfigError(f"{root}: no pages (.ipynb or .md files) to build")
@@ -336,6 +341,7 @@ def build(
         if not built.pages:
             (output / "index.html").write_text(site.render(path, at=Path("index.html")), "utf-8")
         built.pages.append(path)
+    built.problems += site.files.write(output, site.project)
     shutil.copytree(STATIC_DIR, output / ASSETS, dirs_exist_ok=True, ignore=_server_only)
     _copy_assets(site.root, output, set(pages))
     if not (site.root / "_headers").exists():
