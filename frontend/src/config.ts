@@ -34,6 +34,8 @@ export interface PyodideSettings {
   preload: boolean;
   lockFileURL: string | null;
   snapshot: boolean;
+  /** The listing of the files beside the page (livecells.pagefiles). */
+  filesURL: string | null;
 }
 
 const DEFAULTS: PageConfig = {

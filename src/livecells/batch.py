@@ -303,8 +303,10 @@ class Batch:
             # lock contention between the kernels running side by side.
             options.setdefault("history_file", ":memory:")
         elif self.options.runtime == "pyodide":
-            # What the built page would have: the wheels of the requirements.txt beside it.
+            # What the built page would have: the wheels of the requirements.txt beside it,
+            # and the files of its folder.
             options.setdefault("requirements", str(job.requirements))
+            options.setdefault("cwd", str(job.report.source.parent.resolve()))
         idle = asyncio.Event()
 
         def on_status(status: Status, detail: str) -> None:

@@ -82,6 +82,7 @@ export function createRuntime(
       autoloadImports: settings?.autoloadImports ?? true,
       figureFormats: settings?.figureFormats ?? ["svg"],
       lockFileURL: settings?.lockFileURL ? absolute(settings.lockFileURL) : null,
+      filesURL: settings?.filesURL ? absolute(settings.filesURL) : null,
       snapshot: settings?.snapshot ?? true,
     });
   }

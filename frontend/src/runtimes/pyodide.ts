@@ -21,6 +21,8 @@ export interface PyodideOptions {
   autoloadImports: boolean;
   figureFormats: string[];
   lockFileURL: string | null;
+  /** The listing of the files beside the page (Python starts in the page's folder). */
+  filesURL: string | null;
   /** Start Python from the build's memory snapshot when the files have one (much faster). */
   snapshot: boolean;
   onStatus?: StatusListener;
@@ -85,6 +87,8 @@ export class PyodideRuntime extends BaseRuntime {
       autoloadImports: this.options.autoloadImports,
       figureFormats: this.options.figureFormats,
       lockFileURL: this.options.lockFileURL,
+      filesURL: this.options.filesURL,
+      files: null,
       snapshot: this.options.snapshot,
       interruptBuffer: this.interruptBuffer,
       inputBuffer: this.inputBuffer,

@@ -36,7 +36,9 @@ class PyodideKernel(Kernel):
 
     ``packages``: requirement strings installed before the first cell, from pure-Python wheels
     (see :mod:`livecells.wheels`); ``requirements``: a ``requirements.txt`` read the same way.
-    ``index_urls``: where Pyodide's files are (default: the copy inside livecells).
+    ``index_urls``: where Pyodide's files are (default: the copy inside livecells). ``cwd``:
+    the notebook's folder: Python starts there and sees the files a built page would (see
+    :mod:`livecells.pagefiles`), read from the disk.
     """
 
     runtime = "pyodide"
@@ -102,6 +104,8 @@ class PyodideKernel(Kernel):
                 log.warning("pyodide: %s", problem)
             boot["lockFileURL"] = str(wheels.lock_file)
             boot["packages"] = [client_requirement(r) for r in requirements]
+        if self.cwd is not None:
+            boot["files"] = await asyncio.to_thread(_page_files, Path(self.cwd))
         self._set_status(Status.STARTING, "starting Pyodide under Node.js")
         self._process = await asyncio.create_subprocess_exec(
             node,
@@ -208,6 +212,19 @@ class PyodideKernel(Kernel):
         except TimeoutError:
             process.kill()
             await process.wait()
+
+
+def _page_files(folder: Path) -> dict[str, Any]:
+    """The listing a page in ``folder`` would get from ``livecells build``, its root the
+    project's folder on the disk; the files the cap leaves out are logged, as a build reports
+    them."""
+    from livecells.pagefiles import PageFiles, project_root
+
+    root = project_root(folder)
+    listing = PageFiles(root).for_notebook(folder)
+    for problem in listing.problems:
+        log.warning("pyodide: %s", problem)
+    return listing.to_json(root.as_uri() + "/")
 
 
 def _message(value: object) -> Message:

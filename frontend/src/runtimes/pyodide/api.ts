@@ -14,9 +14,30 @@ export interface PyodideAPI {
   loadPackage(names: string | string[], options?: object): Promise<unknown>;
   loadPackagesFromImports(code: string, options?: { messageCallback?: (m: string) => void; errorCallback?: (m: string) => void }): Promise<unknown>;
   setInterruptBuffer(buffer: Int32Array): void;
-  FS: { mkdirTree(path: string): void; writeFile(path: string, data: string): void };
+  FS: EmscriptenFS;
   globals: { get(name: string): unknown };
   _module: EmscriptenModule;
+}
+
+/** An in-memory (MEMFS) file or folder of Emscripten's file system. */
+export interface FSNode {
+  contents: Uint8Array | null;
+  usedBytes: number;
+  node_ops: {
+    getattr(node: FSNode): { size: number };
+    setattr(node: FSNode, attr: { size?: number }): void;
+    [op: string]: unknown;
+  };
+  stream_ops: { open?(stream: unknown): void; [op: string]: unknown };
+}
+
+/** The parts of Emscripten's file system the worker uses. */
+export interface EmscriptenFS {
+  mkdirTree(path: string): void;
+  writeFile(path: string, data: string | Uint8Array): void;
+  chdir(path: string): void;
+  lookupPath(path: string): { node: FSNode };
+  ErrnoError: new (errno: number) => Error;
 }
 
 /** The parts of Emscripten's module that matchThisRuntime reads and writes. */

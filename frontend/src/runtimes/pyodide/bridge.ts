@@ -13,6 +13,8 @@ export interface PythonCallbacks {
   requestInput?(prompt: string, password: boolean): string | null;
   /** `%pip install` (and the page's packages). */
   install(names: string[]): Promise<void>;
+  /** Why a page file (absolute path) could not be opened, if it could not. */
+  fileProblem(path: string): string | null;
 }
 
 export interface ExecuteOptions {
@@ -34,7 +36,8 @@ export class PythonKernel {
     const emit = (msgType: string, content: string) => callbacks.emit(msgType, JSON.parse(content) as JSONObject);
     const requestInput = callbacks.requestInput?.bind(callbacks);
     const install = (names: string) => callbacks.install(JSON.parse(names) as string[]);
-    this.kernel = make(emit, requestInput, figureFormats, install);
+    const fileProblem = (path: string) => callbacks.fileProblem(path);
+    this.kernel = make(emit, requestInput, figureFormats, install, fileProblem);
   }
 
   /** Run a cell: the execute_reply's content. */

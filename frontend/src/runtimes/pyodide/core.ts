@@ -8,9 +8,12 @@ import type { PyodideAPI } from "./api";
 import { loadFirst } from "./boot";
 import { PythonKernel } from "./bridge";
 import { waitForInput } from "./buffers";
+import { PageFiles, parseListing } from "./files";
 import type { BootOptions, Environment, HostMessage, Port, WorkerStatus } from "./messages";
 import { Installer } from "./packages";
 import { emptyReply, kernelInfo } from "./replies";
+
+const decoder = new TextDecoder();
 
 /** Serve the kernel on `port`. */
 export function serve(port: Port, env: Environment): void {
@@ -66,6 +69,7 @@ class WorkerKernel {
     }
     const installer = new Installer(py, this.env, options, index, (state, detail) => this.status(state, detail));
     const inputBuffer = options.inputBuffer;
+    const files = await this.pageFiles(py, options);
     this.python = new PythonKernel(
       py,
       {
@@ -74,6 +78,7 @@ class WorkerKernel {
           ? { requestInput: (prompt, password) => waitForInput(inputBuffer, this.interrupt, () => this.send("stdin", "input_request", { prompt, password })) }
           : {}),
         install: (names) => installer.install(names),
+        fileProblem: (path) => files?.problem(path) ?? null,
       },
       options.figureFormats,
     );
@@ -86,6 +91,33 @@ class WorkerKernel {
       }
     }
     this.status("ready", `Pyodide ${py.version} ready`);
+  }
+
+  /** The page's files, mounted, with Python in the page's folder; none without a listing.
+   * Throws, saying what is wrong, when the listing cannot be read or is not one. */
+  private async pageFiles(py: PyodideAPI, options: BootOptions): Promise<PageFiles | null> {
+    let data: unknown = options.files;
+    const where = options.filesURL ?? "given";
+    if (options.filesURL) {
+      try {
+        data = JSON.parse(decoder.decode(await this.env.readFile(options.filesURL)));
+      } catch (error) {
+        throw new Error(`the page's file listing could not be read: ${(error as Error).message}`);
+      }
+    }
+    if (!data) return null;
+    let listing;
+    try {
+      listing = parseListing(data);
+    } catch (error) {
+      throw new Error(`the page's file listing (${where}) is wrong: ${(error as Error).message}; rebuild the site (livecells build)`);
+    }
+    const root = options.filesURL ? new URL(listing.root, options.filesURL).href : listing.root;
+    const files = new PageFiles(py.FS, listing, root, (url) => this.env.readFileSync(url));
+    files.mount();
+    // As ipykernel: modules beside the page import.
+    py.runPython("import sys\nif '' not in sys.path: sys.path.insert(0, '')");
+    return files;
   }
 
   private handle(msg: Message): void {

@@ -369,10 +369,12 @@ class Kernel:
         request_input: Callable[[str, bool], str | None] | None = None,
         figure_formats: Sequence[str] = ("svg",),
         pip_install: Callable[[str], Awaitable[object]] | None = None,
+        file_problem: Callable[[str], str | None] | None = None,
     ) -> None:
         global _kernel
         _kernel = self
         self._emit = emit
+        self._file_problem = file_problem
         self._request_input = request_input
         self._pip_install = pip_install
         self.figure_formats = tuple(figure_formats) or ("svg",)
@@ -543,6 +545,11 @@ class Kernel:
         evalue = str(exc)
         if isinstance(exc, ModuleNotFoundError) and exc.name:
             evalue += ". " + _missing_module_advice(exc.name.split(".")[0])
+        elif isinstance(exc, OSError) and exc.filename is not None and self._file_problem:
+            # A page file the worker could not fetch, or refused (files.ts says why).
+            problem = self._file_problem(os.path.abspath(os.fsdecode(exc.filename)))
+            if problem:
+                evalue += f": {problem}"
         lines = [
             f"{RED}{'-' * 75}{RESET}",
             f"{RED}{ename}{RESET}{' ' * max(1, 42 - len(ename))}Traceback (most recent call last)",

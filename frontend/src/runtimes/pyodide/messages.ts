@@ -8,6 +8,7 @@
 
 import type { Message } from "../../protocol";
 import type { LoadPyodide } from "./api";
+import type { Listing } from "./files";
 
 export interface BootOptions {
   /** Where pyodide.mjs and its files are; tried in order until one loads. */
@@ -28,6 +29,10 @@ export interface BootOptions {
   /** Restore Python from the memory snapshot beside pyodide.mjs (made by the package build),
    * skipping the interpreter's start-up; falls back to a plain start if it cannot. */
   snapshot: boolean;
+  /** The listing of the page's files (livecells build and serve write one per page folder). */
+  filesURL: string | null;
+  /** The same listing given inline, its root absolute (livecells run, from the disk). */
+  files: Listing | null;
 }
 
 export type WorkerStatus = "loading" | "installing" | "starting" | "ready" | "error";
@@ -48,4 +53,6 @@ export interface Environment {
   importModule(url: string): Promise<{ loadPyodide: LoadPyodide }>;
   /** A file's bytes (rejects when it is missing). */
   readFile(url: string): Promise<Uint8Array>;
+  /** The same, synchronously (a page file, inside the file system call that opens it). */
+  readFileSync(url: string): Uint8Array;
 }

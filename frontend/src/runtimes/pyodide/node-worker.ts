@@ -1,5 +1,6 @@
 // The same worker core in a Node.js worker thread (started by node.ts).
 
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
 import { parentPort } from "node:worker_threads";
@@ -17,5 +18,6 @@ serve(
   {
     importModule: (url) => import(/^[a-z]+:\/\//i.test(url) ? url : pathToFileURL(url).href),
     readFile: async (path) => new Uint8Array(await readFile(path)),
+    readFileSync: (url) => new Uint8Array(readFileSync(new URL(url))),
   },
 );

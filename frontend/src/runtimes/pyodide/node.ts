@@ -90,6 +90,8 @@ function receive(line: string): void {
       figureFormats: ["svg"],
       lockFileURL: null,
       snapshot: true,
+      filesURL: null,
+      files: null,
       ...message.options,
       interruptBuffer: null,
       inputBuffer: null,

@@ -17,8 +17,16 @@ serve(
     importModule: (url) => import(/* webpackIgnore: true */ url),
     readFile: async (url) => {
       const response = await fetch(url);
-      if (!response.ok) throw new Error(`${url}: ${response.status}`);
+      if (!response.ok) throw new Error(`${url}: ${response.status} ${(await response.text()).slice(0, 300)}`.trim());
       return new Uint8Array(await response.arrayBuffer());
+    },
+    readFileSync: (url) => {
+      const request = new XMLHttpRequest();
+      request.open("GET", url, false);
+      request.responseType = "arraybuffer";
+      request.send();
+      if (request.status !== 200) throw new Error(`HTTP ${request.status}`);
+      return new Uint8Array(request.response as ArrayBuffer);
     },
   },
 );
