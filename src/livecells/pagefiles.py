@@ -31,7 +31,7 @@ from typing import Any
 
 from livecells.config import PROJECT_FILES, Project, load_project
 from livecells.errors import ConfigError
-from livecells.notebooks import walk
+from livecells.notebooks import SKIPPED_DIRS, walk
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -150,6 +150,8 @@ class PageFiles:
     def listing(self, folder: str, rules: Rules) -> Listing:
         """What ``folder`` (relative to the root, ``""`` for the top) offers under ``rules``.
         Raises ConfigError when an include glob leaves the project from this folder."""
+        if not listable(folder):
+            return Listing(folder)
         depth = len(_parts(folder))
         climbs = 0
         for pattern in rules.include:
@@ -240,6 +242,14 @@ class PageFiles:
         value = digest.hexdigest()
         self._hashes[key] = (stat.st_size, stat.st_mtime_ns, value)
         return value
+
+
+def listable(folder: str) -> bool:
+    """Whether ``folder`` (relative to the root) may have a listing: no hidden or skipped
+    folder on the way, no climbing."""
+    return all(
+        not part.startswith(".") and part not in SKIPPED_DIRS for part in _parts(folder)
+    ) and not folder.startswith("/")
 
 
 def _parts(folder: str) -> list[str]:

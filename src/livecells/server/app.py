@@ -12,6 +12,7 @@ that its file changed so it reloads.
 from __future__ import annotations
 
 import asyncio
+import json
 import mimetypes
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from traitlets import Bool, Integer, Unicode
 from livecells.assets import STATIC_DIR
 from livecells.errors import ConfigError, NotebookError
 from livecells.pageconfig import Served
+from livecells.pagefiles import FILES_DIR, LISTING, Rules, listable, listing_root
 from livecells.server.public import PublicWebsocketConnection, VisitorKernels
 from livecells.site import ASSETS, Site
 from livecells.wheels import fetch_wheels
@@ -145,6 +147,7 @@ class LivecellsApp(ExtensionApp):
             self.handlers.append((rf"/livecells/{ASSETS}/wheels/(.*)", AssetHandler, wheels))
         self.handlers.extend(
             [
+                (rf"/livecells/{ASSETS}/{FILES_DIR}/(.*){LISTING}", FilesHandler),
                 (rf"/livecells/{ASSETS}/(.*)", AssetHandler, {"path": str(STATIC_DIR)}),
                 *([] if self.public else [(r"/livecells/api/changes", ChangesHandler)]),
                 (r"/livecells/(.*)", PageHandler),
@@ -207,6 +210,34 @@ class PageHandler(_SiteHandler):
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Cross-Origin-Resource-Policy", "same-origin")
         self.finish(target.read_bytes())
+
+
+class FilesHandler(_SiteHandler):
+    """A page folder's listing (:mod:`livecells.pagefiles`), as a build writes it, from the
+    files as they are now; the files themselves are the folder's (:class:`PageHandler`)."""
+
+    @web.authenticated
+    async def get(self, folder: str) -> None:
+        site = self.site
+        folder = folder.strip("/")
+        target = (site.root / folder).resolve()
+        if not (listable(folder) and target.is_relative_to(site.root) and target.is_dir()):
+            raise web.HTTPError(404)
+        try:
+            rules = Rules.of(site.project)
+            listing = await asyncio.to_thread(site.files.listing, folder, rules)
+        except ConfigError as exc:
+            self.set_status(500)
+            self.set_header("Content-Type", "text/plain; charset=utf-8")
+            self.finish(str(exc))
+            return
+        for problem in listing.problems:
+            self.log.warning("livecells: %s", problem)
+        self.set_header("Content-Type", "application/json")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Cross-Origin-Resource-Policy", "same-origin")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(listing.to_json(listing_root(folder))))
 
 
 class AssetHandler(web.StaticFileHandler):
