@@ -33,6 +33,38 @@ class Mutation:
 
 MUTATIONS = [
     Mutation(
+        "pagefiles: a page folder's files are not capped (maxBytes ignored)",
+        "src/livecells/pagefiles.py",
+        "if total + size > rules.max_bytes:",
+        "if False:",
+        (
+            "tests/test_pagefiles.py::test_a_file_over_the_cap_is_reported_with_its_size_and_the_setting",
+        ),
+    ),
+    Mutation(
+        "pagefiles: an include glob that climbs out of the project is followed",
+        "src/livecells/pagefiles.py",
+        "if up > depth:",
+        "if False:",
+        (
+            "tests/test_pagefiles.py::test_include_globs_that_leave_the_project_are_an_error_naming_the_key",
+        ),
+    ),
+    Mutation(
+        "pagefiles: a symbolic link out of the project is listed",
+        "src/livecells/pagefiles.py",
+        "if not path.resolve(strict=True).is_relative_to(self.root):",
+        "if False:",
+        ("tests/test_pagefiles.py::test_symbolic_links_out_of_the_project_are_never_listed",),
+    ),
+    Mutation(
+        "client: a file listing may name hidden files and climb out of the site",
+        "frontend/src/runtimes/pyodide/files.ts",
+        'part !== "" && !part.startsWith(".")',
+        'part !== ""',
+        ("tests/test_frontend.py::test_the_client_unit_tests_pass",),
+    ),
+    Mutation(
         "public: connected kernels are never culled (cull_connected off)",
         "src/livecells/commands/serve.py",
         '"MappingKernelManager.cull_connected": True,',
