@@ -1,7 +1,8 @@
 // SHA-256, synchronously: a page file is checked inside the file system call that opens it,
 // where WebCrypto's promise cannot be awaited (FIPS 180-4; tested against Node's crypto).
 
-const K = new Uint32Array([
+// Int32 throughout: V8 keeps the words as small integers (uint32 reads above 2^31 are doubles).
+const K = new Int32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
   0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
   0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
@@ -12,8 +13,8 @@ const K = new Uint32Array([
 
 /** The SHA-256 of `data`, as 64 lowercase hex digits. */
 export function sha256(data: Uint8Array): string {
-  const h = new Uint32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
-  const w = new Uint32Array(64);
+  const h = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+  const w = new Int32Array(64);
   const whole = data.length - (data.length % 64);
   for (let offset = 0; offset < whole; offset += 64) block(h, w, data, offset);
   // The last bytes, a 1 bit, zeros, and the length in bits (big-endian, 64 bits).
@@ -25,10 +26,10 @@ export function sha256(data: Uint8Array): string {
   view.setUint32(tailLength - 8, Math.floor(data.length / 0x20000000));
   view.setUint32(tailLength - 4, (data.length << 3) >>> 0);
   for (let offset = 0; offset < tailLength; offset += 64) block(h, w, tail, offset);
-  return Array.from(h, (word) => word.toString(16).padStart(8, "0")).join("");
+  return Array.from(h, (word) => (word >>> 0).toString(16).padStart(8, "0")).join("");
 }
 
-function block(h: Uint32Array, w: Uint32Array, data: Uint8Array, offset: number): void {
+function block(h: Int32Array, w: Int32Array, data: Uint8Array, offset: number): void {
   for (let i = 0; i < 16; i++) {
     const j = offset + i * 4;
     w[i] = (data[j] << 24) | (data[j + 1] << 16) | (data[j + 2] << 8) | data[j + 3];
@@ -38,13 +39,13 @@ function block(h: Uint32Array, w: Uint32Array, data: Uint8Array, offset: number)
     const b = w[i - 2];
     const s0 = ((a >>> 7) | (a << 25)) ^ ((a >>> 18) | (a << 14)) ^ (a >>> 3);
     const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10);
-    w[i] = (w[i - 16] + s0 + w[i - 7] + s1) | 0;
+    w[i] = (((w[i - 16] + s0) | 0) + ((w[i - 7] + s1) | 0)) | 0;
   }
-  let [a, b, c, d, e, f, g, k] = [h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]];
+  let a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
   for (let i = 0; i < 64; i++) {
     const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
     const choice = (e & f) ^ (~e & g);
-    const t1 = (k + s1 + choice + K[i] + w[i]) | 0;
+    const t1 = (((((k + s1) | 0) + choice) | 0) + ((K[i] + w[i]) | 0)) | 0;
     const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
     const majority = (a & b) ^ (a & c) ^ (b & c);
     const t2 = (s0 + majority) | 0;
@@ -57,12 +58,12 @@ function block(h: Uint32Array, w: Uint32Array, data: Uint8Array, offset: number)
     b = a;
     a = (t1 + t2) | 0;
   }
-  h[0] += a;
-  h[1] += b;
-  h[2] += c;
-  h[3] += d;
-  h[4] += e;
-  h[5] += f;
-  h[6] += g;
-  h[7] += k;
+  h[0] = (h[0] + a) | 0;
+  h[1] = (h[1] + b) | 0;
+  h[2] = (h[2] + c) | 0;
+  h[3] = (h[3] + d) | 0;
+  h[4] = (h[4] + e) | 0;
+  h[5] = (h[5] + f) | 0;
+  h[6] = (h[6] + g) | 0;
+  h[7] = (h[7] + k) | 0;
 }
