@@ -112,10 +112,12 @@ def measure(browser: Browser, url: str, runs: int, run: Any) -> tuple[float, flo
 def measure_pair(
     browser: Browser, url: str, runs: int, first: Any, second: Any
 ) -> tuple[tuple[float, float], tuple[float, float]]:
-    """:func:`measure` of two pages, their loads taking turns (the machine's load shifts)."""
+    """:func:`measure` of two pages, their loads taking turns, each first in every other turn
+    (the machine's load shifts)."""
     cold: tuple[list[float], list[float]] = ([], [])
-    for _ in range(runs):
-        for index, run in enumerate((first, second)):
+    order = [(0, first), (1, second)]
+    for turn in range(runs):
+        for index, run in order if turn % 2 == 0 else order[::-1]:
             context = browser.new_context()
             cold[index].append(run(context, url))
             context.close()
@@ -123,8 +125,8 @@ def measure_pair(
     for context, run in zip(contexts, (first, second), strict=True):
         run(context, url)  # fills the cache
     warm: tuple[list[float], list[float]] = ([], [])
-    for _ in range(runs):
-        for index, run in enumerate((first, second)):
+    for turn in range(runs):
+        for index, run in order if turn % 2 == 0 else order[::-1]:
             warm[index].append(run(contexts[index], url))
     for context in contexts:
         context.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 from tests.browser.static_server import serve_static
-from tests.conftest import livecells_cli
+from tests.conftest import livecells_cli, start_livecells_serve
 
 from livecells.site import build
 
@@ -217,3 +217,23 @@ def test_the_same_notebooks_pass_and_fail_the_same_way_under_livecells_run(
     failed = run_cli(source, "missing/files.md", tmp_path / "b")
     error = failed["outputs"][-1]  # type: ignore[index]
     assert f"{error['ename']}: {error['evalue']}" == MISSING_ERROR
+
+
+def test_livecells_serve_offers_the_same_files_to_pyodide_pages(
+    browser: Browser, source: Path
+) -> None:
+    server = start_livecells_serve(source)
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.goto(f"{server.url}livecells/?token={server.token}")
+        page.goto(f"{server.url}livecells/complete/files.html")
+        run_all(page)
+        expect(outputs(page)).to_have_text(
+            "complete ['data', 'prices.csv'] ['note.txt']\n3 32.0\nbeside, in a sub-folder\n",
+            timeout=BOOT,
+        )
+    finally:
+        context.close()
+        server.stop()
