@@ -85,7 +85,8 @@ def test_a_build_lists_the_non_page_files_of_each_page_folder(tmp_path: Path) ->
 
 def test_include_and_exclude_globs_are_relative_to_the_page_folder(tmp_path: Path) -> None:
     config = (
-        "  livecells:\n    files:\n      include: ['*.csv', '../datasets/*.csv', 'data']\n"
+        "  livecells:\n    files:\n"
+        "      include: ['*.csv', '../datasets/*.csv', 'data', '.env', '.secret/*', '**/.*']\n"
         "      exclude: ['data/*.txt']\n"
     )
     source = make_book(tmp_path / "book", config)

@@ -72,6 +72,14 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "print(open('log.txt').read().split(), open('new.txt').read(), sorted(os.listdir()))",
         )
     )
+    gone = root / "gone"
+    gone.mkdir()
+    (gone / "x.csv").write_text("x\n")
+    (gone / "read.md").write_text(page("Gone", "open('x.csv').read()"))
+    imports = root / "imports"
+    imports.mkdir()
+    (imports / "helper.py").write_text("def greet():\n    return 'from a module beside the page'\n")
+    (imports / "page.md").write_text(page("Imports", "import helper\nhelper.greet()"))
     bad = root / "badlisting"
     bad.mkdir()
     (bad / "x.csv").write_text("x\n")
@@ -86,6 +94,8 @@ def site(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert built.problems == []
     # Changed on the host after the build: refused.
     (output / "tampered" / "values.csv").write_text("1,2,4\n")
+    # Deleted from the host after the build.
+    (output / "gone" / "x.csv").unlink()
     # A listing that names a file outside the site.
     listing = output / "_livecells" / "files" / "badlisting" / "listing.json"
     data = json.loads(listing.read_text())
@@ -156,6 +166,24 @@ def test_a_file_changed_after_the_build_is_refused_naming_it(open_page: OpenPage
         timeout=BOOT,
     )
     expect(outputs(page)).to_contain_text("the file changed after the listing was made")
+
+
+def test_a_listed_file_the_host_no_longer_has_is_an_error_naming_it(
+    open_page: OpenPage, base_url: str
+) -> None:
+    page = open_page("gone/read.html")
+    run_all(page)
+    expect(outputs(page)).to_contain_text(
+        f"OSError: [Errno 29] I/O error: 'x.csv': gone/x.csv could not be fetched from "
+        f"{base_url}gone/x.csv: HTTP 404",
+        timeout=BOOT,
+    )
+
+
+def test_a_module_beside_the_page_imports(open_page: OpenPage) -> None:
+    page = open_page("imports/page.html")
+    run_all(page)
+    expect(outputs(page)).to_have_text("'from a module beside the page'", timeout=BOOT)
 
 
 def test_files_cost_nothing_until_a_cell_reads_them(
