@@ -142,10 +142,10 @@ class PageFiles:
 
     def offer(self, page: Path) -> str:
         """The page at ``page`` (relative to the root) reads the files of its folder through
-        this listing: its URL relative to the site's root."""
+        this listing: its URL relative to the site's ``_livecells/``."""
         folder = folder_of(page)
         self.offered.add(folder)
-        return f"_livecells/{listing_url(folder)}"
+        return listing_url(folder)
 
     def listing(self, folder: str, rules: Rules) -> Listing:
         """What ``folder`` (relative to the root, ``""`` for the top) offers under ``rules``.
@@ -192,14 +192,14 @@ class PageFiles:
             listing.files.append(Entry(path, size, self._sha256(path, full)))
         return listing
 
-    def write(self, output: Path, project: Project) -> list[str]:
-        """Write the listing of every offered folder under ``output``'s ``_livecells/``;
-        returns the problems (files left out for the cap)."""
+    def write(self, assets: Path, project: Project) -> list[str]:
+        """Write the listing of every offered folder into ``assets`` (the built site's
+        ``_livecells/``); returns the problems (files left out for the cap)."""
         rules = Rules.of(project)
         problems: list[str] = []
         for folder in sorted(self.offered):
             listing = self.listing(folder, rules)
-            target = output / "_livecells" / listing_url(folder)
+            target = assets / listing_url(folder)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(listing.to_json(listing_root(folder))), "utf-8")
             problems += listing.problems
@@ -226,7 +226,8 @@ class PageFiles:
                         continue
                 except (OSError, RuntimeError):
                     continue
-            if path.is_file():
+            # A name a URL or the worker could not carry as a path part is not offered.
+            if path.is_file() and "\\" not in relative:
                 found.append(relative)
         return sorted(found)
 

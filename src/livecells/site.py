@@ -158,7 +158,8 @@ class Site:
         if config.offers("pyodide"):
             wanted = [client_requirement(r) for r in self.requirements(path, options)]
             pyodide = pyodide_settings(options, wanted)
-            pyodide = replace(pyodide, files_url=root_url + self.files.offer(path))
+            files_url = f"{root_url}{ASSETS}/{self.files.offer(path)}"
+            pyodide = replace(pyodide, files_url=files_url)
             if self.wheels:
                 lock = f"{root_url}{ASSETS}/wheels/{LOCK_NAME}"
                 pyodide = replace(pyodide, lock_file_url=lock)
@@ -341,7 +342,7 @@ def build(
         if not built.pages:
             (output / "index.html").write_text(site.render(path, at=Path("index.html")), "utf-8")
         built.pages.append(path)
-    built.problems += site.files.write(output, site.project)
+    built.problems += site.files.write(output / ASSETS, site.project)
     shutil.copytree(STATIC_DIR, output / ASSETS, dirs_exist_ok=True, ignore=_server_only)
     _copy_assets(site.root, output, set(pages))
     if not (site.root / "_headers").exists():
