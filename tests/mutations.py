@@ -58,6 +58,13 @@ MUTATIONS = [
         ("tests/test_pagefiles.py::test_symbolic_links_out_of_the_project_are_never_listed",),
     ),
     Mutation(
+        "serve: a hidden or build folder's listing is answered",
+        "src/livecells/server/app.py",
+        "if not (listable(folder) and target.is_relative_to(site.root) and target.is_dir()):",
+        "if not target.is_dir():",
+        ("tests/test_pagefiles.py::test_serve_offers_the_same_listing_from_the_files_as_they_are",),
+    ),
+    Mutation(
         "client: a file listing may name hidden files and climb out of the site",
         "frontend/src/runtimes/pyodide/files.ts",
         'part !== "" && !part.startsWith(".")',
