@@ -218,3 +218,28 @@ def test_serve_offers_the_same_listing_from_the_files_as_they_are(tmp_path: Path
         assert served["pyodide"]["filesURL"] == "../_livecells/files/lectures/listing.json"
     finally:
         server.stop()
+
+
+def test_livecells_run_on_pyodide_offers_what_a_build_would(tmp_path: Path) -> None:
+    """The notebook's folder, its project's rules: a file over the cap is reported and not
+    there, as in the browser; the others are."""
+    source = make_book(tmp_path / "book", "  livecells:\n    files: {maxBytes: 30}\n")
+    (source / "lectures" / "big.csv").write_text("x" * 40)
+    (source / "lectures" / "one.md").write_text(
+        PAGE.replace("1\n```", "import os\nprint(sorted(os.listdir()))\nopen('big.csv')\n```")
+    )
+    result = livecells_cli(
+        "run", "--runtime", "pyodide", str(source / "lectures" / "one.md"),
+        "--output-dir", str(tmp_path / "out"), timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "lectures/big.csv: 40 bytes, not offered to the Python (Pyodide) pages in lectures" in (
+        result.stderr + result.stdout
+    )
+    written = next((tmp_path / "out").rglob("one.ipynb"))
+    outputs = json.loads(written.read_text())["cells"][0]["outputs"]
+    assert outputs[0]["text"] == ["['data', 'prices.csv']\n"]
+    assert (outputs[1]["ename"], outputs[1]["evalue"]) == (
+        "FileNotFoundError",
+        "[Errno 44] No such file or directory: 'big.csv'",
+    )

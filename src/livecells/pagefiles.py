@@ -297,4 +297,4 @@ def _regex(pattern: str) -> re.Pattern[str]:
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / 1_000_000:.1f} MB"
+    return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size} bytes"
