@@ -100,7 +100,7 @@ def test_metrics_are_closed_to_visitors(public: JupyterServer) -> None:
 # -- kernel starts ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["../../../tmp/x.ipynb", "/etc/x.ipynb", "sub/\0.ipynb"])
+@pytest.mark.parametrize("path", ["../../../tmp/x.ipynb", "sub/../../x.ipynb", "sub/\0.ipynb"])
 def test_a_kernel_path_outside_the_folder_is_refused(public: JupyterServer, path: str) -> None:
     alice = Visitor(public)
     started = alice.request("POST", "api/kernels", json={"name": "python3", "path": path})

@@ -576,6 +576,7 @@ class PublicWebsocketConnection(NoDelayWebsocketConnection):
             msg_id = header.get("msg_id")
             if isinstance(msg_id, str) and len(self._requests) < 10_000:
                 self._requests.add(msg_id)
+                self.__dict__["_last_request"] = header
         super().handle_incoming_message(incoming_msg)
 
     @property
@@ -610,10 +611,11 @@ class PublicWebsocketConnection(NoDelayWebsocketConnection):
                         self.kernel_id,
                         self.max_output_bytes,
                     )
+                    # Told in the visitor's latest cell, whatever parent the kernel gave.
                     self.write_stderr(
                         f"\n[livecells] this cell's output passed this site's limit of "
                         f"{self.max_output_bytes:,} bytes: the rest is not shown.\n",
-                        parent if isinstance(parent, dict) else {},
+                        self.__dict__.get("_last_request") or parent,
                     )
                 return True
         result = super()._limit_rate(channel, msg, msg_list)
