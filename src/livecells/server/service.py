@@ -159,11 +159,20 @@ class Closed(APIHandler):
         raise web.HTTPError(404)
 
 
+class Status(_VisitorAPI):
+    """``/api/status`` (the server's activity) is not a visitor's business; but thebe pings it
+    before it starts, and must read the refusal (with its CORS headers) to go on."""
+
+    def get(self) -> None:
+        raise web.HTTPError(403, "this site's status is not public")
+
+
 _SESSION_ID = r"(?P<session_id>\w+-\w+-\w+-\w+-\w+)"  # jupyter_server's own pattern
 HANDLERS: list[tuple[str, type[web.RequestHandler]]] = [
     (r"/api/kernels/?", VisitorKernelList),
     (r"/api/sessions/?", VisitorSessions),
     (rf"/api/sessions/{_SESSION_ID}", VisitorSession),
+    (r"/api/status", Status),
     (r"/metrics", Closed),
 ]
 """Registered in public mode ahead of jupyter_server's own handlers for the same paths."""
