@@ -4,36 +4,20 @@ bundled for the test only (tests/kernel_service/), on a page of another origin (
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
 from tests.browser.static_server import serve_static
 from tests.conftest import JupyterServer, start_livecells_serve
+from tests.kernel_service.bundles import build_bundles
 
-from livecells.node import node_executable
-
-BUNDLES = Path(__file__).parents[1] / "kernel_service"
 PAGE = "```{code-cell} python\nprint('hello')\n```\n"
 THEBE_PAGE = (
     "<!doctype html><meta charset=utf-8><title>A MyST-like page</title>"
     '<pre id="result" data-state="pending"></pre><script type="module" src="thebe.js"></script>'
 )
-
-
-def build_bundles(folder: Path) -> Path:
-    """The test-only bundles (``@jupyterlab/services``, thebe-core), built into ``folder``."""
-    done = subprocess.run(
-        [str(node_executable()), str(BUNDLES / "build.mjs"), str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +75,8 @@ def test_thebe_on_a_page_of_a_site_not_listed_is_refused(
 
 
 START_SESSION = """async ([server, simple]) => {
-    const body = JSON.stringify({path: `x-${simple}.ipynb`, type: "notebook", kernel: {name: "python3"}});
+    const kernel = {name: "python3"};
+    const body = JSON.stringify({path: `x-${simple}.ipynb`, type: "notebook", kernel});
     const init = {method: "POST", credentials: "include", body};
     if (simple) Object.assign(init, {mode: "no-cors", headers: {"Content-Type": "text/plain"}});
     else init.headers = {"Content-Type": "application/json"};

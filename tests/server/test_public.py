@@ -61,6 +61,8 @@ class Visitor:
         page = self.http.get("livecells/")
         assert page.status_code == 200, page.text[:300]
         self.page = page
+        for cookie in self.http.cookies.jar:
+            cookie.secure = False  # sent over http://127.0.0.1 too, as browsers do
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"X-XSRFToken": self.http.cookies.get("_xsrf", ""), "Origin": self.origin}
