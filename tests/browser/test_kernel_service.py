@@ -48,12 +48,16 @@ def service(
     server.stop()
 
 
+@pytest.mark.parametrize("cookies", ["1", "0"])
 def test_thebe_on_a_listed_sites_page_starts_a_session_and_runs_a_cell(
-    browser: Browser, service: JupyterServer, other_sites: tuple[str, str]
+    browser: Browser, service: JupyterServer, other_sites: tuple[str, str], cookies: str
 ) -> None:
+    """With the visitor's cookie (credentials "include"), or as a MyST site configures thebe
+    (``jupyter: {server: {url}}``): no cookie crosses sites, the reader is thebe's random
+    token at their address."""
     context = browser.new_context()
     page = context.new_page()
-    page.goto(f"{other_sites[0]}index.html?server={service.url}")
+    page.goto(f"{other_sites[0]}index.html?server={service.url}&cookies={cookies}")
     result = page.locator("#result")
     expect(result).not_to_have_attribute("data-state", "pending", timeout=60_000)
     outcome = (result.get_attribute("data-state"), result.inner_text())

@@ -1,19 +1,26 @@
 // thebe-core on a page of another site: connects to the livecells server named in ?server=,
-// starts a session (as MyST sites do) and runs a cell; the page shows what happened in
-// #result (data-state="done" or "failed").
+// starts a session (as MyST sites do) and runs a cell (`&cookies=0`: without the visitor's
+// cookie, as MyST configures it); the page shows what happened in #result (data-state="done" or "failed").
 import { ThebeServer, makeConfiguration, makeRenderMimeRegistry } from "thebe-core";
 
 const result = document.getElementById("result");
-const server = new URLSearchParams(location.search).get("server");
+const params = new URLSearchParams(location.search);
+const server = params.get("server");
+// With cookies (credentials "include"), or as MyST sites configure thebe ({url} only): its
+// own fetch mode (no cookies to another site) and a random token per page.
+const serverSettings =
+  params.get("cookies") === "0"
+    ? { baseUrl: server }
+    : {
+        baseUrl: server,
+        token: "",
+        appendToken: false,
+        init: { credentials: "include", cache: "no-store" },
+      };
 try {
   const config = makeConfiguration({
     kernelOptions: { kernelName: "python3", path: "/" },
-    serverSettings: {
-      baseUrl: server,
-      token: "",
-      appendToken: false,
-      init: { credentials: "include", cache: "no-store" },
-    },
+    serverSettings,
   });
   const thebe = new ThebeServer(config);
   await thebe.connectToJupyterServer();

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from tests.conftest import JupyterServer, livecells_cli
 from tests.kernel_service.bundles import build_bundles
@@ -166,3 +167,27 @@ def test_a_jupyterlab_client_starts_a_session_and_lists_only_its_own_kernels(
     assert seen["sessions"] == [seen["session"]]
     assert [k["id"] for k in bob.request("GET", "api/kernels").json()] == [his]
     assert bob.request("DELETE", f"api/kernels/{his}").status_code == 204
+
+
+def test_without_cookies_a_listed_sites_reader_is_their_token_at_their_address(
+    service: JupyterServer,
+) -> None:
+    """thebe as MyST configures it sends no cookie to another site, but a random token per
+    page: that token, at that address, is one reader; the same token from elsewhere is not."""
+
+    def client(address: str, token: str) -> httpx.Client:
+        headers = {"Origin": BOOK, "X-Forwarded-For": address, "Authorization": f"token {token}"}
+        return httpx.Client(base_url=service.url, headers=headers, timeout=30)
+
+    reader, elsewhere = client("10.9.9.9", "1f2e3d4c"), client("10.9.9.10", "1f2e3d4c")
+    started = reader.post("api/kernels", json={"name": "python3"})
+    assert started.status_code == 201, started.text
+    kernel = started.json()["id"]
+    assert [k["id"] for k in reader.get("api/kernels").json()] == [kernel]
+    assert elsewhere.get("api/kernels").json() == []
+    assert elsewhere.get(f"api/kernels/{kernel}").status_code == 403
+    # A token too short to stand for anyone makes a stranger of every request.
+    short = client("10.9.9.9", "abc")
+    assert short.post("api/kernels", json={"name": "python3"}).status_code == 201
+    assert short.get("api/kernels").json() == []
+    assert reader.delete(f"api/kernels/{kernel}").status_code == 204

@@ -74,6 +74,7 @@ _SUN_PATH_MAX = 104  # bytes in a Unix socket address, the final NUL included (m
 VISITOR_COOKIE = "livecells-visitor"
 VISITOR_DAYS = 1
 _VISITOR_ID = re.compile(r"^[0-9a-f]{32}$")
+_BEARER = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
 _MAX_PATH = 1024
 _starting_for: ContextVar[tuple[str, str] | None] = ContextVar(
     "livecells_starting_for", default=None
@@ -123,6 +124,15 @@ class VisitorIdentityProvider(IdentityProvider):
         so logs (jupyter_server's access log names the user) never hold the id itself."""
         raw = handler.get_secure_cookie(VISITOR_COOKIE, max_age_days=VISITOR_DAYS)
         visitor = raw.decode("ascii", "replace") if raw else ""
+        if not _VISITOR_ID.match(visitor) and from_allowed_origin(handler):
+            token = _bearer_token(handler)
+            if token is not None:
+                # A listed site's page whose client sends no cookie (thebe's default fetch)
+                # but a random token of its own: the reader is that token, at that address
+                # (a token written into a site's config is no one's secret).
+                bound = f"token:{token}@{client_address(handler)}"
+                hashed = hashlib.sha256(bound.encode()).hexdigest()[:32]
+                return User(username=f"visitor-{hashed}", name="Visitor", display_name="Visitor")
         if not _VISITOR_ID.match(visitor):
             visitor = secrets.token_hex(16)
             # Pages of other sites (--allow-origin) send it only when it is SameSite=None,
@@ -145,6 +155,17 @@ class VisitorIdentityProvider(IdentityProvider):
             "livecells: public mode: anonymous visitors, each on kernels of their own; "
             "only the kernel endpoints are open"
         )
+
+
+def _bearer_token(handler: web.RequestHandler) -> str | None:
+    """The token a Jupyter client sends (``Authorization: token T``, or ``?token=T`` on a
+    WebSocket), of 8 to 128 letters, digits, ``-`` or ``_`` (thebe's: 8 random hex digits per
+    page, which the address it is bound to narrows to the reader's own network)."""
+    header = handler.request.headers.get("Authorization", "")
+    token = header[len("token ") :] if header.startswith("token ") else None
+    if token is None:
+        token = handler.get_query_argument("token", None)
+    return token if token is not None and _BEARER.match(token) else None
 
 
 class VisitorAuthorizer(Authorizer):
