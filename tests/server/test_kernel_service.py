@@ -98,6 +98,10 @@ def test_pages_of_a_listed_site_may_use_it_with_the_visitors_cookie(
     reader = Visitor(service, origin=BOOK)
     cookie = reader.page.headers["set-cookie"]
     assert "SameSite=None" in cookie and "Secure" in cookie
+    assert (
+        f"pages of {BOOK} may use this site's kernels with the visitor's cookie, which is then "
+        "SameSite=None; Secure: serve this site over HTTPS"
+    ) in service.log.read_text()
     preflight = reader.http.options(
         "api/sessions",
         headers={
