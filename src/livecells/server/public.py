@@ -233,8 +233,10 @@ class VisitorKernels(AsyncMappingKernelManager):
         self.addresses: dict[str, str] = {}
         """The client address each visitor kernel was started from."""
         self._starting: dict[str, int] = {}
-        """Kernel starts under way per visitor and per address: they count against the limits
-        already, so requests sent in parallel cannot slip past them."""
+        """Kernel starts under way per visitor: they count against the limits already, so
+        requests sent in parallel cannot slip past them."""
+        self._starting_at: dict[str, int] = {}
+        """The same, per client address."""
         self._starts: dict[str, deque[float]] = {}
         self._activity: dict[str, datetime] = {}
         """When each visitor kernel's visitor last asked something of it (a message, an
@@ -255,9 +257,11 @@ class VisitorKernels(AsyncMappingKernelManager):
         """The visitor kernels that count: started and not dead for good (a kernel whose
         restarts failed stays in the map until culled, and must hold no one's place)."""
         alive = {}
-        for kernel_id, owner in self.owners.items():
+        for kernel_id, owner in list(self.owners.items()):
             kernel = self._kernels.get(kernel_id)
-            if kernel is not None and getattr(kernel, "execution_state", "") != "dead":
+            if kernel is None:  # gone without a shutdown: its restarts failed
+                self._forget(kernel_id)
+            elif getattr(kernel, "execution_state", "") != "dead":
                 alive[kernel_id] = owner
         return alive
 
@@ -267,7 +271,7 @@ class VisitorKernels(AsyncMappingKernelManager):
         mine += self._starting.get(visitor, 0)
         # The same limit binds the client address: cookie jars are free, addresses are not.
         here = sum(1 for kernel_id in running if self.addresses.get(kernel_id) == address)
-        here += self._starting.get(address, 0)
+        here += self._starting_at.get(address, 0)
         limit = self.max_kernels_per_visitor
         if limit and max(mine, here) >= limit:
             held = max(mine, here)
@@ -280,7 +284,7 @@ class VisitorKernels(AsyncMappingKernelManager):
                 f"hit the per-visitor kernel limit ({limit})"
                 + ("" if mine >= limit else f" from {address}"),
             )
-        starting = sum(n for key, n in self._starting.items() if key.startswith("visitor-"))
+        starting = sum(self._starting.values())
         if self.max_kernels and len(running) + starting >= self.max_kernels:
             self._refuse(
                 503,
@@ -357,17 +361,18 @@ class VisitorKernels(AsyncMappingKernelManager):
             self._pooled.discard(kernel_id)
             self.pool_hits += 1
         else:
-            for who in (visitor, address):
-                self._starting[who] = self._starting.get(who, 0) + 1
+            under_way = ((self._starting, visitor), (self._starting_at, address))
+            for counts, who in under_way:
+                counts[who] = counts.get(who, 0) + 1
             try:
                 kernel_id = await super().start_kernel(path=path, kernel_name=name, **kwargs)
             except NoSuchKernel:
                 raise web.HTTPError(404, f"this site has no kernel named {name!r}") from None
             finally:
-                for who in (visitor, address):
-                    self._starting[who] -= 1
-                    if not self._starting[who]:
-                        del self._starting[who]
+                for counts, who in under_way:
+                    counts[who] -= 1
+                    if not counts[who]:
+                        del counts[who]
             self.pool_misses += 1
         assert kernel_id is not None
         self.owners[kernel_id] = visitor
@@ -397,10 +402,10 @@ class VisitorKernels(AsyncMappingKernelManager):
         return result
 
     def _handle_kernel_died(self, kernel_id: str) -> None:
-        """Its restarts failed: jupyter_server drops it from the map; it holds no place."""
+        """Its restarts failed: jupyter_server drops it from the map, and so from
+        :meth:`running`, which every count goes by."""
         owner = self.owners.get(kernel_id)
         super()._handle_kernel_died(kernel_id)
-        self._forget(kernel_id)
         self._pooled.discard(kernel_id)
         for pooled in self._pool.values():
             if kernel_id in pooled:
@@ -577,7 +582,9 @@ class PublicWebsocketConnection(NoDelayWebsocketConnection):
         self._counted = True
         if refused:
             self.websocket_handler.close(1008, refused[:120])
-            return None
+            closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            closed.set_result(None)  # the handler awaits what connect returns
+            return closed
         return super().connect()
 
     def disconnect(self) -> None:  # type: ignore[override]
