@@ -5,25 +5,33 @@ stay as they are:
 
 - :class:`VisitorIdentityProvider`: every visitor is anonymous and known by a signed cookie
   (tornado's secure cookie, keyed by the server's cookie secret); there is no token to hand out,
-  so none reaches a page. A forged or tampered cookie is no one: it gets a new identity.
-- :class:`VisitorAuthorizer`: only what live pages use is allowed: starting a kernel, and
-  reading, interrupting, restarting, deleting and connecting to one's *own* kernels (someone
-  else's: 403), and reading kernelspecs. Contents, files, terminals, sessions, kernel lists,
-  kernelspec writes, config and everything else: 403.
+  so none reaches a page. A forged or tampered cookie is no one: it gets a new identity. A
+  visitor's name is a hash of the cookie's id (logs never hold the id). Pages of an
+  ``--allow-origin`` site that send no cookie are the reader of the token their client sends,
+  at their address.
+- :class:`VisitorAuthorizer`: only what live pages and Jupyter clients use is allowed: starting
+  a kernel, and reading, interrupting, restarting, deleting and connecting to one's *own*
+  kernels (someone else's: 403), one's own sessions and kernel list
+  (:mod:`livecells.server.service` scopes them), and reading kernelspecs. Contents, files,
+  terminals, kernelspec writes, config and everything else: 403.
 - :class:`VisitorKernels`, mixed into jupyter_server's kernel manager (local kernels) or its
   gateway kernel manager (``--gateway-url``: Jupyter Enterprise Gateway or Kernel Gateway):
-  records who owns which kernel and holds the limits (kernels per visitor and in total, kernel
-  starts per visitor per minute), and keeps a pool of started kernels so a visitor's first cell
-  does not wait for a kernel start. A pooled kernel goes to one visitor and is never reused.
+  records who owns which kernel, from which address, and holds the limits (kernels per visitor
+  and per address, in total, kernel starts per minute), counting only kernels that are not dead
+  for good; confines a kernel's folder to DIR; keeps a pool of started kernels so a visitor's
+  first cell does not wait for a kernel start (a pooled kernel goes to one visitor and is never
+  reused).
 - :class:`LimitedKernelManager`: each local kernel runs under rlimits (address space, CPU
   seconds) set by :mod:`livecells.server.limits` before it execs the kernel, and its connection
   file (the message-signing key) is deleted once the kernel has read it.
-- :class:`PublicWebsocketConnection`: caps the output bytes of one execution; past it the
-  reader gets one line saying so and the rest is dropped.
+- :class:`PublicWebsocketConnection`: caps the output bytes of one execution, over every iopub
+  message; past it the reader gets one line saying so and the rest is dropped. It also caps the
+  WebSockets a visitor (and an address) may hold, and notes the visitor's activity.
 
 Culling is jupyter_server's (``cull_idle_timeout``, ``cull_connected``), with safe defaults set
-by the command. Every refusal gives the reader a message that says what to do and the operator
-a log line.
+by the command, but idleness is the visitor's: what they last asked of the kernel, not what it
+last sent. Every refusal gives the reader a message that says what to do and the operator a log
+line.
 """
 
 from __future__ import annotations
