@@ -21,11 +21,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import secrets
 import statistics
 import sys
 import tempfile
 import threading
-import secrets
 import time
 import uuid
 from dataclasses import dataclass, field

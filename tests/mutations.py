@@ -202,7 +202,17 @@ MUTATIONS = [
         "http.conn_params.header_timeout = self.header_timeout",
         "pass",
         (
-            "tests/server/test_public_hardening.py::test_a_client_that_sends_its_headers_slowly_is_cut_off",
+            "tests/server/test_public_hardening.py::test_a_client_that_sends_a_request_slowly_is_cut_off",
+        ),
+    ),
+    Mutation(
+        "serve: a request's body may take for ever",
+        "src/livecells/server/app.py",
+        "http.conn_params.body_timeout = self.body_timeout",
+        "pass",
+        (
+            "tests/server/test_public_hardening.py::"
+            "test_a_client_that_sends_a_request_slowly_is_cut_off[body]",
         ),
     ),
     Mutation(

@@ -267,23 +267,38 @@ def test_kernel_websockets_per_visitor_and_per_address_are_capped(
 # -- the server's own connections and logs ----------------------------------------------------
 
 
-def test_a_client_that_sends_its_headers_slowly_is_cut_off(tmp_path: Path) -> None:
+SLOW_REQUESTS = {
+    "headers": (b"GET /livecells/ HTTP/1.1\r\nHost: 127.0.0.1\r\n", b"X-Slow: 1\r\n"),
+    "body": (
+        b"POST /api/kernels HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n",
+        b"{",
+    ),
+}
+
+
+@pytest.mark.parametrize("part", sorted(SLOW_REQUESTS))
+def test_a_client_that_sends_a_request_slowly_is_cut_off(tmp_path: Path, part: str) -> None:
+    """Slowloris: a few bytes now and then held a connection for an hour (headers) or for
+    ever (a body)."""
     (tmp_path / "index.md").write_text(PAGE)
-    server = start_livecells_serve(tmp_path, "--public", "--LivecellsApp.header_timeout=2")
+    server = start_livecells_serve(
+        tmp_path, "--public", "--LivecellsApp.header_timeout=2", "--LivecellsApp.body_timeout=2"
+    )
+    start, trickle = SLOW_REQUESTS[part]
     try:
         with socket.create_connection(("127.0.0.1", server.port), timeout=0.5) as slow:
-            slow.sendall(b"GET /livecells/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            slow.sendall(start)
             deadline = time.monotonic() + 30
             closed = False
             while not closed and time.monotonic() < deadline:
                 try:
-                    slow.sendall(b"X-Slow: 1\r\n")
+                    slow.sendall(trickle)
                     closed = slow.recv(1024) == b""
                 except TimeoutError:
                     continue
                 except OSError:
                     closed = True
-            assert closed, "the server waited on the headers for 30 s"
+            assert closed, f"the server waited on the {part} for 30 s"
     finally:
         server.stop()
 

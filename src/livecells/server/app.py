@@ -99,6 +99,12 @@ class LivecellsApp(ExtensionApp):
         help="Seconds a connection may take to send a request's headers (slowloris), and may "
         "stay idle between requests, before the server closes it.",
     )
+    body_timeout = Integer(
+        60,
+        config=True,
+        help="Seconds a client may take to send a request's body (a slow POST) before the "
+        "server closes the connection.",
+    )
 
     @classmethod
     def get_extension_package(cls) -> str:
@@ -164,12 +170,15 @@ class LivecellsApp(ExtensionApp):
 
     def _bound_header_wait(self) -> None:
         """A client has ``header_timeout`` seconds to send a request's headers (tornado's
-        default is an hour: a slowloris holds a connection that long per few bytes). The
+        default is an hour: a slowloris holds a connection that long per few bytes), and
+        ``body_timeout`` its body (tornado's default: no limit). The
         server's HTTPServer exists once the loop runs; jupyter_server gives no setting."""
         server = self.serverapp
         http = getattr(server, "_http_server", None) if server is not None else None
         if http is not None and self.header_timeout > 0:
             http.conn_params.header_timeout = self.header_timeout
+        if http is not None and self.body_timeout > 0:
+            http.conn_params.body_timeout = self.body_timeout
 
     def _prepare_wheels(self, site: Site) -> Path | None:
         """Pages on the Pyodide runtime get their packages' wheels, as a build would ship
