@@ -142,7 +142,7 @@ class LivecellsApp(ExtensionApp):
                 self.log.warning("livecells: --public without its kernel manager: no isolation")
         self.settings["livecells_site"] = site
         self.settings["livecells_public"] = self.public
-        IOLoop.current().add_callback(self._bound_header_wait)
+        IOLoop.current().add_callback(self._bound_request_waits)
         # Kernel WebSockets: ours (TCP_NODELAY; and the output cap when public), except that
         # a gateway's kernels are reached through jupyter_server's gateway connection.
         if server.gateway_config.gateway_enabled:
@@ -168,11 +168,11 @@ class LivecellsApp(ExtensionApp):
             ", ".join(sorted(origins)),
         )
 
-    def _bound_header_wait(self) -> None:
+    def _bound_request_waits(self) -> None:
         """A client has ``header_timeout`` seconds to send a request's headers (tornado's
         default is an hour: a slowloris holds a connection that long per few bytes), and
-        ``body_timeout`` its body (tornado's default: no limit). The
-        server's HTTPServer exists once the loop runs; jupyter_server gives no setting."""
+        ``body_timeout`` its body (tornado's default: no limit). The server's HTTPServer
+        exists once the loop runs; jupyter_server has no setting for either."""
         server = self.serverapp
         http = getattr(server, "_http_server", None) if server is not None else None
         if http is not None and self.header_timeout > 0:
