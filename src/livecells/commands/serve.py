@@ -53,7 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     scale.add_argument(
         "--trust-forwarded-headers",
         action="store_true",
-        help="believe X-Forwarded-For/-Proto/-Host from the reverse proxy in front",
+        help="believe X-Forwarded-For/-Proto/-Host and X-Real-IP from the reverse proxy in "
+        "front (--public's limits then bind X-Real-IP or the right-most X-Forwarded-For hop; "
+        "without it, the socket's peer)",
     )
     parser.epilog = (
         "Any other option goes to jupyter_server: --port=N, --ip=..., --no-browser, "
