@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import secrets
 import statistics
 import sys
 import tempfile
@@ -90,7 +91,10 @@ class MemoryWatch:
 
 
 async def visitor(server: JupyterServer, cells: int, public: bool, result: Result) -> None:
-    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as http:
+    # Each visitor from an address of its own (the server trusts X-Forwarded-For, as behind a
+    # proxy): the public server's limits bind addresses as well as cookies.
+    address = {"X-Forwarded-For": f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.1"}
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT, headers=address) as http:
         headers: dict[str, str] = {}
         if public:
             await http.get("livecells/")  # the visitor cookie and _xsrf
@@ -105,7 +109,7 @@ async def visitor(server: JupyterServer, cells: int, public: bool, result: Resul
         kernel = response.json()["id"]
         url = server.url.replace("http", "ws", 1) + f"api/kernels/{kernel}/channels"
         url += f"?session_id={uuid.uuid4().hex}"
-        ws_headers = {"Origin": server.url[:-1]}
+        ws_headers = {"Origin": server.url[:-1]} | address
         if public:
             ws_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
         else:
@@ -208,6 +212,7 @@ def public_server(root: Path, visitors: int, pool: int) -> JupyterServer:
         "--max-kernels-per-visitor=1",
         "--kernel-starts-per-minute=60",
         f"--pool-size={pool}",
+        "--trust-forwarded-headers",
     )
 
 

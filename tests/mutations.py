@@ -118,7 +118,7 @@ MUTATIONS = [
     Mutation(
         "public: the per-visitor kernel limit is not enforced",
         "src/livecells/server/public.py",
-        "if self.max_kernels_per_visitor and mine >= self.max_kernels_per_visitor:",
+        "if limit and max(mine, here) >= limit:",
         "if False:",
         ("tests/server/test_public.py::test_the_kernels_per_visitor_limit_says_what_to_do",),
     ),
@@ -161,6 +161,128 @@ MUTATIONS = [
         'argv.insert(0, "--allow-root")',
         "pass",
         ("tests/test_setup.py::test_as_root_serve_says_what_allow_root_means_and_serves",),
+    ),
+    Mutation(
+        "public: hidden, cache and build folders are served",
+        "src/livecells/server/app.py",
+        'return not any(part.startswith(".") or part in SKIPPED_DIRS for part in parts)',
+        "return True",
+        (
+            "tests/server/test_public_hardening.py::test_hidden_cache_and_build_files_are_never_served",
+        ),
+    ),
+    Mutation(
+        "public: /metrics is open to visitors",
+        "src/livecells/server/service.py",
+        '    (r"/metrics", Closed),\n',
+        "",
+        ("tests/server/test_public_hardening.py::test_metrics_are_closed_to_visitors",),
+    ),
+    Mutation(
+        "public: a visitor's kernel may start outside DIR",
+        "src/livecells/server/public.py",
+        "if os.path.commonpath([root, folder]) != root:",
+        "if False:",
+        (
+            "tests/server/test_public_hardening.py::test_a_kernel_path_outside_the_folder_is_refused",
+        ),
+    ),
+    Mutation(
+        "public: an unknown kernel name answers 500",
+        "src/livecells/server/public.py",
+        "except NoSuchKernel:",
+        "except LookupError if False else ():",
+        ("tests/server/test_public_hardening.py::test_an_unknown_kernel_name_is_404",),
+    ),
+    Mutation(
+        "public: a kernel dead for good keeps its place",
+        "src/livecells/server/public.py",
+        "kernel = self._kernels.get(kernel_id)\n            if kernel is None:",
+        "kernel = self._kernels.get(kernel_id, True)\n            if kernel is None:",
+        ("tests/server/test_public_hardening.py::test_a_kernel_dead_for_good_holds_no_place",),
+    ),
+    Mutation(
+        "public: culling goes by what the kernel sends",
+        "src/livecells/server/public.py",
+        "kernel.last_activity = self._activity[kernel_id]",
+        "pass",
+        (
+            "tests/server/test_public_hardening.py::test_a_kernel_that_prints_on_its_own_is_culled_all_the_same",
+        ),
+    ),
+    Mutation(
+        "public: the output cap counts each message on its own",
+        "src/livecells/server/public.py",
+        'total = self.__dict__.get("_output_bytes", 0) + size',
+        "total = size",
+        ("tests/server/test_public_hardening.py::test_the_output_cap_counts_every_iopub_message",),
+    ),
+    Mutation(
+        "public: limits ignore the client address",
+        "src/livecells/server/public.py",
+        "if limit and max(mine, here) >= limit:",
+        "if limit and mine >= limit:",
+        (
+            "tests/server/test_public_hardening.py::test_cookie_jars_from_one_address_share_its_limit",
+        ),
+    ),
+    Mutation(
+        "public: no cap on a visitor's kernel WebSockets",
+        "src/livecells/server/public.py",
+        "if max(self._open.get(visitor, 0), self._open.get(address, 0)) >= self.max_websockets:",
+        "if False:",
+        (
+            "tests/server/test_public_hardening.py::test_kernel_websockets_per_visitor_and_per_address_are_capped",
+        ),
+    ),
+    Mutation(
+        "serve: a request's headers may take an hour (slowloris)",
+        "src/livecells/server/app.py",
+        "http.conn_params.header_timeout = self.header_timeout",
+        "pass",
+        (
+            "tests/server/test_public_hardening.py::test_a_client_that_sends_a_request_slowly_is_cut_off",
+        ),
+    ),
+    Mutation(
+        "serve: a request's body may take for ever",
+        "src/livecells/server/app.py",
+        "http.conn_params.body_timeout = self.body_timeout",
+        "pass",
+        (
+            "tests/server/test_public_hardening.py::"
+            "test_a_client_that_sends_a_request_slowly_is_cut_off[body]",
+        ),
+    ),
+    Mutation(
+        "public: visitor ids reach the log",
+        "src/livecells/server/public.py",
+        'hashed = hashlib.sha256(visitor.encode("ascii")).hexdigest()[:32]',
+        "hashed = visitor",
+        ("tests/server/test_public_hardening.py::test_visitor_ids_never_reach_the_log",),
+    ),
+    Mutation(
+        "service: a visitor lists everyone's sessions",
+        "src/livecells/server/service.py",
+        'return [model for model in sessions if self.owns(model["kernel"]["id"])]',
+        "return sessions",
+        (
+            "tests/server/test_kernel_service.py::test_a_visitor_sees_and_touches_only_their_own_sessions_and_kernels",
+        ),
+    ),
+    Mutation(
+        "service: XSRF is skipped for every origin",
+        "src/livecells/server/public.py",
+        "        return from_allowed_origin(handler)\n",
+        "        return True\n",
+        ("tests/server/test_kernel_service.py::test_pages_of_other_sites_may_not",),
+    ),
+    Mutation(
+        "run: an --output-dir over the sources overwrites them",
+        "src/livecells/batch.py",
+        "if os.path.realpath(output) in taken:",
+        "if False:",
+        ("tests/test_cli_run.py::test_an_output_dir_that_would_overwrite_sources_is_refused",),
     ),
     Mutation(
         "client: a v1 frame with too few parts is decoded",

@@ -392,3 +392,60 @@ def test_runtime_pyodide_runs_notebooks_as_the_browser_would(
     nbformat.validate(executed)
     assert texts(executed.cells[0]) == "emscripten\n"
     assert executed.cells[1].outputs[0]["data"]["text/plain"] == "42"
+
+
+# -- where executed copies go ------------------------------------------------------------------
+
+
+def test_an_output_dir_that_would_overwrite_sources_is_refused(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = project / "nbs" / "one.ipynb"
+    write(source, new_notebook(code("print(1)")))
+    before = source.read_bytes()
+    done = run(capsys, "nbs", "--output-dir", ".")
+    assert done.status == 2
+    assert done.err.strip().splitlines()[-1] == (
+        "livecells run: error: nbs/one.ipynb: --output-dir . would overwrite this source with "
+        "the executed copy of nbs/one.ipynb; choose another --output-dir (or --inplace to "
+        "mean it)"
+    )
+    assert source.read_bytes() == before
+
+
+def test_an_output_dir_over_the_sources_is_fine_when_the_names_differ(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "nbs").mkdir()
+    (project / "nbs" / "page.md").write_text(
+        "---\nkernelspec: {name: python3, display_name: Python 3}\n---\n"
+        "```{code-cell} python\nprint('from md')\n```\n"
+    )
+    done = run(capsys, "nbs", "--output-dir", ".")
+    assert done.status == 0, done.err
+    executed = nbformat.read(project / "nbs" / "page.ipynb", as_version=4)
+    assert texts(executed.cells[0]) == "from md\n"
+
+
+def test_two_runs_at_once_into_one_output_dir_do_not_collide(project: Path) -> None:
+    """Each write has a temporary file of its own: two runs writing the same copies at once
+    (CI jobs sharing a folder) both finish, and every copy is whole."""
+    for index in range(12):
+        big = code(f"print('{index}' * 2_000_000)")
+        write(project / "nbs" / f"n{index}.ipynb", new_notebook(big))
+    command = [sys.executable, "-m", "livecells", "run", "nbs", "--output-dir", "out", "-j", "4"]
+    runs = [
+        subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    outcomes = [(process.wait(timeout=110), process.stderr.read()) for process in runs]  # type: ignore[union-attr]
+    for process in runs:
+        process.stdout.close()  # type: ignore[union-attr]
+        process.stderr.close()  # type: ignore[union-attr]
+    assert [status for status, _ in outcomes] == [0, 0], outcomes
+    for index in range(12):
+        executed = nbformat.read(project / "out" / "nbs" / f"n{index}.ipynb", as_version=4)
+        assert texts(executed.cells[0]) == f"{index}" * 2_000_000 + "\n"
+    assert sorted(path.name for path in (project / "out" / "nbs").iterdir()) == sorted(
+        f"n{index}.ipynb" for index in range(12)
+    )

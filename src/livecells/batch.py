@@ -214,6 +214,7 @@ class Batch:
             self.report.notebooks.append(
                 NotebookReport(source=Path(given), status="error", message=str(problem))
             )
+        self._refuse_overwrites(found.notebooks)
         jobs: list[_Job] = []
         for path in found.notebooks:
             report = NotebookReport(source=path)
@@ -244,6 +245,23 @@ class Batch:
                 continue
             jobs.append(job)
         return jobs
+
+    def _refuse_overwrites(self, sources: Iterable[Path]) -> None:
+        """Executed copies never overwrite a source of the batch (``--output-dir`` set to the
+        sources' own folder), unless that is asked for (``inplace``). Raises
+        :class:`~livecells.errors.ConfigError` before anything runs."""
+        if self.options.inplace:
+            return
+        sources = list(sources)
+        taken = {os.path.realpath(source) for source in sources}
+        for source in sources:
+            output = output_path(source, output_dir=self.options.output_dir)
+            if os.path.realpath(output) in taken:
+                raise ConfigError(
+                    f"{output}: --output-dir {self.options.output_dir} would overwrite this "
+                    f"source with the executed copy of {source}; choose another --output-dir "
+                    "(or --inplace to mean it)"
+                )
 
     def _load(self, job: _Job) -> bool:
         """Read ``job``'s notebook in full and inject its parameters; False (and the report

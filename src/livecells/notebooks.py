@@ -12,6 +12,7 @@ import glob
 import json
 import os
 import re
+import tempfile
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -286,14 +287,27 @@ def write_notebook(notebook: Any, path: Path) -> None:
     except nbformat.ValidationError as exc:
         raise NotebookError(f"{path}: not a valid notebook: {_first_line(exc.message)}") from None
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.livecells-tmp")
+    # A name of its own per write: two runs writing into one folder never share a temporary.
+    descriptor, name = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".livecells-tmp"
+    )
+    temporary = Path(name)
     try:
-        with temporary.open("w", encoding="utf-8") as sink:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as sink:
             nbformat.write(node, sink)  # type: ignore[no-untyped-call]
+        temporary.chmod(0o666 & ~_umask())
         temporary.replace(path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             temporary.unlink()
+
+
+def _umask() -> int:
+    """The process's umask (mkstemp creates files 0600; a written notebook gets the usual
+    mode, as ``open()`` would give it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def output_path(source: Path, *, output_dir: Path, inplace: bool = False) -> Path:

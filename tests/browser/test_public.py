@@ -4,6 +4,7 @@ jars) on one real server, each on a kernel of their own; limits reported in the 
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterator
 
 import pytest
@@ -40,14 +41,22 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
     (root / "index.md").write_text(PAGE)
     (root / "busy.md").write_text(BUSY)
     server = start_livecells_serve(
-        root, "--public", "--max-kernels-per-visitor=1", "--kernel-cpu-time=4", "--pool-size=1"
+        root,
+        "--public",
+        "--max-kernels-per-visitor=1",
+        "--kernel-cpu-time=4",
+        "--pool-size=1",
+        "--trust-forwarded-headers",  # each browser context's own address (limits bind it)
     )
     yield server
     server.stop()
 
 
 def started(browser: Browser, url: str) -> Page:
-    page = browser.new_context().new_page()
+    """A new visitor (a context of its own, from an address of its own) with the page open
+    and its kernel asked for."""
+    address = f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.9"
+    page = browser.new_context(extra_http_headers={"X-Forwarded-For": address}).new_page()
     page.set_default_timeout(60_000)
     page.goto(url)
     page.locator("button.lc-power").click()

@@ -98,6 +98,29 @@ def test_nothing_outside_the_folder_is_served(client: httpx.Client) -> None:
     assert client.get("livecells/missing.html").status_code == 404
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".git/config",
+        ".ipynb_checkpoints/basics-checkpoint.ipynb",
+        "__pycache__/m.pyc",
+        "_site/x.js",
+    ],
+)
+def test_hidden_cache_and_build_files_are_never_served(
+    book: Path, client: httpx.Client, path: str
+) -> None:
+    (book / path).parent.mkdir(parents=True, exist_ok=True)
+    (book / path).write_text("url = https://user:token@example.org/repo.git\n")
+    assert client.get(f"livecells/{path}").status_code == 404
+    assert client.get("livecells/picture.svg").status_code == 200  # the control
+
+
+@pytest.mark.parametrize("path", ["livecells/a%00.html", "livecells/" + "a" * 2000 + ".html"])
+def test_a_nul_byte_or_an_overlong_path_is_404_not_500(client: httpx.Client, path: str) -> None:
+    assert client.get(path).status_code == 404
+
+
 def test_a_changed_file_is_rendered_anew_and_open_pages_are_told(
     book: Path, client: httpx.Client
 ) -> None:

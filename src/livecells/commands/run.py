@@ -139,7 +139,7 @@ def command(args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         try:
             asyncio.run(_run_until_signalled(batch))
-        except CacheError as exc:
+        except (CacheError, ConfigError) as exc:
             return fail("run", str(exc))
     print_report(batch.report, sys.stdout, as_json=args.json)
     return batch.report.exit_status

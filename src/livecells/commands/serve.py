@@ -27,6 +27,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "own and nothing else of the server; the limits below apply (defaults in brackets).",
     )
     public.add_argument("--public", action="store_true", help="serve the public, safely")
+    public.add_argument(
+        "--allow-origin",
+        action="append",
+        metavar="URL",
+        help="let the pages of this site (https://book.example.org; repeatable) use this "
+        "server's kernels: thebe, MyST / Jupyter Book 2 sites (needs HTTPS in front)",
+    )
     for flag, default, text in PUBLIC_LIMITS:
         public.add_argument(flag, type=_count, metavar="N", help=f"{text} [{default}]")
     parser.add_argument(
@@ -46,7 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     scale.add_argument(
         "--trust-forwarded-headers",
         action="store_true",
-        help="believe X-Forwarded-For/-Proto/-Host from the reverse proxy in front",
+        help="believe X-Forwarded-For/-Proto/-Host and X-Real-IP from the reverse proxy in "
+        "front (--public's limits then bind X-Real-IP or the right-most X-Forwarded-For hop; "
+        "without it, the socket's peer)",
     )
     parser.epilog = (
         "Any other option goes to jupyter_server: --port=N, --ip=..., --no-browser, "
@@ -102,6 +111,9 @@ def server_arguments(args: argparse.Namespace) -> list[str]:
         config["ServerApp.base_url"] = args.base_url
     if getattr(args, "trust_forwarded_headers", False):
         config["ServerApp.trust_xheaders"] = True
+    origins = [_origin(url) for url in getattr(args, "allow_origin", None) or ()]
+    if origins and not getattr(args, "public", False):
+        raise ConfigError("--allow-origin only applies with --public")
     limits = {_LIMIT_CONFIG[name]: getattr(args, name) for name in _LIMIT_CONFIG}
     limits = {key: value for key, value in limits.items() if value is not None}
     if getattr(args, "public", False):
@@ -127,7 +139,28 @@ def server_arguments(args: argparse.Namespace) -> list[str]:
         raise ConfigError(
             f"{', '.join('--' + name.replace('_', '-') for name in flags)} only apply with --public"
         )
-    return [f"--{key}={value}" for key, value in config.items()]
+    arguments = [f"--{key}={value}" for key, value in config.items()]
+    return arguments + [f"--LivecellsApp.allow_origins={origin}" for origin in origins]
+
+
+def _origin(url: str) -> str:
+    """An ``--allow-origin`` value as browsers send it in ``Origin``: scheme, host, port."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+    ):
+        raise ConfigError(
+            f"--allow-origin {url!r}: not an origin; give the other site's scheme, host and "
+            "port only, e.g. https://book.example.org"
+        )
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def command(args: argparse.Namespace) -> int:

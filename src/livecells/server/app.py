@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 import mimetypes
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +25,14 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from jupyter_server.gateway.connections import GatewayWebSocketConnection
 from tornado import web
 from tornado.ioloop import IOLoop
-from traitlets import Bool, Integer, Unicode
+from traitlets import Bool, Integer, List, Unicode
 
 from livecells.assets import STATIC_DIR
 from livecells.errors import ConfigError, NotebookError
+from livecells.notebooks import SKIPPED_DIRS
 from livecells.pageconfig import Served
 from livecells.pagefiles import FILES_DIR, LISTING, Rules, listable, listing_root
+from livecells.server import service
 from livecells.server.public import PublicWebsocketConnection, VisitorKernels
 from livecells.site import ASSETS, Site
 from livecells.wheels import fetch_wheels
@@ -36,6 +40,9 @@ from livecells.wheels import fetch_wheels
 __all__ = ["LivecellsApp"]
 
 WATCH_INTERVAL = 0.5
+CHUNK = 64 * 1024
+"""Bytes of a file read and sent at a time: a large file never sits whole in memory."""
+MAX_URL_PATH = 1024
 ISOLATION_HEADERS = {
     # Cross-origin isolation (SharedArrayBuffer, for interrupting in-browser kernels), while
     # still letting a page embed images from other sites without credentials.
@@ -82,6 +89,25 @@ class LivecellsApp(ExtensionApp):
         "own keep-alive, 90 s).",
     )
 
+    allow_origins = List(
+        Unicode(),
+        config=True,
+        help="Public: origins (https://site.example) whose pages may use this site's kernels "
+        "with the visitor's cookie (thebe, MyST sites); set by `livecells serve --allow-origin`.",
+    )
+    header_timeout = Integer(
+        30,
+        config=True,
+        help="Seconds a connection may take to send a request's headers (slowloris), and may "
+        "stay idle between requests, before the server closes it.",
+    )
+    body_timeout = Integer(
+        60,
+        config=True,
+        help="Seconds a client may take to send a request's body (a slow POST) before the "
+        "server closes the connection.",
+    )
+
     @classmethod
     def get_extension_package(cls) -> str:
         return "livecells.server"
@@ -110,6 +136,7 @@ class LivecellsApp(ExtensionApp):
             # Readers may switch only to runtimes that keep the CSP's connect-src narrow: the
             # site's kernels and Pyodide.
             site.switchable = frozenset({"livecells", "pyodide"})
+            self._allow_origins()
             kernels = server.kernel_manager
             if isinstance(kernels, VisitorKernels):
                 IOLoop.current().add_callback(kernels.fill_pool)
@@ -117,6 +144,7 @@ class LivecellsApp(ExtensionApp):
                 self.log.warning("livecells: --public without its kernel manager: no isolation")
         self.settings["livecells_site"] = site
         self.settings["livecells_public"] = self.public
+        IOLoop.current().add_callback(self._bound_request_waits)
         # Kernel WebSockets: ours (TCP_NODELAY; and the output cap when public), except that
         # a gateway's kernels are reached through jupyter_server's gateway connection.
         if server.gateway_config.gateway_enabled:
@@ -124,6 +152,35 @@ class LivecellsApp(ExtensionApp):
         elif self.public:
             self.settings["kernel_websocket_connection_class"] = PublicWebsocketConnection
         self.wheels_dir = self._prepare_wheels(site)
+
+    def _allow_origins(self) -> None:
+        """CORS with credentials for exactly the ``--allow-origin`` sites (see
+        :mod:`livecells.server.service`)."""
+        origins = frozenset(origin.lower().rstrip("/") for origin in self.allow_origins)
+        self.settings["livecells_allowed_origins"] = origins
+        if not origins:
+            return
+        self.settings["allow_origin_pat"] = re.compile(service.origin_pattern(origins))
+        self.settings["allow_credentials"] = True
+        self.log.warning(
+            "livecells: pages of %s may use this site's kernels with the visitor's cookie, "
+            "which is then SameSite=None; Secure: serve this site over HTTPS (a reverse proxy "
+            "in front, with --trust-forwarded-headers); over plain HTTP, browsers keep that "
+            "cookie only for localhost and 127.0.0.1",
+            ", ".join(sorted(origins)),
+        )
+
+    def _bound_request_waits(self) -> None:
+        """A client has ``header_timeout`` seconds to send a request's headers (tornado's
+        default is an hour: a slowloris holds a connection that long per few bytes), and
+        ``body_timeout`` its body (tornado's default: no limit). The server's HTTPServer
+        exists once the loop runs; jupyter_server has no setting for either."""
+        server = self.serverapp
+        http = getattr(server, "_http_server", None) if server is not None else None
+        if http is not None and self.header_timeout > 0:
+            http.conn_params.header_timeout = self.header_timeout
+        if http is not None and self.body_timeout > 0:
+            http.conn_params.body_timeout = self.body_timeout
 
     def _prepare_wheels(self, site: Site) -> Path | None:
         """Pages on the Pyodide runtime get their packages' wheels, as a build would ship
@@ -145,6 +202,9 @@ class LivecellsApp(ExtensionApp):
         if self.wheels_dir is not None:
             wheels = {"path": str(self.wheels_dir)}
             self.handlers.append((rf"/livecells/{ASSETS}/wheels/(.*)", AssetHandler, wheels))
+        if self.public:
+            # Ahead of jupyter_server's own: visitors see only their own sessions and kernels.
+            self.handlers.extend(service.HANDLERS)
         self.handlers.extend(
             [
                 (rf"/livecells/{ASSETS}/{FILES_DIR}/(.*){LISTING}", FilesHandler),
@@ -180,6 +240,8 @@ class PageHandler(_SiteHandler):
     @web.authenticated
     async def get(self, url: str) -> None:
         site = self.site
+        if not _servable(url):
+            raise web.HTTPError(404)
         try:
             path = site.find(url)
             if path is not None:
@@ -199,17 +261,37 @@ class PageHandler(_SiteHandler):
             self.set_header("Content-Type", "text/html; charset=utf-8")
             self.finish(_error_page(str(exc)))
             return
-        self._send_file(site.root, url)
+        await self._send_file(site.root, url)
 
-    def _send_file(self, root: Path, url: str) -> None:
+    async def _send_file(self, root: Path, url: str) -> None:
+        """A file of the folder, in chunks; never one in a hidden, cache or build folder."""
         target = (root / url).resolve()
-        if not target.is_relative_to(root) or not target.is_file() or target.name.startswith("."):
+        if (
+            not target.is_relative_to(root)
+            or not _servable(target.relative_to(root).as_posix())
+            or not target.is_file()
+        ):
             raise web.HTTPError(404)
         kind, _ = mimetypes.guess_type(target.name)
         self.set_header("Content-Type", kind or "application/octet-stream")
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Cross-Origin-Resource-Policy", "same-origin")
-        self.finish(target.read_bytes())
+        with target.open("rb") as source:
+            self.set_header("Content-Length", str(os.fstat(source.fileno()).st_size))
+            while chunk := source.read(CHUNK):
+                self.write(chunk)
+                await self.flush()
+        self.finish()
+
+
+def _servable(url: str) -> bool:
+    """A URL path that may name a file of the folder: no NUL byte, not over-long, and no part
+    hidden (``.git``, ``.ipynb_checkpoints``) or a cache or build folder (``__pycache__``,
+    ``node_modules``: :data:`~livecells.notebooks.SKIPPED_DIRS`)."""
+    if "\0" in url or len(url) > MAX_URL_PATH:
+        return False
+    parts = [part for part in url.replace("\\", "/").split("/") if part]
+    return not any(part.startswith(".") or part in SKIPPED_DIRS for part in parts)
 
 
 class FilesHandler(_SiteHandler):
@@ -259,6 +341,8 @@ class ChangesHandler(_SiteHandler):
     async def get(self) -> None:
         page = self.get_argument("path")
         site = self.site
+        if not _servable(page):
+            raise web.HTTPError(404)
         target = (site.root / page).resolve()
         if not target.is_relative_to(site.root):
             raise web.HTTPError(404)

@@ -5,31 +5,41 @@ stay as they are:
 
 - :class:`VisitorIdentityProvider`: every visitor is anonymous and known by a signed cookie
   (tornado's secure cookie, keyed by the server's cookie secret); there is no token to hand out,
-  so none reaches a page. A forged or tampered cookie is no one: it gets a new identity.
-- :class:`VisitorAuthorizer`: only what live pages use is allowed: starting a kernel, and
-  reading, interrupting, restarting, deleting and connecting to one's *own* kernels (someone
-  else's: 403), and reading kernelspecs. Contents, files, terminals, sessions, kernel lists,
-  kernelspec writes, config and everything else: 403.
+  so none reaches a page. A forged or tampered cookie is no one: it gets a new identity. A
+  visitor's name is a hash of the cookie's id (logs never hold the id). Pages of an
+  ``--allow-origin`` site that send no cookie are the reader of the token their client sends,
+  at their address.
+- :class:`VisitorAuthorizer`: only what live pages and Jupyter clients use is allowed: starting
+  a kernel, and reading, interrupting, restarting, deleting and connecting to one's *own*
+  kernels (someone else's: 403), one's own sessions and kernel list
+  (:mod:`livecells.server.service` scopes them), and reading kernelspecs. Contents, files,
+  terminals, kernelspec writes, config and everything else: 403.
 - :class:`VisitorKernels`, mixed into jupyter_server's kernel manager (local kernels) or its
   gateway kernel manager (``--gateway-url``: Jupyter Enterprise Gateway or Kernel Gateway):
-  records who owns which kernel and holds the limits (kernels per visitor and in total, kernel
-  starts per visitor per minute), and keeps a pool of started kernels so a visitor's first cell
-  does not wait for a kernel start. A pooled kernel goes to one visitor and is never reused.
+  records who owns which kernel, from which address, and holds the limits (kernels per visitor
+  and per address, in total, kernel starts per minute), counting only kernels that are not dead
+  for good; confines a kernel's folder to DIR; keeps a pool of started kernels so a visitor's
+  first cell does not wait for a kernel start (a pooled kernel goes to one visitor and is never
+  reused).
 - :class:`LimitedKernelManager`: each local kernel runs under rlimits (address space, CPU
   seconds) set by :mod:`livecells.server.limits` before it execs the kernel, and its connection
   file (the message-signing key) is deleted once the kernel has read it.
-- :class:`PublicWebsocketConnection`: caps the output bytes of one execution; past it the
-  reader gets one line saying so and the rest is dropped.
+- :class:`PublicWebsocketConnection`: caps the output bytes of one execution, over every iopub
+  message; past it the reader gets one line saying so and the rest is dropped. It also caps the
+  WebSockets a visitor (and an address) may hold, and notes the visitor's activity.
 
 Culling is jupyter_server's (``cull_idle_timeout``, ``cull_connected``), with safe defaults set
-by the command. Every refusal gives the reader a message that says what to do and the operator
-a log line.
+by the command, but idleness is the visitor's: what they last asked of the kernel, not what it
+last sent. Every refusal gives the reader a message that says what to do and the operator a log
+line.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import os
 import re
 import secrets
@@ -37,12 +47,16 @@ import sys
 import time
 from collections import deque
 from contextvars import ContextVar
+from datetime import datetime
 from queue import Empty
-from typing import Any
+from typing import Any, ClassVar
 
+from jupyter_client.kernelspec import NoSuchKernel
+from jupyter_server._tz import utcnow
 from jupyter_server.auth.authorizer import Authorizer
 from jupyter_server.auth.identity import IdentityProvider, User
 from jupyter_server.gateway.managers import GatewayMappingKernelManager
+from jupyter_server.services.kernels.connection.base import deserialize_msg_from_ws_v1
 from jupyter_server.services.kernels.kernelmanager import (
     AsyncMappingKernelManager,
     ServerKernelManager,
@@ -65,16 +79,39 @@ __all__ = [
 
 _SUN_PATH_MAX = 104  # bytes in a Unix socket address, the final NUL included (macOS; Linux: 108)
 
-OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error", "update_display_data")
 VISITOR_COOKIE = "livecells-visitor"
 VISITOR_DAYS = 1
 _VISITOR_ID = re.compile(r"^[0-9a-f]{32}$")
-_starting_for: ContextVar[str | None] = ContextVar("livecells_starting_for", default=None)
-"""The visitor a kernel start is for, set by the authorizer in the request's own context."""
+_BEARER = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
+_MAX_PATH = 1024
+_starting_for: ContextVar[tuple[str, str] | None] = ContextVar(
+    "livecells_starting_for", default=None
+)
+"""The visitor and client address a kernel start is for, set by the authorizer in the request's
+own context."""
 
 
 def _short(visitor: str) -> str:
     return visitor.removeprefix("visitor-")[:8]
+
+
+def client_address(handler: web.RequestHandler) -> str:
+    """The visitor's address: the socket's peer, or, behind ``--trust-forwarded-headers``
+    (tornado's ``xheaders``), X-Real-IP or the right-most hop of X-Forwarded-For."""
+    return handler.request.remote_ip or ""
+
+
+def allowed_origins(handler: web.RequestHandler) -> frozenset[str]:
+    """The other sites whose pages may use this one's kernels (``--allow-origin``)."""
+    origins: frozenset[str] = handler.settings.get("livecells_allowed_origins", frozenset())
+    return origins
+
+
+def from_allowed_origin(handler: web.RequestHandler) -> bool:
+    origin = handler.request.headers.get("Origin") or handler.request.headers.get(
+        "Sec-Websocket-Origin"
+    )
+    return origin is not None and origin.lower().rstrip("/") in allowed_origins(handler)
 
 
 class VisitorIdentityProvider(IdentityProvider):
@@ -85,29 +122,58 @@ class VisitorIdentityProvider(IdentityProvider):
         return False  # nobody logs in: there is no token or password
 
     def is_token_authenticated(self, handler: web.RequestHandler) -> bool:
-        return False  # so XSRF and origin checks always apply
+        """False, so XSRF and origin checks apply; except for requests from the pages of an
+        ``--allow-origin`` site: they cannot read this site's _xsrf cookie, and a browser
+        never lets another site send their Origin (CORS keeps the rest out)."""
+        return from_allowed_origin(handler)
 
     def get_user(self, handler: web.RequestHandler) -> User:
+        """The visitor of the cookie, or a new one. Their name is a hash of the cookie's id,
+        so logs (jupyter_server's access log names the user) never hold the id itself."""
         raw = handler.get_secure_cookie(VISITOR_COOKIE, max_age_days=VISITOR_DAYS)
         visitor = raw.decode("ascii", "replace") if raw else ""
+        if not _VISITOR_ID.match(visitor) and from_allowed_origin(handler):
+            token = _bearer_token(handler)
+            if token is not None:
+                # A listed site's page whose client sends no cookie (thebe's default fetch)
+                # but a random token of its own: the reader is that token, at that address
+                # (a token written into a site's config is no one's secret).
+                bound = f"token:{token}@{client_address(handler)}"
+                hashed = hashlib.sha256(bound.encode()).hexdigest()[:32]
+                return User(username=f"visitor-{hashed}", name="Visitor", display_name="Visitor")
         if not _VISITOR_ID.match(visitor):
             visitor = secrets.token_hex(16)
+            # Pages of other sites (--allow-origin) send it only when it is SameSite=None,
+            # which browsers accept only on Secure cookies.
+            shared = bool(allowed_origins(handler))
             handler.set_secure_cookie(
                 VISITOR_COOKIE,
                 visitor,
                 expires_days=VISITOR_DAYS,
                 httponly=True,
-                samesite="Strict",
-                secure=handler.request.protocol == "https",
+                samesite="None" if shared else "Strict",
+                secure=shared or handler.request.protocol == "https",
                 path=handler.settings.get("base_url", "/"),
             )
-        return User(username=f"visitor-{visitor}", name="Visitor", display_name="Visitor")
+        hashed = hashlib.sha256(visitor.encode("ascii")).hexdigest()[:32]
+        return User(username=f"visitor-{hashed}", name="Visitor", display_name="Visitor")
 
     def validate_security(self, app: Any, ssl_options: dict[str, Any] | None = None) -> None:
         self.log.info(
             "livecells: public mode: anonymous visitors, each on kernels of their own; "
             "only the kernel endpoints are open"
         )
+
+
+def _bearer_token(handler: web.RequestHandler) -> str | None:
+    """The token a Jupyter client sends (``Authorization: token T``, or ``?token=T`` on a
+    WebSocket), of 8 to 128 letters, digits, ``-`` or ``_`` (thebe's: 8 random hex digits per
+    page, which the address it is bound to narrows to the reader's own network)."""
+    header = handler.request.headers.get("Authorization", "")
+    token = header[len("token ") :] if header.startswith("token ") else None
+    if token is None:
+        token = handler.get_query_argument("token", None)
+    return token if token is not None and _BEARER.match(token) else None
 
 
 class VisitorAuthorizer(Authorizer):
@@ -118,6 +184,12 @@ class VisitorAuthorizer(Authorizer):
     ) -> bool:
         if resource == "kernelspecs":
             return action == "read"
+        if resource == "sessions":
+            # The session handlers (livecells.server.service) show and touch only the
+            # visitor's own sessions; creating one, or changing its kernel, starts a kernel.
+            if action == "write":
+                _starting_for.set((user.username, client_address(handler)))
+            return True
         if resource != "kernels":
             self.log.info(
                 "livecells: refused %s %s (%s) to %s",
@@ -129,11 +201,11 @@ class VisitorAuthorizer(Authorizer):
             return False
         kernel_id = handler.path_kwargs.get("kernel_id")
         if kernel_id is None:
-            # POST /api/kernels starts one; the list of every kernel is nobody's business.
+            # POST /api/kernels starts one; GET lists the visitor's own (VisitorKernelList).
             if handler.request.method == "POST" and action == "write":
-                _starting_for.set(user.username)
+                _starting_for.set((user.username, client_address(handler)))
                 return True
-            return False
+            return handler.request.method == "GET" and action == "read"
         kernels = handler.settings["kernel_manager"]
         if kernel_id not in kernels:
             return True  # the handler answers 404: gone (culled), which the page reports
@@ -145,6 +217,8 @@ class VisitorAuthorizer(Authorizer):
                 kernel_id,
             )
             return False
+        if handler.request.method == "POST" and isinstance(kernels, VisitorKernels):
+            kernels.note_activity(kernel_id)  # an interrupt or restart
         return True
 
 
@@ -164,10 +238,17 @@ class VisitorKernels(AsyncMappingKernelManager):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.owners: dict[str, str] = {}
+        self.addresses: dict[str, str] = {}
+        """The client address each visitor kernel was started from."""
         self._starting: dict[str, int] = {}
         """Kernel starts under way per visitor: they count against the limits already, so
         requests sent in parallel cannot slip past them."""
+        self._starting_at: dict[str, int] = {}
+        """The same, per client address."""
         self._starts: dict[str, deque[float]] = {}
+        self._activity: dict[str, datetime] = {}
+        """When each visitor kernel's visitor last asked something of it (a message, an
+        interrupt, a restart): what culling goes by, not what the kernel itself sends."""
         self._pool: dict[tuple[str, str], list[str]] = {}
         self._pooled: set[str] = set()
         self._filling: asyncio.Future[None] | None = None
@@ -180,19 +261,39 @@ class VisitorKernels(AsyncMappingKernelManager):
         self.log.warning("livecells: %s: %s", _short(visitor), operator)
         raise web.HTTPError(status, reader, reason=reader[:60])
 
-    def _check_limits(self, visitor: str) -> None:
-        mine = sum(1 for owner in self.owners.values() if owner == visitor)
+    def running(self) -> dict[str, str]:
+        """The visitor kernels that count: started and not dead for good (a kernel whose
+        restarts failed stays in the map until culled, and must hold no one's place)."""
+        alive = {}
+        for kernel_id, owner in list(self.owners.items()):
+            kernel = self._kernels.get(kernel_id)
+            if kernel is None:  # gone without a shutdown: its restarts failed
+                self._forget(kernel_id)
+            elif getattr(kernel, "execution_state", "") != "dead":
+                alive[kernel_id] = owner
+        return alive
+
+    def _check_limits(self, visitor: str, address: str) -> None:
+        running = self.running()
+        mine = sum(1 for owner in running.values() if owner == visitor)
         mine += self._starting.get(visitor, 0)
-        if self.max_kernels_per_visitor and mine >= self.max_kernels_per_visitor:
+        # The same limit binds the client address: cookie jars are free, addresses are not.
+        here = sum(1 for kernel_id in running if self.addresses.get(kernel_id) == address)
+        here += self._starting_at.get(address, 0)
+        limit = self.max_kernels_per_visitor
+        if limit and max(mine, here) >= limit:
+            held = max(mine, here)
             self._refuse(
                 429,
                 visitor,
-                f"you already have {mine} running kernel{'s' if mine > 1 else ''}, this site's "
+                f"you already have {held} running kernel{'s' if held > 1 else ''}, this site's "
                 "limit per visitor: "
                 "close one (Sessions) or wait until an idle one is shut down",
-                f"hit the per-visitor kernel limit ({self.max_kernels_per_visitor})",
+                f"hit the per-visitor kernel limit ({limit})"
+                + ("" if mine >= limit else f" from {address}"),
             )
-        if self.max_kernels and len(self.owners) + sum(self._starting.values()) >= self.max_kernels:
+        starting = sum(self._starting.values())
+        if self.max_kernels and len(running) + starting >= self.max_kernels:
             self._refuse(
                 503,
                 visitor,
@@ -200,19 +301,38 @@ class VisitorKernels(AsyncMappingKernelManager):
                 "try again in a few minutes",
                 f"refused: the site's kernel limit ({self.max_kernels}) is reached",
             )
-        starts = self._starts.setdefault(visitor, deque())
         now = time.monotonic()
-        while starts and now - starts[0] > 60:
-            starts.popleft()
-        if self.kernel_starts_per_minute and len(starts) >= self.kernel_starts_per_minute:
-            wait = int(60 - (now - starts[0])) + 1
-            self._refuse(
-                429,
-                visitor,
-                f"too many kernel starts ({self.kernel_starts_per_minute} a minute): "
-                f"try again in {wait} s",
-                f"hit the kernel start rate limit ({self.kernel_starts_per_minute}/min)",
-            )
+        for key in (visitor, address):
+            starts = self._starts.setdefault(key, deque())
+            while starts and now - starts[0] > 60:
+                starts.popleft()
+            if self.kernel_starts_per_minute and len(starts) >= self.kernel_starts_per_minute:
+                wait = int(60 - (now - starts[0])) + 1
+                self._refuse(
+                    429,
+                    visitor,
+                    f"too many kernel starts ({self.kernel_starts_per_minute} a minute): "
+                    f"try again in {wait} s",
+                    f"hit the kernel start rate limit ({self.kernel_starts_per_minute}/min)",
+                )
+
+    def _confined(self, path: Any) -> None:
+        """A visitor's kernel starts in a folder of DIR: anything else (``..``, an absolute
+        path, a NUL byte, a path too long to be a page's) is no such folder."""
+        if path is None:
+            return
+        text = str(path)
+        if "\0" in text or len(text) > _MAX_PATH:
+            raise web.HTTPError(404, "no such folder")
+        root = os.path.realpath(self.root_dir)
+        folder = os.path.realpath(self.cwd_for_path(text))
+        if os.path.commonpath([root, folder]) != root:
+            self.log.warning("livecells: refused a kernel in %r, outside the served folder", text)
+            raise web.HTTPError(404, "no such folder")
+
+    def note_activity(self, kernel_id: str) -> None:
+        if kernel_id in self.owners:
+            self._activity[kernel_id] = utcnow()
 
     # -- the kernel manager's own methods -----------------------------------------------------
 
@@ -224,18 +344,23 @@ class VisitorKernels(AsyncMappingKernelManager):
         kernel_name: str | None = None,
         **kwargs: Any,
     ) -> str:
-        visitor = _starting_for.get()
-        if visitor is None:  # the server's own start (the pool)
+        starting = _starting_for.get()
+        if starting is None:  # the server's own start (the pool)
             started: str = await super().start_kernel(
                 kernel_id=kernel_id, path=path, kernel_name=kernel_name, **kwargs
             )
             return started
         _starting_for.set(None)
+        visitor, address = starting
         if kernel_id is not None:
             raise web.HTTPError(403, "a visitor cannot choose a kernel id")
-        self._check_limits(visitor)
-        self._starts[visitor].append(time.monotonic())
         name = kernel_name or self.default_kernel_name
+        if not isinstance(name, str) or "\0" in name or len(name) > 256:
+            raise web.HTTPError(404, "no such kernel")
+        self._confined(path)
+        self._check_limits(visitor, address)
+        self._starts[visitor].append(time.monotonic())
+        self._starts[address].append(time.monotonic())
         key = (name, os.path.dirname(path or ""))
         pooled = self._pool.get(key)
         hit = bool(pooled)
@@ -244,16 +369,23 @@ class VisitorKernels(AsyncMappingKernelManager):
             self._pooled.discard(kernel_id)
             self.pool_hits += 1
         else:
-            self._starting[visitor] = self._starting.get(visitor, 0) + 1
+            under_way = ((self._starting, visitor), (self._starting_at, address))
+            for counts, who in under_way:
+                counts[who] = counts.get(who, 0) + 1
             try:
                 kernel_id = await super().start_kernel(path=path, kernel_name=name, **kwargs)
+            except NoSuchKernel:
+                raise web.HTTPError(404, f"this site has no kernel named {name!r}") from None
             finally:
-                self._starting[visitor] -= 1
-                if not self._starting[visitor]:
-                    del self._starting[visitor]
+                for counts, who in under_way:
+                    counts[who] -= 1
+                    if not counts[who]:
+                        del counts[who]
             self.pool_misses += 1
         assert kernel_id is not None
         self.owners[kernel_id] = visitor
+        self.addresses[kernel_id] = address
+        self.note_activity(kernel_id)
         self.log.info(
             "livecells: kernel %s (%s) for %s%s",
             kernel_id,
@@ -264,21 +396,43 @@ class VisitorKernels(AsyncMappingKernelManager):
         self.fill_pool(key)
         return kernel_id
 
+    def _forget(self, kernel_id: str) -> None:
+        self.owners.pop(kernel_id, None)
+        self.addresses.pop(kernel_id, None)
+        self._activity.pop(kernel_id, None)
+
     async def shutdown_kernel(  # type: ignore[override]
         self, kernel_id: str, now: bool = False, restart: bool = False
     ) -> Any:
         result = await super().shutdown_kernel(kernel_id, now=now, restart=restart)
         if not restart:  # only once it is gone: until then it is the owner's (and 404 after)
-            self.owners.pop(kernel_id, None)
+            self._forget(kernel_id)
         return result
+
+    def _handle_kernel_died(self, kernel_id: str) -> None:
+        """Its restarts failed: jupyter_server drops it from the map, and so from
+        :meth:`running`, which every count goes by."""
+        owner = self.owners.get(kernel_id)
+        super()._handle_kernel_died(kernel_id)
+        self._pooled.discard(kernel_id)
+        for pooled in self._pool.values():
+            if kernel_id in pooled:
+                pooled.remove(kernel_id)
+        if owner:
+            self.log.info("livecells: kernel %s of %s died for good", kernel_id, _short(owner))
 
     async def cull_kernel_if_idle(self, kernel_id: str) -> Any:
         if kernel_id in self._pooled:
             return None  # waiting for a visitor is not idleness
         owner = self.owners.get(kernel_id)
+        kernel = self._kernels.get(kernel_id)
+        if owner and kernel is not None and kernel_id in self._activity:
+            # Idle means the visitor asked nothing of it for that long: a kernel that prints
+            # every few seconds on its own is idle all the same.
+            kernel.last_activity = self._activity[kernel_id]
         result = await super().cull_kernel_if_idle(kernel_id)
         if owner and kernel_id not in self:
-            self.owners.pop(kernel_id, None)
+            self._forget(kernel_id)
             self.log.info("livecells: culled idle kernel %s of %s", kernel_id, _short(owner))
         return result
 
@@ -383,41 +537,141 @@ class LimitedKernelManager(ServerKernelManager):
 
 
 class PublicWebsocketConnection(NoDelayWebsocketConnection):
-    """A kernel connection that caps the output of one execution."""
+    """A visitor's kernel connection: caps the output the visitor receives, notes the visitor's
+    activity (what culling goes by), and caps the WebSockets one visitor, or one address, may
+    hold open."""
 
     max_output_bytes = Int(
         1_000_000, config=True, help="Output bytes one execution may send (0: no limit)."
     )
+    max_websockets = Int(
+        20,
+        config=True,
+        help="Kernel WebSockets one visitor, and one client address, may hold open (0: no limit).",
+    )
+
+    _open: ClassVar[dict[str, int]] = {}
+    """Open connections per visitor and per client address, across the server."""
+
+    @property
+    def _holders(self) -> tuple[str, str]:
+        handler = self.websocket_handler
+        return handler.current_user.username, client_address(handler)
+
+    def _refused(self) -> str | None:
+        if not self.max_websockets:
+            return None
+        visitor, address = self._holders
+        if max(self._open.get(visitor, 0), self._open.get(address, 0)) >= self.max_websockets:
+            self.log.warning(
+                "livecells: %s (%s) holds %d kernel WebSockets, the limit",
+                _short(visitor),
+                address,
+                self.max_websockets,
+            )
+            return (
+                f"too many open kernel connections ({self.max_websockets}): "
+                "close some of this site's tabs"
+            )
+        return None
+
+    async def prepare(self) -> None:
+        refused = self._refused()
+        if refused:
+            raise web.HTTPError(429, refused, reason=refused[:60])
+        await super().prepare()
+
+    def connect(self) -> asyncio.Future[None] | None:  # type: ignore[override]
+        # Counted once open (a refused or failed handshake never reaches here); checked
+        # again, for handshakes that were all under way at once.
+        refused = self._refused()
+        for holder in self._holders:
+            self._open[holder] = self._open.get(holder, 0) + 1
+        self._counted = True
+        if refused:
+            self.websocket_handler.close(1008, refused[:120])
+            closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            closed.set_result(None)  # the handler awaits what connect returns
+            return closed
+        return super().connect()
+
+    def disconnect(self) -> None:  # type: ignore[override]
+        if self.__dict__.pop("_counted", False):
+            for holder in self._holders:
+                self._open[holder] -= 1
+                if not self._open[holder]:
+                    del self._open[holder]
+        super().disconnect()
+
+    def handle_incoming_message(self, incoming_msg: Any) -> None:
+        header = _incoming_header(incoming_msg, self.subprotocol)
+        if header is not None:
+            kernels = self.multi_kernel_manager
+            if isinstance(kernels, VisitorKernels):
+                kernels.note_activity(self.kernel_id)
+            msg_id = header.get("msg_id")
+            if isinstance(msg_id, str) and len(self._requests) < 10_000:
+                self._requests.add(msg_id)
+                self.__dict__["_last_request"] = header
+        super().handle_incoming_message(incoming_msg)
+
+    @property
+    def _requests(self) -> set[str]:
+        """The visitor's requests whose end (their idle status) has not come yet."""
+        requests: set[str] = self.__dict__.setdefault("_pending_requests", set())
+        return requests
 
     def _limit_rate(self, channel: Any, msg: dict[str, Any], msg_list: list[Any]) -> bool:
+        """Every iopub message counts against the allowance (comm messages, messages with
+        forged or no parent); it is renewed only by the idle status that ends one of the
+        visitor's own requests, once per request, which the kernel cannot make up."""
         if channel == "iopub" and self.max_output_bytes:
             msg["header"] = self.get_part("header", msg["header"], msg_list)
-            kind = msg["header"]["msg_type"]
-            counts: dict[str, int] = self.__dict__.setdefault("_output_bytes", {})
-            if kind == "status":
-                parent = self.get_part("parent_header", msg["parent_header"], msg_list)
+            parent = self.get_part("parent_header", msg["parent_header"], msg_list)
+            request = parent.get("msg_id") if isinstance(parent, dict) else None
+            if msg["header"].get("msg_type") == "status" and request in self._requests:
                 msg["content"] = self.get_part("content", msg["content"], msg_list)
                 if msg["content"].get("execution_state") == "idle":
-                    counts.pop(parent.get("msg_id", ""), None)
-            elif kind in OUTPUT_TYPES:
-                parent = self.get_part("parent_header", msg["parent_header"], msg_list)
-                request = parent.get("msg_id", "")
-                size = sum(len(part) for part in msg_list)
-                total = counts.get(request, 0) + size
-                counts[request] = total
-                if total > self.max_output_bytes:
-                    if total - size <= self.max_output_bytes:
-                        self.log.warning(
-                            "livecells: kernel %s: an execution passed %d output bytes; "
-                            "the rest is dropped",
-                            self.kernel_id,
-                            self.max_output_bytes,
-                        )
-                        self.write_stderr(
-                            f"\n[livecells] this cell's output passed this site's limit of "
-                            f"{self.max_output_bytes:,} bytes: the rest is not shown.\n",
-                            parent,
-                        )
-                    return True
-        result: bool = super()._limit_rate(channel, msg, msg_list)
+                    self._requests.discard(request)
+                    self.__dict__["_output_bytes"] = 0
+                    result: bool = super()._limit_rate(channel, msg, msg_list)
+                    return result
+            size = sum(len(part) for part in msg_list)
+            total = self.__dict__.get("_output_bytes", 0) + size
+            self.__dict__["_output_bytes"] = total
+            if total > self.max_output_bytes:
+                if total - size <= self.max_output_bytes:
+                    self.log.warning(
+                        "livecells: kernel %s: an execution passed %d output bytes; "
+                        "the rest is dropped",
+                        self.kernel_id,
+                        self.max_output_bytes,
+                    )
+                    # Told in the visitor's latest cell, whatever parent the kernel gave.
+                    self.write_stderr(
+                        f"\n[livecells] this cell's output passed this site's limit of "
+                        f"{self.max_output_bytes:,} bytes: the rest is not shown.\n",
+                        self.__dict__.get("_last_request") or parent,
+                    )
+                return True
+        result = super()._limit_rate(channel, msg, msg_list)
         return result
+
+
+def _incoming_header(message: Any, subprotocol: str | None) -> dict[str, Any] | None:
+    """The header of a message a visitor sent on shell or control, else None (malformed
+    messages are jupyter_server's to refuse)."""
+    try:
+        if subprotocol == "v1.kernel.websocket.jupyter.org":
+            channel, parts = deserialize_msg_from_ws_v1(message)
+            header = json.loads(parts[0])
+        else:
+            if isinstance(message, bytes):
+                return None  # the legacy binary framing: buffers, never a request
+            decoded = json.loads(message)
+            channel, header = decoded.get("channel"), decoded.get("header")
+    except (ValueError, TypeError, IndexError, AttributeError, KeyError):
+        return None
+    if channel not in ("shell", "control") or not isinstance(header, dict):
+        return None
+    return header
