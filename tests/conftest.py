@@ -186,11 +186,14 @@ def start_jupyter_server(
     raise RuntimeError(f"jupyter server did not start: {log.read_text()[-2000:]}")
 
 
-def start_livecells_serve(root: Path, *extra: str, base_url: str = "") -> JupyterServer:
+def start_livecells_serve(
+    root: Path, *extra: str, base_url: str = "", timeout: float = 120.0
+) -> JupyterServer:
     """``livecells serve ROOT`` (a jupyter_server app, so it takes the same flags); ``base_url``
-    as ``live/`` when it serves under a path."""
+    as ``live/`` when it serves under a path. ``--public`` starts one kernel before it serves
+    (it measures the memory a kernel needs), hence the longer deadline on a loaded machine."""
     program = ("-m", "livecells", "serve", str(root))
-    return start_jupyter_server(root, *extra, program=program, base_url=base_url)
+    return start_jupyter_server(root, *extra, program=program, base_url=base_url, timeout=timeout)
 
 
 @contextmanager

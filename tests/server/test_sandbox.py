@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import socket
 import sys
 import tempfile
@@ -125,11 +126,12 @@ def test_without_bwrap_public_serving_refuses_to_start_and_says_how(tmp_path: Pa
         )
 
 
+@pytest.mark.timeout(300)
 def test_a_kernel_memory_too_small_to_start_a_kernel_is_refused_with_the_measured_minimum(
     tmp_path: Path,
 ) -> None:
     (tmp_path / "index.md").write_text(PAGE)
-    done = livecells_cli("serve", str(tmp_path), "--public", "--kernel-memory=300", timeout=120)
+    done = livecells_cli("serve", str(tmp_path), "--public", "--kernel-memory=300", timeout=280)
     assert done.returncode == 2, done.stderr
     line = done.stderr.strip().splitlines()[-1]
     assert line.startswith("livecells serve: error: --kernel-memory 300: a python3 kernel needs ")
@@ -176,9 +178,10 @@ def test_other_visitors_kernel_sockets_and_the_server_runtime_folder_are_out_of_
     )
     names = " ".join(seen)
     if sandboxed(server):
-        # Only its own folder: its sockets (k-ipc-N); its connection file is deleted once read.
+        # Only its own folder: its five sockets (k-N) and its own connection file until read.
         assert {os.path.dirname(path) for path in seen} == {os.path.dirname(seen[0])}
-        assert all(os.path.basename(path).startswith("k-ipc-") for path in seen), seen
+        sockets = {os.path.basename(path) for path in seen} - {"kernel.json"}
+        assert len(sockets) == 5 and all(re.fullmatch(r"k-\d+", name) for name in sockets)
         assert his not in names and "jpserver" not in names and "cookie" not in names
     else:
         assert his in names and f"jpserver-{server.process.pid}.json" in names
@@ -493,19 +496,21 @@ def test_the_home_and_tmp_folders_are_private_and_writable(server: JupyterServer
         "print(json.dumps([home, sorted(os.listdir(home)), sorted(os.listdir('/tmp'))]))",
     )
     home, in_home, in_tmp = seen
-    if sandboxed(server):
-        # Nothing of the server's: only the folders leading to what is bound back in (its
-        # Python, when it lives in the home folder; the served and runtime folders in /tmp).
-        bound = [Path(sys.prefix), server.root, Path(runtime_dir(server))]
-        assert {name for name in in_home if name != "mine"} == {
-            path.relative_to(home).parts[0] for path in bound if path.is_relative_to(home)
-        }
-        assert {name for name in in_tmp if name != "mine"} == {
-            path.relative_to("/tmp").parts[0] for path in bound if path.is_relative_to("/tmp")
-        }
-        assert "mine" in in_home and "mine" in in_tmp
-        assert not Path(home, "mine").exists() and not Path("/tmp/mine").exists()
-    else:
-        assert Path(home, "mine").exists() and len(in_tmp) > 1
-        Path(home, "mine").unlink()
-        Path(tempfile.gettempdir(), "mine").unlink()
+    # Nothing of the server's: only what the kernel writes (its own IPython folder, "mine") and
+    # the folders leading to what is bound back in (its Python, when it lives in the home
+    # folder; the served and the runtime folders, here in /tmp).
+    bound = [Path(sys.prefix), server.root, Path(runtime_dir(server))]
+    allowed_home = {".ipython", "mine"} | {
+        path.relative_to(home).parts[0] for path in bound if path.is_relative_to(home)
+    }
+    allowed_tmp = {"mine"} | {
+        path.relative_to("/tmp").parts[0] for path in bound if path.is_relative_to("/tmp")
+    }
+    assert "mine" in in_home and "mine" in in_tmp
+    assert (set(in_home) <= allowed_home) is sandboxed(server), in_home
+    assert (set(in_tmp) <= allowed_tmp) is sandboxed(server), in_tmp
+    # Written to the server's own folders only without the sandbox.
+    assert Path(home, "mine").exists() is not sandboxed(server)
+    assert Path("/tmp/mine").exists() is not sandboxed(server)
+    Path(home, "mine").unlink(missing_ok=True)
+    Path("/tmp/mine").unlink(missing_ok=True)

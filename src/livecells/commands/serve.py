@@ -202,11 +202,12 @@ def _check_kernel_memory(own: list[str], root: Path) -> None:
             network=config.get("LimitedKernelManager.kernel_network") != "False",
         )
     )
-    minimum = -(-measured // (1024 * 1024)) + KERNEL_HEADROOM_MB
+    measured_mb = -(-measured // (1024 * 1024))
+    minimum = measured_mb + KERNEL_HEADROOM_MB
     if limit < minimum:
         raise ConfigError(
             f"--kernel-memory {limit}: a {NATIVE_KERNEL_NAME} kernel needs {minimum} MB of "
-            f"address space here (measured {measured // (1024 * 1024)} MB at start, plus "
+            f"address space here (measured {measured_mb} MB at start, plus "
             f"{KERNEL_HEADROOM_MB} for a first cell): give --kernel-memory {minimum} or more"
         )
 
