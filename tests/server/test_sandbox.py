@@ -32,6 +32,8 @@ from tests.server.test_public import PAGE, Visitor, text_of
 
 MEMORY_MB = 1024
 PROCESSES = 64
+SECRET_VARIABLE = "LIVECELLS_TEST_API_TOKEN"
+"""Set in each server's environment: a kernel must not inherit it."""
 RUNTIME_DIRS: dict[int, str] = {}
 """Each server's runtime folder, by port."""
 
@@ -47,9 +49,12 @@ def serve(tmp_path_factory: pytest.TempPathFactory, *flags: str) -> JupyterServe
     """``livecells serve --public`` with a runtime folder of its own (short: ipc paths)."""
     root = tmp_path_factory.mktemp("sandboxed")
     (root / "index.md").write_text(PAGE)
-    runtime = tempfile.mkdtemp(prefix="lcrt-")
+    # In /run where it may (as root): a folder the sandbox does not hide by itself, as /tmp and
+    # the home folder are, so the test sees the runtime folder hidden for what it is.
+    runtime = tempfile.mkdtemp(prefix="lcrt-", dir="/run" if os.access("/run", os.W_OK) else None)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JUPYTER_RUNTIME_DIR", runtime)
+        patch.setenv(SECRET_VARIABLE, "s3cret")
         started = start_livecells_serve(root, "--public", "--pool-size=1", *flags)
     RUNTIME_DIRS[started.port] = runtime
     return started
@@ -238,6 +243,26 @@ def test_the_cookie_secret_is_out_of_reach(server: JupyterServer) -> None:
         assert seen == "FileNotFoundError"
     else:
         assert seen == Path(secret_file).read_text()
+
+
+def test_system_secrets_and_secret_environment_variables_are_out_of_reach(
+    server: JupyterServer,
+) -> None:
+    alice = Visitor(server)
+    kernel = alice.start_kernel()
+    shadow, variable = run_json(
+        alice,
+        kernel,
+        "import json, os\ntry:\n    shadow = len(open('/etc/shadow').read())\n"
+        "except OSError as e:\n    shadow = type(e).__name__\n"
+        f"print(json.dumps([shadow, os.environ.get({SECRET_VARIABLE!r})]))",
+    )
+    if sandboxed(server):
+        assert (shadow, variable) == (0, None)
+    else:
+        assert variable == "s3cret"
+        if os.access("/etc/shadow", os.R_OK):  # the server's user may: so may its kernels
+            assert shadow == len(Path("/etc/shadow").read_text())
 
 
 def test_the_served_folder_cannot_be_written(server: JupyterServer) -> None:
