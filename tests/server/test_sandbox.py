@@ -258,7 +258,8 @@ def test_system_secrets_and_secret_environment_variables_are_out_of_reach(
         f"print(json.dumps([shadow, os.environ.get({SECRET_VARIABLE!r})]))",
     )
     if sandboxed(server):
-        assert (shadow, variable) == (0, None)
+        # /dev/null is bound over it, and a device node in a user namespace does not open.
+        assert (shadow, variable) == ("PermissionError", None)
     else:
         assert variable == "s3cret"
         if os.access("/etc/shadow", os.R_OK):  # the server's user may: so may its kernels
@@ -308,7 +309,7 @@ def test_no_other_process_is_visible(server: JupyterServer) -> None:
     if sandboxed(server):
         assert serving == [] and len(seen) <= 3, seen  # bwrap's init, the kernel (and a child)
     else:
-        assert len(serving) == 1 and len(seen) > 10
+        assert any(f"serve\0{server.root}\0" in command for command in serving), serving
 
 
 # -- the process tree -------------------------------------------------------------------------
