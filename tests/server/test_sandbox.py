@@ -155,6 +155,17 @@ def test_kernel_network_none_needs_the_sandbox(tmp_path: Path) -> None:
     )
 
 
+def test_with_a_gateway_bwrap_and_kernel_network_are_refused(tmp_path: Path) -> None:
+    for flag in ("--sandbox=bwrap", "--kernel-network=none"):
+        flags = ["--public", "--gateway-url=http://127.0.0.1:9/", flag]
+        done = livecells_cli("serve", str(tmp_path), *flags)
+        assert done.returncode == 2
+        assert done.stderr.strip() == (
+            "livecells serve: error: --sandbox bwrap and --kernel-network are for local kernels: "
+            "with --gateway-url the gateway's containers are the sandbox (set their network there)"
+        )
+
+
 # -- what visitor A's kernel can reach --------------------------------------------------------
 
 

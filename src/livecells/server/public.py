@@ -17,7 +17,8 @@ stay as they are:
   does not wait for a kernel start. A pooled kernel goes to one visitor and is never reused.
 - :class:`LimitedKernelManager`: each local kernel runs under rlimits (address space, CPU
   seconds) set by :mod:`livecells.server.limits` before it execs the kernel, and its connection
-  file (the message-signing key) is deleted once the kernel has read it.
+  file (the message-signing key) is deleted once the kernel has read it. With ``sandbox`` on,
+  its provisioner starts it in a bubblewrap sandbox (:mod:`livecells.server.sandbox`).
 - :class:`PublicWebsocketConnection`: caps the output bytes of one execution; past it the
   reader gets one line saying so and the rest is dropped.
 
