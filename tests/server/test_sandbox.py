@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import socket
 import sys
 import tempfile
@@ -73,7 +74,12 @@ def server(
     ]
     started = serve(tmp_path_factory, *flags)
     yield started
-    started.stop()
+    stop(started)
+
+
+def stop(server: JupyterServer) -> None:
+    server.stop()
+    shutil.rmtree(RUNTIME_DIRS.pop(server.port), ignore_errors=True)
 
 
 def sandboxed(server: JupyterServer) -> bool:
@@ -415,7 +421,7 @@ def test_setsid_children_do_not_outlive_their_kernel(server: JupyterServer, end:
 def offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
     started = serve(tmp_path_factory, "--sandbox=bwrap", "--kernel-network=none")
     yield started
-    started.stop()
+    stop(started)
 
 
 def connect_back(visitor: Visitor, kernel: str) -> tuple[str, bool]:

@@ -24,6 +24,7 @@ script inside restores it for the kernel, so an interrupt reaches the kernel alo
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import os
@@ -32,7 +33,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,7 +111,8 @@ class Cgroup:
                 made = candidate.make(f"livecells-probe-{os.getpid()}", memory=0, processes=0)
             except OSError:
                 continue
-            candidate.remove(made)
+            for folder in made:
+                folder.rmdir()
             return candidate
         return None
 
@@ -123,7 +124,8 @@ class Cgroup:
         if self.version == 2:
             if memory:
                 (folders[0] / "memory.max").write_text(str(memory))
-                (folders[0] / "memory.swap.max").write_text("0")
+                with contextlib.suppress(OSError):  # absent without swap accounting
+                    (folders[0] / "memory.swap.max").write_text("0")
             if processes:
                 (folders[0] / "pids.max").write_text(str(processes))
         else:
@@ -138,7 +140,7 @@ class Cgroup:
         name = "memory.peak" if self.version == 2 else "memory.max_usage_in_bytes"
         return int((folders[0] / name).read_text())
 
-    def remove(self, folders: list[Path]) -> None:
+    async def remove(self, folders: list[Path]) -> None:
         """Kill what is left in the cgroup and remove it."""
         for folder in folders:
             with contextlib.suppress(OSError):
@@ -153,7 +155,7 @@ class Cgroup:
                 except FileNotFoundError:
                     break
                 except OSError:
-                    time.sleep(0.02)
+                    await asyncio.sleep(0.02)
 
 
 def describe(*, network: bool) -> str:
@@ -288,7 +290,7 @@ class SandboxProvisioner(LocalProvisioner):
         await super().cleanup(restart=restart)
         cgroup = Cgroup.find()
         if cgroup is not None and self.cgroup_folders:
-            cgroup.remove(self.cgroup_folders)
+            await cgroup.remove(self.cgroup_folders)
             self.cgroup_folders = None
         if not restart and self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
