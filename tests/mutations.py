@@ -33,6 +33,16 @@ class Mutation:
 
 MUTATIONS = [
     Mutation(
+        "sandbox: a hidden folder inside the served folder comes back with it",
+        "src/livecells/server/sandbox.py",
+        "if any(_under(folder, [path]) and folder != path for path in bound):",
+        "if False:",
+        (
+            "tests/server/test_sandbox.py::"
+            "test_a_runtime_folder_inside_the_served_folder_stays_hidden",
+        ),
+    ),
+    Mutation(
         "sandbox: public kernels start without the sandbox (no provisioner set)",
         "src/livecells/server/public.py",
         "if self.sandbox and self.provisioner is None:",
@@ -49,8 +59,8 @@ MUTATIONS = [
     Mutation(
         "sandbox: the served folder is bound writable",
         "src/livecells/server/sandbox.py",
-        '            if _under(path, hidden):\n                args += ["--ro-bind", path, path]',
-        '            if _under(path, hidden):\n                args += ["--bind", path, path]',
+        '        for path in bound:\n            args += ["--ro-bind", path, path]',
+        '        for path in bound:\n            args += ["--bind", path, path]',
         ("tests/server/test_sandbox.py::test_the_served_folder_cannot_be_written[bwrap]",),
     ),
     Mutation(

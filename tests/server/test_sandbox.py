@@ -283,6 +283,33 @@ def test_system_secrets_and_secret_environment_variables_are_out_of_reach(
             assert shadow == len(Path("/etc/shadow").read_text())
 
 
+def test_a_runtime_folder_inside_the_served_folder_stays_hidden(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Serving the home folder, say: the served folder comes back into the sandbox, and the
+    runtime folder inside it must not come with it."""
+    root = tmp_path_factory.mktemp("runtime-inside")
+    (root / "index.md").write_text(PAGE)
+    runtime = root / ".rt"
+    runtime.mkdir()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+        server = start_livecells_serve(root, "--public", "--pool-size=0", "--sandbox=bwrap")
+    try:
+        alice = Visitor(server)
+        kernel = alice.start_kernel()
+        seen = run_json(
+            alice,
+            kernel,
+            f"import json, os\nprint(json.dumps([os.path.exists({str(root / 'index.md')!r}), "
+            f"sorted(os.listdir({str(runtime)!r}))]))",
+        )
+        assert (runtime / "jupyter_cookie_secret").exists()
+        assert seen[0] is True and len(seen[1]) == 1 and seen[1][0].startswith("lc-"), seen
+    finally:
+        server.stop()
+
+
 def test_the_served_folder_cannot_be_written(server: JupyterServer) -> None:
     alice = Visitor(server)
     kernel = alice.start_kernel()

@@ -43,7 +43,15 @@ from jupyter_core.paths import jupyter_config_dir, jupyter_runtime_dir
 
 from livecells.errors import ConfigError
 
-__all__ = ["BWRAP", "Cgroup", "SandboxProvisioner", "describe", "probe"]
+__all__ = [
+    "BWRAP",
+    "Cgroup",
+    "SandboxProvisioner",
+    "check_bwrap",
+    "describe",
+    "kernel_address_space",
+    "probe",
+]
 
 BWRAP = os.environ.get("LIVECELLS_BWRAP", "/usr/bin/bwrap")
 SANDBOX_UID = 65534
@@ -200,10 +208,12 @@ HIDDEN_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/sudoers")
 
 
 def _hidden_folders(runtime_dir: str) -> list[str]:
-    """Folders of the server the sandbox replaces by empty ones (each kernel gets its own)."""
+    """Folders of the server the sandbox replaces by empty ones (each kernel gets its own),
+    real paths, shortest first; those inside others too (a folder bound back may hold one)."""
     folders = [*HIDDEN_FOLDERS, os.path.expanduser("~"), tempfile.gettempdir()]
     folders += [runtime_dir, jupyter_config_dir()]
-    return _outermost(folder for folder in folders if os.path.isdir(folder))
+    found = {os.path.realpath(folder) for folder in folders if os.path.isdir(folder)}
+    return sorted(found - {"/"}, key=len)
 
 
 def _outermost(paths: Iterable[str]) -> list[str]:
@@ -247,7 +257,8 @@ class SandboxProvisioner(LocalProvisioner):
         km: Any = self.parent  # a LimitedKernelManager
         assert self.folder is not None
         root = os.path.realpath(getattr(km.parent, "root_dir", None) or cwd or os.getcwd())
-        hidden = _hidden_folders(self.runtime_dir)
+        every_hidden = _hidden_folders(self.runtime_dir)
+        hidden = _outermost(every_hidden)
         memory = km.memory_limit * 1024 * 1024
         args = [BWRAP, *_NAMESPACES, "--die-with-parent", "--hostname", "livecells"]
         args += [] if km.kernel_network else ["--unshare-net"]
@@ -266,9 +277,12 @@ class SandboxProvisioner(LocalProvisioner):
         python_path = (env or os.environ).get("PYTHONPATH", "")
         needed.update(os.path.realpath(p) for p in python_path.split(os.pathsep) if p)
         needed.add(root)
-        for path in _outermost(path for path in needed if os.path.exists(path)):
-            if _under(path, hidden):
-                args += ["--ro-bind", path, path]
+        bound = [p for p in _outermost(p for p in needed if os.path.exists(p)) if _under(p, hidden)]
+        for path in bound:
+            args += ["--ro-bind", path, path]
+        for folder in every_hidden:  # hidden again where a folder bound back holds it
+            if any(_under(folder, [path]) and folder != path for path in bound):
+                args += ["--size", str(memory or 512 * 1024 * 1024), "--tmpfs", folder]
         args += ["--bind", self.folder, self.folder]
         args += ["--setenv", "HOME", home, "--setenv", "TMPDIR", "/tmp"]
         for name in env or os.environ:
