@@ -33,13 +33,13 @@ BWRAP_PROBLEM = pytest.StashKey[str]()
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Before any test runs (so outside every test's timeout), make sure the browser tests
-    that were collected have their Chromium, and the sandbox tests their bubblewrap; a problem
-    fails those tests with one line."""
+    that were collected have their Chromium, and the public-serving tests their bubblewrap (a
+    public server refuses to start without it); a problem fails those tests with one line."""
     if any("browser" in item.path.parts for item in session.items):
         problem = ensure_chromium()
         if problem is not None:
             session.config.stash[CHROMIUM_PROBLEM] = problem
-    if any(item.path.name.startswith("test_sandbox") for item in session.items):
+    if any(item.path.name.startswith(("test_sandbox", "test_public")) for item in session.items):
         problem = ensure_bwrap()
         if problem is not None:
             session.config.stash[BWRAP_PROBLEM] = problem
