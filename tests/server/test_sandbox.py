@@ -137,12 +137,12 @@ def test_without_bwrap_public_serving_refuses_to_start_and_says_how(tmp_path: Pa
         )
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(200)
 def test_a_kernel_memory_too_small_to_start_a_kernel_is_refused_with_the_measured_minimum(
     tmp_path: Path,
 ) -> None:
     (tmp_path / "index.md").write_text(PAGE)
-    done = livecells_cli("serve", str(tmp_path), "--public", "--kernel-memory=300", timeout=280)
+    done = livecells_cli("serve", str(tmp_path), "--public", "--kernel-memory=300", timeout=170)
     assert done.returncode == 2, done.stderr
     line = done.stderr.strip().splitlines()[-1]
     assert line.startswith("livecells serve: error: --kernel-memory 300: a python3 kernel needs ")
