@@ -33,6 +33,16 @@ class Mutation:
 
 MUTATIONS = [
     Mutation(
+        "sandbox: every hidden folder is a writable tmpfs (RAM a visitor may fill)",
+        "src/livecells/server/sandbox.py",
+        "            if folder not in writable:\n",
+        "            if False:\n",
+        (
+            "tests/server/test_sandbox.py::"
+            "test_the_home_and_tmp_folders_are_private_and_writable[bwrap]",
+        ),
+    ),
+    Mutation(
         "sandbox: a hidden folder inside the served folder comes back with it",
         "src/livecells/server/sandbox.py",
         "if any(_under(folder, [path]) and folder != path for path in bound):",

@@ -563,9 +563,14 @@ def test_the_home_and_tmp_folders_are_private_and_writable(server: JupyterServer
         "import json, os, tempfile\nhome = os.path.expanduser('~')\n"
         "open(os.path.join(home, 'mine'), 'w').write('x')\n"
         "open(os.path.join(tempfile.gettempdir(), 'mine'), 'w').write('x')\n"
-        "print(json.dumps([home, sorted(os.listdir(home)), sorted(os.listdir('/tmp'))]))",
+        "try:\n    open('/var/tmp/mine', 'w').write('x')\n    other = 'written'\n"
+        "except OSError as e:\n    other = type(e).__name__\n"
+        "print(json.dumps([home, sorted(os.listdir(home)), sorted(os.listdir('/tmp')), other]))",
     )
-    home, in_home, in_tmp = seen
+    home, in_home, in_tmp, other = seen
+    # Other hidden folders are empty and read-only (each writable tmpfs is memory).
+    assert other == ("OSError" if sandboxed(server) else "written")
+    Path("/var/tmp/mine").unlink(missing_ok=True)
     # Nothing of the server's: only what the kernel writes (its own IPython folder, "mine") and
     # the folders leading to what is bound back in (its Python, when it lives in the home
     # folder; the served and the runtime folders, here in /tmp).

@@ -280,10 +280,18 @@ class SandboxProvisioner(LocalProvisioner):
         bound = [p for p in _outermost(p for p in needed if os.path.exists(p)) if _under(p, hidden)]
         for path in bound:
             args += ["--ro-bind", path, path]
+        mounted = list(hidden)
         for folder in every_hidden:  # hidden again where a folder bound back holds it
             if any(_under(folder, [path]) and folder != path for path in bound):
                 args += ["--size", str(memory or 512 * 1024 * 1024), "--tmpfs", folder]
+                mounted.append(folder)
         args += ["--bind", self.folder, self.folder]
+        # Only the home folder and /tmp are writable: each tmpfs is RAM (charged to the cgroup,
+        # when there is one; otherwise it is the size bound alone that holds).
+        writable = {os.path.realpath(home), "/tmp"}
+        for folder in mounted:
+            if folder not in writable:
+                args += ["--remount-ro", folder]
         args += ["--setenv", "HOME", home, "--setenv", "TMPDIR", "/tmp"]
         for name in env or os.environ:
             if any(part in name.upper() for part in _SECRET_ENV):
