@@ -12,8 +12,13 @@ peak RSS of the server process and of all its kernels. Then first-cell latency f
 arriving one at a time, with and without the warm pool. Then, with ``--ladder``, the largest N
 livecells holds (every visitor runs all cells) up to ``--visitors``.
 
+Then the sandbox's cost (``--sandbox bwrap`` against ``--sandbox none``, the peer, in the same
+run): kernel start (first cell of a visitor arriving alone, no pool) and the CPU a kernel's
+start, first cell and shutdown take (the server's reaped children), then cell p50/p99 at 10
+and 50 concurrent visitors. The goal: a cost of 10 % or less.
+
 Bounded: every wait has a timeout, and the script stops its servers and kernels itself.
-Usage: ``python benchmarks/load.py [--visitors 50] [--cells 20] [--ladder]``.
+Usage: ``python benchmarks/load.py [--visitors 50] [--cells 20] [--ladder] [--sandbox-only]``.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import secrets
 import statistics
 import sys
@@ -204,7 +210,7 @@ def one_at_a_time(server: JupyterServer, arrivals: int, gap: float) -> list[floa
     return samples
 
 
-def public_server(root: Path, visitors: int, pool: int) -> JupyterServer:
+def public_server(root: Path, visitors: int, pool: int, *flags: str) -> JupyterServer:
     return start_livecells_serve(
         root,
         "--public",
@@ -213,7 +219,79 @@ def public_server(root: Path, visitors: int, pool: int) -> JupyterServer:
         "--kernel-starts-per-minute=60",
         f"--pool-size={pool}",
         "--trust-forwarded-headers",
+        *flags,
     )
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds a live process has used (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuWatch:
+    """CPU seconds of a server's kernels (every process under it), sampled every 0.05 s: the
+    last value seen per process, summed. (Reaped children's times do not serve: a sandbox's
+    init reaps its kernel, and the server never sees those.)"""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.seen = pid, dict[int, float]()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            for child in descendants(self.pid):
+                self.seen[child] = max(self.seen.get(child, 0.0), cpu_seconds(child))
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return sum(self.seen.values())
+
+
+def sandbox_cost(root: Path, sizes: list[int], cells: int, starts: int) -> None:
+    """``--sandbox bwrap`` against ``--sandbox none``, measured in turns on the same machine."""
+    print(f"sandbox cost: --sandbox bwrap against --sandbox none (the peer), {cells} cells each")
+    first: dict[str, list[float]] = {"none": [], "bwrap": []}
+    cpu: dict[str, float] = {}
+    cell: dict[tuple[str, int], Result] = {}
+    for mode in ("none", "bwrap", "none", "bwrap"):  # twice each, interleaved: load drifts
+        server = public_server(root, max(sizes), 0, f"--sandbox={mode}")
+        try:
+            watch = CpuWatch(server.process.pid)
+            first[mode] += one_at_a_time(server, starts, 0.2)
+            cpu[mode] = cpu.get(mode, 0.0) + watch.stop()
+            for n in sizes:
+                result = run_load(server, n, cells, public=True)
+                if (mode, n) in cell:
+                    cell[(mode, n)].cells += result.cells
+                    cell[(mode, n)].failures += result.failures
+                else:
+                    cell[(mode, n)] = result
+        finally:
+            server.stop()
+    for mode in ("none", "bwrap"):
+        print(
+            f"  {mode:<5}: kernel start (first cell) p50 {statistics.median(first[mode]):6.0f} ms"
+            f", CPU per kernel {cpu[mode] / (2 * starts) * 1000:5.0f} ms"
+        )
+    start_ratio = statistics.median(first["bwrap"]) / statistics.median(first["none"])
+    cpu_ratio = cpu["bwrap"] / cpu["none"]
+    print(f"  kernel start: bwrap / none = {start_ratio:.2f}x, CPU {cpu_ratio:.2f}x")
+    for n in sizes:
+        none, bwrap = cell[("none", n)].cells, cell[("bwrap", n)].cells
+        p50, p99 = (pct(none, 0.5), pct(bwrap, 0.5)), (pct(none, 0.99), pct(bwrap, 0.99))
+        failed = len(cell[("none", n)].failures), len(cell[("bwrap", n)].failures)
+        print(
+            f"  {n:>3} visitors: cell p50 {p50[0]:6.2f} / {p50[1]:6.2f} ms, p99 {p99[0]:7.2f} / "
+            f"{p99[1]:7.2f} ms (none / bwrap): bwrap / none p50 {p50[1] / p50[0]:.2f}x, p99 "
+            f"{p99[1] / p99[0]:.2f}x; failures {failed[0]} / {failed[1]}"
+        )
 
 
 def main() -> None:
@@ -221,11 +299,16 @@ def main() -> None:
     parser.add_argument("--visitors", type=int, default=50)
     parser.add_argument("--cells", type=int, default=20)
     parser.add_argument("--ladder", action="store_true", help="also find the largest N held")
+    parser.add_argument("--sandbox-only", action="store_true", help="only the sandbox's cost")
+    parser.add_argument("--starts", type=int, default=5, help="kernel starts timed per turn")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "site"
         root.mkdir()
         (root / "index.md").write_text(PAGE)
+        if args.sandbox_only:
+            sandbox_cost(root, [n for n in (10, 50) if n <= args.visitors], args.cells, args.starts)
+            return
         print(f"{args.visitors} concurrent visitors, {args.cells} cells each, loopback")
 
         stock = start_jupyter_server(Path(tmp) / "site")
@@ -276,6 +359,8 @@ def main() -> None:
                     break
                 largest = n
             print(f"largest N held by livecells --public: {largest}")
+
+        sandbox_cost(root, [n for n in (10, 50) if n <= args.visitors], args.cells, args.starts)
 
 
 if __name__ == "__main__":

@@ -28,34 +28,57 @@ CHROMIUM = os.environ.get("LIVECELLS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_PROBLEM = pytest.StashKey[str]()
 
 
+BWRAP_PROBLEM = pytest.StashKey[str]()
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Before any test runs (so outside every test's timeout), make sure the browser tests
-    that were collected have their Chromium; a problem fails those tests with one line."""
+    that were collected have their Chromium, and the public-serving tests their bubblewrap (a
+    public server refuses to start without it); a problem fails those tests with one line."""
     if any("browser" in item.path.parts for item in session.items):
         problem = ensure_chromium()
         if problem is not None:
             session.config.stash[CHROMIUM_PROBLEM] = problem
+    if any(item.path.name.startswith(("test_sandbox", "test_public")) for item in session.items):
+        problem = ensure_bwrap()
+        if problem is not None:
+            session.config.stash[BWRAP_PROBLEM] = problem
 
 
 def ensure_chromium() -> str | None:
     """Debian's Chromium (or ``$LIVECELLS_CHROMIUM``), installed with apt-get when absent and
     this process may (root); else one line saying how. Playwright's own browser download is
     never used (it needs a CDN). Returns the problem, or ``None`` when Chromium is there."""
-    if os.access(CHROMIUM, os.X_OK):
+    return ensure_debian_program(CHROMIUM, "chromium", "LIVECELLS_CHROMIUM", name="Chromium")
+
+
+def ensure_bwrap() -> str | None:
+    """Debian's bubblewrap (the public kernels' sandbox, ``$LIVECELLS_BWRAP`` or
+    ``/usr/bin/bwrap``), installed with apt-get when absent and this process may (root)."""
+    from livecells.server.sandbox import BWRAP
+
+    return ensure_debian_program(BWRAP, "bubblewrap", "LIVECELLS_BWRAP", name="bwrap")
+
+
+def ensure_debian_program(program: str, package: str, variable: str, *, name: str) -> str | None:
+    """``program`` (``name``) from Debian's ``package``, installed with apt-get when absent and
+    this process may (root); else one line saying how (or to set ``variable`` to another copy).
+    Returns the problem, or ``None`` when the program is there."""
+    if os.access(program, os.X_OK):
         return None
-    how = "install it (`apt-get install chromium`) or set LIVECELLS_CHROMIUM to a Chromium"
+    how = f"install it (`apt-get install {package}`) or set {variable} to a {name}"
     apt = shutil.which("apt-get")
-    if "LIVECELLS_CHROMIUM" in os.environ or apt is None or os.geteuid() != 0:
-        return f"Chromium not found at {CHROMIUM}: {how}"
-    print(f"\n{CHROMIUM} is missing: installing Debian's chromium with apt-get", flush=True)
+    if variable in os.environ or apt is None or os.geteuid() != 0:
+        return f"{name} not found at {program}: {how}"
+    print(f"\n{program} is missing: installing Debian's {package} with apt-get", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for step in (["update", "-q"], ["install", "-y", "-q", "chromium"]):
+    for step in (["update", "-q"], ["install", "-y", "-q", package]):
         done = subprocess.run([apt, *step], env=env, capture_output=True, text=True)
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
             return f"`apt-get {' '.join(step)}` failed ({last}): {how}"
-    if not os.access(CHROMIUM, os.X_OK):
-        return f"apt-get installed chromium but {CHROMIUM} is missing: {how}"
+    if not os.access(program, os.X_OK):
+        return f"apt-get installed {package} but {program} is missing: {how}"
     return None
 
 
@@ -67,10 +90,13 @@ def page_config_of(html: str) -> dict[str, Any]:
     return config
 
 
-def livecells_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """``livecells ARGS...`` in a process of its own, its output captured as text."""
+def livecells_cli(
+    *args: str, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``livecells ARGS...`` in a process of its own (``env``: its environment), its output
+    captured as text."""
     command = [sys.executable, "-m", "livecells", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def free_port() -> int:
@@ -160,11 +186,14 @@ def start_jupyter_server(
     raise RuntimeError(f"jupyter server did not start: {log.read_text()[-2000:]}")
 
 
-def start_livecells_serve(root: Path, *extra: str, base_url: str = "") -> JupyterServer:
+def start_livecells_serve(
+    root: Path, *extra: str, base_url: str = "", timeout: float = 120.0
+) -> JupyterServer:
     """``livecells serve ROOT`` (a jupyter_server app, so it takes the same flags); ``base_url``
-    as ``live/`` when it serves under a path."""
+    as ``live/`` when it serves under a path. ``--public`` starts one kernel before it serves
+    (it measures the memory a kernel needs), hence the longer deadline on a loaded machine."""
     program = ("-m", "livecells", "serve", str(root))
-    return start_jupyter_server(root, *extra, program=program, base_url=base_url)
+    return start_jupyter_server(root, *extra, program=program, base_url=base_url, timeout=timeout)
 
 
 @contextmanager

@@ -70,6 +70,112 @@ MUTATIONS = [
         'part !== "" && !part.startsWith(".")',
         'part !== ""',
         ("tests/test_frontend.py::test_the_client_unit_tests_pass",),
+        "sandbox: every hidden folder is a writable tmpfs (RAM a visitor may fill)",
+        "src/livecells/server/sandbox.py",
+        "            if folder not in writable:\n",
+        "            if False:\n",
+        (
+            "tests/server/test_sandbox.py::"
+            "test_the_home_and_tmp_folders_are_private_and_writable[bwrap]",
+        ),
+    ),
+    Mutation(
+        "sandbox: a hidden folder inside the served folder comes back with it",
+        "src/livecells/server/sandbox.py",
+        "if any(_under(folder, [path]) and folder != path for path in bound):",
+        "if False:",
+        (
+            "tests/server/test_sandbox.py::"
+            "test_a_runtime_folder_inside_the_served_folder_stays_hidden",
+        ),
+    ),
+    Mutation(
+        "sandbox: public kernels start without the sandbox (no provisioner set)",
+        "src/livecells/server/public.py",
+        "if self.sandbox and self.provisioner is None:",
+        "if False and self.provisioner is None:",
+        ("tests/server/test_sandbox.py::test_the_cookie_secret_is_out_of_reach[bwrap]",),
+    ),
+    Mutation(
+        "sandbox: the server's runtime folder is not hidden",
+        "src/livecells/server/sandbox.py",
+        "folders += [runtime_dir, jupyter_config_dir()]",
+        "folders += [jupyter_config_dir()]",
+        ("tests/server/test_sandbox.py::test_the_cookie_secret_is_out_of_reach[bwrap]",),
+    ),
+    Mutation(
+        "sandbox: the served folder is bound writable",
+        "src/livecells/server/sandbox.py",
+        '        for path in bound:\n            args += ["--ro-bind", path, path]',
+        '        for path in bound:\n            args += ["--bind", path, path]',
+        ("tests/server/test_sandbox.py::test_the_served_folder_cannot_be_written[bwrap]",),
+    ),
+    Mutation(
+        "sandbox: no PID namespace",
+        "src/livecells/server/sandbox.py",
+        '"--unshare-user", "--unshare-pid", "--unshare-ipc"',
+        '"--unshare-user", "--unshare-ipc"',
+        ("tests/server/test_sandbox.py::test_no_other_process_is_visible[bwrap]",),
+    ),
+    Mutation(
+        "sandbox: kernels do not join their cgroup",
+        "src/livecells/server/sandbox.py",
+        'joins = [str(folder / "cgroup.procs") for folder in self.cgroup_folders]',
+        "joins = []",
+        (
+            "tests/server/test_sandbox.py::test_children_cannot_escape_the_memory_limit[bwrap]",
+            "tests/server/test_sandbox.py::test_a_fork_bomb_stops_at_the_process_limit[bwrap]",
+        ),
+    ),
+    Mutation(
+        "sandbox: bwrap gets the interrupt (and dies of it)",
+        "src/livecells/server/sandbox.py",
+        '    \'trap "" INT; while',
+        "    'while",
+        (
+            "tests/server/test_sandbox.py::"
+            "test_a_sandboxed_kernel_is_interrupted_and_restarted[bwrap]",
+        ),
+    ),
+    Mutation(
+        "sandbox: --kernel-network none is ignored",
+        "src/livecells/server/sandbox.py",
+        'args += [] if km.kernel_network else ["--unshare-net"]',
+        "args += []",
+        (
+            "tests/server/test_sandbox.py::"
+            "test_kernel_network_none_cuts_the_network_but_the_kernel_still_runs",
+        ),
+    ),
+    Mutation(
+        "sandbox: secret environment variables reach the kernel",
+        "src/livecells/server/sandbox.py",
+        "if any(part in name.upper() for part in _SECRET_ENV):",
+        "if False:",
+        (
+            "tests/server/test_sandbox.py::"
+            "test_system_secrets_and_secret_environment_variables_are_out_of_reach[bwrap]",
+        ),
+    ),
+    Mutation(
+        "serve: a --kernel-memory too small for a kernel is accepted",
+        "src/livecells/commands/serve.py",
+        "    if limit < minimum:\n",
+        "    if False:\n",
+        (
+            "tests/server/test_sandbox.py::"
+            "test_a_kernel_memory_too_small_to_start_a_kernel_is_refused_with_the_measured_minimum",
+        ),
+    ),
+    Mutation(
+        "serve: --public starts without a sandbox when bwrap does not work",
+        "src/livecells/server/sandbox.py",
+        "    if problem is None:\n        return True\n    raise ConfigError(",
+        "    if problem is None:\n        return True\n    return False\n    raise ConfigError(",
+        (
+            "tests/server/test_sandbox.py::"
+            "test_without_bwrap_public_serving_refuses_to_start_and_says_how",
+        ),
     ),
     Mutation(
         "public: connected kernels are never culled (cull_connected off)",

@@ -16,7 +16,8 @@ kernelspec: {name: python3, display_name: Python 3}
 ---
 ```{code-cell} python
 import os
-print("kernel pid", os.getpid())
+# A process's pid within its PID namespace (each sandboxed kernel is 2 in its own)
+print("kernel pid", f"{os.getpid()}@{os.stat('/proc/self/ns/pid').st_ino}")
 ```
 
 ```{code-cell} python
@@ -72,7 +73,7 @@ def test_two_visitors_each_get_their_own_kernel_and_no_token(
         second = page.locator(".lc-cell").nth(1).locator(".lc-outputs")
         expect(second).to_contain_text("nothing here", timeout=60_000)
     pids = [
-        re.search(r"kernel pid (\d+)", page.locator(".lc-cell").first.inner_text())
+        re.search(r"kernel pid (\d+@\d+)", page.locator(".lc-cell").first.inner_text())
         for page in (alice, bob)
     ]
     assert all(pids) and pids[0].group(1) != pids[1].group(1)  # type: ignore[union-attr]

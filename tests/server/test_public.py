@@ -552,6 +552,8 @@ def test_a_gateway_runs_the_kernels_and_visitors_stay_isolated(
         assert bob.request("GET", f"api/kernels/{kernel}").status_code == 403
         assert bob.websocket_status(kernel) == 403
         assert alice.request("DELETE", f"api/kernels/{kernel}").status_code == 204
+        log = server.log.read_text()
+        assert "kernels run on the gateway: its containers are the sandbox (no bwrap here)" in log
     finally:
         server.stop()
 

@@ -36,6 +36,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     for flag, default, text in PUBLIC_LIMITS:
         public.add_argument(flag, type=_count, metavar="N", help=f"{text} [{default}]")
+    public.add_argument(
+        "--sandbox",
+        choices=["auto", "bwrap", "none"],
+        help="each visitor's kernel in a bubblewrap sandbox; auto (the default) refuses to "
+        "serve --public without one; none: no sandbox, said loudly",
+    )
+    public.add_argument(
+        "--kernel-network",
+        choices=["on", "none"],
+        help="whether sandboxed kernels may use the network [on]",
+    )
     parser.add_argument(
         "--with-extensions",
         action="store_true",
@@ -73,6 +84,7 @@ PUBLIC_LIMITS: list[tuple[str, int, str]] = [
     ("--kernel-cpu-time", 600, "CPU seconds per kernel (local kernels)"),
     ("--max-output-bytes", 1_000_000, "output bytes per cell execution"),
     ("--pool-size", 2, "kernels started ahead, so a first cell does not wait"),
+    ("--kernel-processes", 256, "processes and threads per sandboxed kernel"),
 ]
 
 
@@ -97,6 +109,7 @@ _LIMIT_CONFIG = {
     "kernel_cpu_time": "LimitedKernelManager.cpu_limit",
     "max_output_bytes": "PublicWebsocketConnection.max_output_bytes",
     "pool_size": "VisitorKernels.pool_size",
+    "kernel_processes": "LimitedKernelManager.process_limit",
 }
 _PUBLIC = "livecells.server.public"
 
@@ -133,9 +146,22 @@ def server_arguments(args: argparse.Namespace) -> list[str]:
         }
         if not gateway:  # a gateway runs and limits its kernels itself
             config["PublicKernelManager.kernel_manager_class"] = f"{_PUBLIC}.LimitedKernelManager"
+            config |= _sandbox_config(args)
+        elif getattr(args, "sandbox", None) == "bwrap" or getattr(args, "kernel_network", None):
+            raise ConfigError(
+                "--sandbox bwrap and --kernel-network are for local kernels: with --gateway-url "
+                "the gateway's containers are the sandbox (set their network there)"
+            )
+        else:
+            print(
+                "livecells serve: kernels run on the gateway: its containers are the sandbox "
+                "(no bwrap here)",
+                file=sys.stderr,
+            )
         config |= limits
-    elif limits:
+    elif limits or getattr(args, "sandbox", None) or getattr(args, "kernel_network", None):
         flags = [name for name in _LIMIT_CONFIG if getattr(args, name, None) is not None]
+        flags += [name for name in ("sandbox", "kernel_network") if getattr(args, name, None)]
         raise ConfigError(
             f"{', '.join('--' + name.replace('_', '-') for name in flags)} only apply with --public"
         )
@@ -163,6 +189,62 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
+def _sandbox_config(args: argparse.Namespace) -> dict[str, object]:
+    """``--sandbox`` and ``--kernel-network`` for local public kernels (bwrap probed here, once);
+    the start-up line says what visitors' kernels run in."""
+    from livecells.server import sandbox
+
+    choice = getattr(args, "sandbox", None) or "auto"
+    network = getattr(args, "kernel_network", None) != "none"
+    if not sandbox.check_bwrap(choice):
+        if not network:
+            raise ConfigError("--kernel-network none needs the sandbox: drop --sandbox none")
+        print(
+            "livecells serve: WARNING: --sandbox none: every visitor's kernel runs as this "
+            "server's user with its view of the disk: a visitor can read other visitors' "
+            "kernels and outputs, the cookie secret, and write into the folder served",
+            file=sys.stderr,
+        )
+        return {}
+    print(f"livecells serve: {sandbox.describe(network=network)}", file=sys.stderr)
+    return {"LimitedKernelManager.sandbox": True, "LimitedKernelManager.kernel_network": network}
+
+
+KERNEL_HEADROOM_MB = 64
+"""Address space a kernel needs past its start, for a first cell (the minimum's margin)."""
+
+
+def _check_kernel_memory(own: list[str], root: Path) -> None:
+    """Refuse a ``--kernel-memory`` (or default) too small for a kernel to start, with the
+    minimum measured by starting one kernel as visitors' kernels start."""
+    config = dict(arg.removeprefix("--").split("=", 1) for arg in own)
+    limit = int(config.get("LimitedKernelManager.memory_limit", 1024))
+    if "PublicKernelManager.kernel_manager_class" not in config or not limit:
+        return
+    import asyncio
+
+    from jupyter_client.kernelspec import NATIVE_KERNEL_NAME
+
+    from livecells.server.sandbox import kernel_address_space
+
+    measured = asyncio.run(
+        kernel_address_space(
+            kernel_name=NATIVE_KERNEL_NAME,
+            root_dir=str(root),
+            sandbox=config.get("LimitedKernelManager.sandbox") == "True",
+            network=config.get("LimitedKernelManager.kernel_network") != "False",
+        )
+    )
+    measured_mb = -(-measured // (1024 * 1024))
+    minimum = measured_mb + KERNEL_HEADROOM_MB
+    if limit < minimum:
+        raise ConfigError(
+            f"--kernel-memory {limit}: a {NATIVE_KERNEL_NAME} kernel needs {minimum} MB of "
+            f"address space here (measured {measured_mb} MB at start, plus "
+            f"{KERNEL_HEADROOM_MB} for a first cell): give --kernel-memory {minimum} or more"
+        )
+
+
 def command(args: argparse.Namespace) -> int:
     """``livecells serve``: runs jupyter_server until stopped; 2 for a bad folder or config."""
     from livecells.server.app import LivecellsApp
@@ -174,6 +256,7 @@ def command(args: argparse.Namespace) -> int:
     try:
         Site(root, default_runtime="livecells").project  # noqa: B018 - fail early on bad config
         own = server_arguments(args)
+        _check_kernel_memory(own, root.resolve())
     except (ConfigError, NotebookError) as exc:
         return fail("serve", str(exc))
     extra = list(getattr(args, "extra", []))

@@ -23,7 +23,8 @@ stay as they are:
   reused).
 - :class:`LimitedKernelManager`: each local kernel runs under rlimits (address space, CPU
   seconds) set by :mod:`livecells.server.limits` before it execs the kernel, and its connection
-  file (the message-signing key) is deleted once the kernel has read it.
+  file (the message-signing key) is deleted once the kernel has read it. With ``sandbox`` on,
+  its provisioner starts it in a bubblewrap sandbox (:mod:`livecells.server.sandbox`).
 - :class:`PublicWebsocketConnection`: caps the output bytes of one execution, over every iopub
   message; past it the reader gets one line saying so and the rest is dropped. It also caps the
   WebSockets a visitor (and an address) may hold, and notes the visitor's activity.
@@ -45,6 +46,7 @@ import re
 import secrets
 import sys
 import time
+import uuid
 from collections import deque
 from contextvars import ContextVar
 from datetime import datetime
@@ -62,7 +64,7 @@ from jupyter_server.services.kernels.kernelmanager import (
     ServerKernelManager,
 )
 from tornado import web
-from traitlets import Int, default
+from traitlets import Bool, Int, default
 
 from livecells.server import limits as limits_script
 from livecells.server.websocket import NoDelayWebsocketConnection
@@ -473,12 +475,28 @@ class PublicGatewayKernelManager(VisitorKernels, GatewayMappingKernelManager):
 
 
 class LimitedKernelManager(ServerKernelManager):
-    """A local kernel under rlimits: its address space and its CPU seconds."""
+    """A local kernel under rlimits (its address space and its CPU seconds) and, with
+    ``sandbox`` set, in a bubblewrap sandbox (:mod:`livecells.server.sandbox`)."""
 
     memory_limit = Int(
         1024, config=True, help="Megabytes of address space per kernel (0: no limit)."
     )
     cpu_limit = Int(600, config=True, help="CPU seconds per kernel process (0: no limit).")
+    sandbox = Bool(False, config=True, help="Start each kernel in a bubblewrap sandbox.")
+    kernel_network = Bool(True, config=True, help="Sandboxed kernels may use the network.")
+    process_limit = Int(
+        256, config=True, help="Processes and threads per sandboxed kernel (0: no limit)."
+    )
+
+    async def _async_pre_start_kernel(self, **kw: Any) -> Any:
+        if self.sandbox and self.provisioner is None:  # not on restarts: it is kept
+            from livecells.server.sandbox import SandboxProvisioner
+
+            self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or str(uuid.uuid4())
+            self.provisioner = SandboxProvisioner(
+                kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
+            )
+        return await super()._async_pre_start_kernel(**kw)
 
     @default("transport")
     def _default_transport(self) -> str:
@@ -526,14 +544,16 @@ class LimitedKernelManager(ServerKernelManager):
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         command: list[str] = super().format_kernel_cmd(extra_arguments)
-        if not (self.memory_limit or self.cpu_limit):
+        if not (self.memory_limit or self.cpu_limit or self.sandbox):
             return command
         # The script by its path, isolated and without site: it imports only the standard
         # library, so each kernel start costs ~0.03 s of CPU more instead of ~0.25 s (the
         # livecells package and its imports).
         limits = [sys.executable, "-I", "-S", limits_script.__file__]
-        limits += [f"--memory={self.memory_limit * 1024 * 1024}", f"--cpu={self.cpu_limit}", "--"]
-        return limits + command
+        limits += [f"--memory={self.memory_limit * 1024 * 1024}", f"--cpu={self.cpu_limit}"]
+        if self.sandbox:
+            limits += [f"--processes={self.process_limit}", "--restore-sigint"]
+        return [*limits, "--", *command]
 
 
 class PublicWebsocketConnection(NoDelayWebsocketConnection):

@@ -1,0 +1,389 @@
+"""A sandbox per public kernel: bubblewrap (``bwrap``) namespaces, and a cgroup for its process
+tree where one can be made.
+
+:class:`SandboxProvisioner` is a jupyter_client kernel provisioner (a ``LocalProvisioner``
+whose launch is wrapped), set on :class:`livecells.server.public.LimitedKernelManager` when
+``livecells serve --public`` runs with a sandbox. Each kernel gets:
+
+- its own user, PID, IPC, UTS and mount namespaces (and network namespace with
+  ``--kernel-network none``): it sees no other process, and when its first process ends the
+  kernel ends every process left in the namespace, ``setsid`` children included;
+- the system read-only; the served folder read-only; a private, size-bounded home and ``/tmp``;
+  of the server's runtime folder only a folder of its own, holding its connection file (deleted
+  once read) and its ipc sockets (unix sockets on a path work across network namespaces, so
+  ``--kernel-network none`` still reaches the server); the Jupyter config folder hidden;
+- a cgroup (v2, or v1's ``memory`` and ``pids`` controllers) when the server may make one: the
+  memory limit then holds for the whole process tree and ``pids.max`` stops fork bombs. Without
+  one, rlimits apply per process and ``RLIMIT_NPROC`` counts the sandbox's own user namespace
+  (not enforced when the server runs as root: say so, see :func:`describe`).
+
+The server's signals still work: jupyter_client signals the kernel's process group; bwrap is
+started with SIGINT ignored (a signal it would die of, taking the kernel with it) and the limits
+script inside restores it for the kernel, so an interrupt reaches the kernel alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.provisioning.local_provisioner import LocalProvisioner
+from jupyter_core.paths import jupyter_config_dir, jupyter_runtime_dir
+
+from livecells.errors import ConfigError
+
+__all__ = [
+    "BWRAP",
+    "Cgroup",
+    "SandboxProvisioner",
+    "check_bwrap",
+    "describe",
+    "kernel_address_space",
+    "probe",
+]
+
+BWRAP = os.environ.get("LIVECELLS_BWRAP", "/usr/bin/bwrap")
+SANDBOX_UID = 65534
+"""The user inside (``nobody``): not the server's, whatever the server runs as."""
+_NAMESPACES = ["--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
+_SECRET_ENV = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "API_KEY")
+# `trap "" INT`: bwrap dies of SIGINT (the kernel's interrupt, sent to its process group);
+# then the cgroup files given before `--`, each joined by this shell before it execs bwrap.
+_LAUNCHER = (
+    'trap "" INT; while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; '
+    'shift; exec "$@"'
+)
+
+
+def probe() -> str | None:
+    """``None`` when bwrap runs a sandbox here (tried for real, with the namespaces kernels
+    get); else one line saying why not."""
+    if not os.access(BWRAP, os.X_OK):
+        return f"{BWRAP} not found"
+    command = [BWRAP, *_NAMESPACES, "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]
+    try:
+        done = subprocess.run([*command, "true"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{BWRAP} cannot run: {exc}"
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        return f"{BWRAP} cannot make a sandbox here ({last})"
+    return None
+
+
+@dataclass(frozen=True)
+class Cgroup:
+    """Where kernels' cgroups are made: a v2 folder with ``memory`` and ``pids`` delegated, or
+    v1's ``memory`` and ``pids`` folders of this process."""
+
+    version: int
+    parents: tuple[Path, ...]
+
+    @staticmethod
+    @functools.cache
+    def find() -> Cgroup | None:
+        """The cgroup this server may make kernels' cgroups under (tried: one made and
+        removed), or ``None``."""
+        try:
+            lines = Path("/proc/self/cgroup").read_text().splitlines()
+        except OSError:
+            return None
+        own = {}
+        for line in lines:
+            _, controllers, path = line.split(":", 2)
+            for controller in controllers.split(",") or [""]:
+                own[controller] = path.lstrip("/")
+        base = Path("/sys/fs/cgroup")
+        candidates = []
+        if "" in own:
+            v2 = base / own[""]
+            with contextlib.suppress(OSError):
+                if {"memory", "pids"} <= set((v2 / "cgroup.subtree_control").read_text().split()):
+                    candidates.append(Cgroup(2, (v2,)))
+        if "memory" in own and "pids" in own:
+            v1 = (base / "memory" / own["memory"], base / "pids" / own["pids"])
+            candidates.append(Cgroup(1, v1))
+        for candidate in candidates:
+            try:
+                made = candidate.make(f"livecells-probe-{os.getpid()}", memory=0, processes=0)
+            except OSError:
+                continue
+            for folder in made:
+                folder.rmdir()
+            return candidate
+        return None
+
+    def make(self, name: str, *, memory: int, processes: int) -> list[Path]:
+        """Make the cgroup ``name`` with its limits (bytes, tasks; 0: none); its folders."""
+        folders = [parent / name for parent in self.parents]
+        for folder in folders:
+            folder.mkdir(exist_ok=True)
+        if self.version == 2:
+            if memory:
+                (folders[0] / "memory.max").write_text(str(memory))
+                with contextlib.suppress(OSError):  # absent without swap accounting
+                    (folders[0] / "memory.swap.max").write_text("0")
+            if processes:
+                (folders[0] / "pids.max").write_text(str(processes))
+        else:
+            if memory:
+                (folders[0] / "memory.limit_in_bytes").write_text(str(memory))
+            if processes:
+                (folders[1] / "pids.max").write_text(str(processes))
+        return folders
+
+    def peak(self, folders: list[Path]) -> int:
+        """The most memory the cgroup's processes held together, in bytes."""
+        name = "memory.peak" if self.version == 2 else "memory.max_usage_in_bytes"
+        return int((folders[0] / name).read_text())
+
+    async def remove(self, folders: list[Path]) -> None:
+        """Kill what is left in the cgroup and remove it."""
+        for folder in folders:
+            with contextlib.suppress(OSError):
+                for pid in (folder / "cgroup.procs").read_text().split():
+                    with contextlib.suppress(OSError):
+                        os.kill(int(pid), signal.SIGKILL)
+        for folder in folders:
+            for _ in range(100):  # the killed leave the cgroup as they are reaped
+                try:
+                    folder.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    await asyncio.sleep(0.02)
+
+
+def describe(*, network: bool) -> str:
+    """The start-up line's account of what the sandbox holds."""
+    cgroup = Cgroup.find()
+    if cgroup is not None:
+        tree = f"cgroup v{cgroup.version} (memory and process count of the whole process tree)"
+    elif os.geteuid() == 0:
+        tree = (
+            "rlimits per process only (no writable cgroup, and as root RLIMIT_NPROC does not "
+            "apply): a kernel's children are not charged together"
+        )
+    else:
+        tree = "rlimits per process and RLIMIT_NPROC (no writable cgroup)"
+    net = "network on" if network else "no network"
+    return (
+        f"kernels sandboxed by bubblewrap: own user, PID, IPC, UTS and mount namespaces, "
+        f"system and folder read-only, {net}; limits: {tree}"
+    )
+
+
+HIDDEN_FOLDERS = (
+    "/home",
+    "/root",
+    "/tmp",
+    "/var/tmp",
+    "/var/lib",
+    "/var/log",
+    "/var/backups",
+    "/var/mail",
+    "/var/spool",
+    "/run/user",
+    "/run/secrets",
+    "/etc/ssh",
+    "/mnt",
+    "/media",
+)
+"""Folders each kernel sees empty (a tmpfs of its own), besides the server's home, temporary,
+runtime and Jupyter config folders: the system's private data. The kernel's own Python, its
+program and the served folder come back read-only where they lie inside one."""
+HIDDEN_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/sudoers")
+
+
+def _hidden_folders(runtime_dir: str) -> list[str]:
+    """Folders of the server the sandbox replaces by empty ones (each kernel gets its own),
+    real paths, shortest first; those inside others too (a folder bound back may hold one)."""
+    folders = [*HIDDEN_FOLDERS, os.path.expanduser("~"), tempfile.gettempdir()]
+    folders += [runtime_dir, jupyter_config_dir()]
+    found = {os.path.realpath(folder) for folder in folders if os.path.isdir(folder)}
+    return sorted(found - {"/"}, key=len)
+
+
+def _outermost(paths: Iterable[str]) -> list[str]:
+    """The real paths, without those inside another one (or ``/``), shortest first."""
+    kept: list[str] = []
+    for path in sorted({os.path.realpath(path) for path in paths}, key=len):
+        if path != "/" and not _under(path, kept):
+            kept.append(path)
+    return kept
+
+
+def _under(path: str, folders: list[str]) -> bool:
+    return any(path == folder or path.startswith(folder + os.sep) for folder in folders)
+
+
+class SandboxProvisioner(LocalProvisioner):
+    """A local kernel started under bubblewrap (see the module's docstring); its manager is
+    a :class:`~livecells.server.public.LimitedKernelManager`, which holds the settings."""
+
+    folder: str | None = None
+    cgroup_folders: list[Path] | None = None
+
+    async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
+        km: Any = self.parent  # a LimitedKernelManager
+        runtime_dir = os.path.dirname(km.connection_file) or jupyter_runtime_dir()
+        if self.folder is None:
+            # A short folder of its own for the connection file and the ipc sockets: the only
+            # part of the runtime folder the kernel sees (and sun_path holds ~100 bytes).
+            self.runtime_dir = runtime_dir
+            base = runtime_dir if len(runtime_dir) < 60 else tempfile.gettempdir()
+            self.folder = tempfile.mkdtemp(prefix="lc-", dir=base)
+            km.connection_file = os.path.join(self.folder, "kernel.json")
+            km.transport = "ipc"
+            km.ip = os.path.join(self.folder, "k")
+        kwargs = await super().pre_launch(**kwargs)
+        kwargs["cmd"] = self._command(kwargs["cmd"], kwargs.get("cwd"), kwargs.get("env"))
+        kwargs["cwd"] = self.folder  # bwrap's own; the kernel's is --chdir
+        return kwargs
+
+    def _command(self, cmd: list[str], cwd: str | None, env: dict[str, str] | None) -> list[str]:
+        km: Any = self.parent  # a LimitedKernelManager
+        assert self.folder is not None
+        root = os.path.realpath(getattr(km.parent, "root_dir", None) or cwd or os.getcwd())
+        every_hidden = _hidden_folders(self.runtime_dir)
+        hidden = _outermost(every_hidden)
+        memory = km.memory_limit * 1024 * 1024
+        args = [BWRAP, *_NAMESPACES, "--die-with-parent", "--hostname", "livecells"]
+        args += [] if km.kernel_network else ["--unshare-net"]
+        args += ["--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID)]
+        args += ["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]
+        home = os.path.expanduser("~")
+        for folder in [*hidden, home]:  # the home folder: writable, inside a hidden one
+            args += ["--size", str(memory or 512 * 1024 * 1024), "--tmpfs", folder]
+        for file in HIDDEN_FILES:
+            if os.path.exists(file):
+                args += ["--ro-bind", "/dev/null", file]
+        # What the kernel needs from the hidden folders comes back, read-only: its Python (a
+        # pyenv or venv in the home folder), the paths Python imports from, its program.
+        needed = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(cmd[0]))}
+        needed.add(os.path.dirname(os.path.realpath(__file__)))  # the limits script
+        python_path = (env or os.environ).get("PYTHONPATH", "")
+        needed.update(os.path.realpath(p) for p in python_path.split(os.pathsep) if p)
+        needed.add(root)
+        bound = [p for p in _outermost(p for p in needed if os.path.exists(p)) if _under(p, hidden)]
+        for path in bound:
+            args += ["--ro-bind", path, path]
+        mounted = list(hidden)
+        for folder in every_hidden:  # hidden again where a folder bound back holds it
+            if any(_under(folder, [path]) and folder != path for path in bound):
+                args += ["--size", str(memory or 512 * 1024 * 1024), "--tmpfs", folder]
+                mounted.append(folder)
+        args += ["--bind", self.folder, self.folder]
+        # Only the home folder and /tmp are writable: each tmpfs is RAM (charged to the cgroup,
+        # when there is one; otherwise it is the size bound alone that holds).
+        writable = {os.path.realpath(home), "/tmp"}
+        for folder in mounted:
+            if folder not in writable:
+                args += ["--remount-ro", folder]
+        args += ["--setenv", "HOME", home, "--setenv", "TMPDIR", "/tmp"]
+        for name in env or os.environ:
+            if any(part in name.upper() for part in _SECRET_ENV):
+                args += ["--unsetenv", name]
+        # Its parent is the namespace's init (pid 1), which ipykernel's parent poller takes for
+        # "the server is gone"; --die-with-parent does that job.
+        args += ["--unsetenv", "JPY_PARENT_PID"]
+        args += ["--chdir", os.path.realpath(cwd) if cwd else root, "--"]
+        cgroup = Cgroup.find()
+        joins: list[str] = []
+        if cgroup is not None:
+            name = f"livecells-{self.kernel_id}"
+            self.cgroup_folders = cgroup.make(name, memory=memory, processes=km.process_limit)
+            joins = [str(folder / "cgroup.procs") for folder in self.cgroup_folders]
+        return ["/bin/sh", "-c", _LAUNCHER, "sh", *joins, "--", *args, *cmd]
+
+    async def cleanup(self, restart: bool = False) -> None:
+        await super().cleanup(restart=restart)
+        cgroup = Cgroup.find()
+        if cgroup is not None and self.cgroup_folders:
+            await cgroup.remove(self.cgroup_folders)
+            self.cgroup_folders = None
+        if not restart and self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+
+def check_bwrap(sandbox: str) -> bool:
+    """Whether kernels get bwrap, for ``--sandbox`` ``auto``, ``bwrap`` or ``none``; raises
+    ConfigError when ``bwrap`` is asked for (or ``auto`` finds none) and it does not work."""
+    if sandbox == "none":
+        return False
+    problem = probe()
+    if problem is None:
+        return True
+    raise ConfigError(
+        f"--public needs a sandbox for visitors' kernels and {problem}: install bubblewrap "
+        "(apt-get install bubblewrap) or pass --sandbox none to serve without one"
+    )
+
+
+async def kernel_address_space(
+    *, kernel_name: str, root_dir: str, sandbox: bool, network: bool = True
+) -> int:
+    """Bytes of address space (``VmPeak``) the largest process of one fresh kernel reached by
+    the time it answered: measured by starting one as visitors' kernels start (in the sandbox,
+    if there is one), without a memory limit. ``--kernel-memory`` below it crash-loops."""
+    from livecells.server.public import LimitedKernelManager
+
+    os.makedirs(jupyter_runtime_dir(), exist_ok=True)
+    km = LimitedKernelManager(
+        connection_file=os.path.join(jupyter_runtime_dir(), f"kernel-{os.getpid()}-measure.json"),
+        kernel_name=kernel_name,
+        memory_limit=0,
+        cpu_limit=0,
+        sandbox=sandbox,
+        kernel_network=network,
+    )
+    await km.start_kernel(cwd=root_dir, stdout=subprocess.DEVNULL)
+    client = km.client()
+    client.start_channels()
+    try:
+        try:
+            await client.wait_for_ready(timeout=120)
+        except RuntimeError as exc:
+            where = "in the sandbox" if sandbox else "here"
+            raise ConfigError(
+                f"a {kernel_name} kernel does not start {where} ({exc}): see the log above"
+            ) from None
+        assert km.provisioner is not None
+        pid: int = km.provisioner.pid  # type: ignore[attr-defined]
+        return max(_vm_peak(pid) for pid in _tree(pid))
+    finally:
+        client.stop_channels()
+        await km.shutdown_kernel(now=True)
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (from /proc's children lists)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += map(int, (task / "children").read_text().split())
+    return found
+
+
+def _vm_peak(pid: int) -> int:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmPeak:"):
+                return int(line.split()[1]) * 1024
+    return 0
