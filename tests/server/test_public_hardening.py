@@ -323,7 +323,12 @@ def test_a_kernel_dead_for_good_holds_no_place(
 ) -> None:
     """A kernel whose restarts all fail leaves the map; it must leave the counts too, or a
     few such kernels lock the site (503 for everyone)."""
-    flag = tmp_path / "broken"
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "index.md").write_text(PAGE)
+    # In the served folder, which a sandboxed kernel sees (read-only): its restarts fail once
+    # the test has made it.
+    flag = root / "broken"
     spec = tmp_path / "data" / "kernels" / "fragile"
     spec.mkdir(parents=True)
     boot = (
@@ -334,9 +339,6 @@ def test_a_kernel_dead_for_good_holds_no_place(
     (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "Fragile"}))
     others = os.environ.get("JUPYTER_PATH", "")
     monkeypatch.setenv("JUPYTER_PATH", os.pathsep.join([str(tmp_path / "data"), others]))
-    root = tmp_path / "site"
-    root.mkdir()
-    (root / "index.md").write_text(PAGE)
     server = start_livecells_serve(
         root, "--public", "--pool-size=0", "--max-kernels=1", "--trust-forwarded-headers"
     )
@@ -345,7 +347,10 @@ def test_a_kernel_dead_for_good_holds_no_place(
         started = alice.request("POST", "api/kernels", json={"name": "fragile"})
         assert started.status_code == 201, started.text
         kernel = started.json()["id"]
-        asyncio.run(alice.send(kernel, f"open({str(flag)!r}, 'w').close()\nimport os\nos._exit(1)"))
+        # Only once it has answered (past its boot's look for the flag) may the flag appear.
+        assert alice.run(kernel, "print(1)")[0]["content"]["text"] == "1\n"
+        flag.touch()
+        asyncio.run(alice.send(kernel, "import os\nos._exit(1)"))
         deadline = time.monotonic() + 90
         while alice.request("GET", f"api/kernels/{kernel}").status_code != 404:
             assert time.monotonic() < deadline, "the kernel never died for good"

@@ -240,6 +240,7 @@ class VisitorKernels(AsyncMappingKernelManager):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.owners: dict[str, str] = {}
+        self._cleanups: set[asyncio.Future[Any]] = set()
         self.addresses: dict[str, str] = {}
         """The client address each visitor kernel was started from."""
         self._starting: dict[str, int] = {}
@@ -415,7 +416,13 @@ class VisitorKernels(AsyncMappingKernelManager):
         """Its restarts failed: jupyter_server drops it from the map, and so from
         :meth:`running`, which every count goes by."""
         owner = self.owners.get(kernel_id)
+        kernel = self._kernels.get(kernel_id)
         super()._handle_kernel_died(kernel_id)
+        if kernel is not None:
+            # jupyter_server drops it without a cleanup: its sandbox's folder and cgroup go here.
+            cleanup = asyncio.ensure_future(kernel._async_cleanup_resources(restart=False))
+            self._cleanups.add(cleanup)
+            cleanup.add_done_callback(self._cleanups.discard)
         self._pooled.discard(kernel_id)
         for pooled in self._pool.values():
             if kernel_id in pooled:
