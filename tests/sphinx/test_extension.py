@@ -1,0 +1,170 @@
+"""``livecells.sphinx`` in real Sphinx builds: what it writes into the build, what it reads from
+``conf.py`` (its own settings, sphinx-thebe's), and what it refuses."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+from tests.sphinx.conftest import html_of, page_config_of, project, sphinx_build
+
+from livecells.pageconfig import Served
+from livecells.sphinx.built import is_built_html, served_page
+
+
+def sha384(path: Path) -> str:
+    return "sha384-" + base64.b64encode(hashlib.sha384(path.read_bytes()).digest()).decode()
+
+
+@pytest.fixture(scope="module")
+def mystnb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = project(tmp_path_factory.mktemp("sphinx"), "mystnb")
+    (root / "off.md").write_text(
+        "---\nlivecells: false\n---\n# Off\n\n```{code-cell} python\n1 + 1\n```\n"
+    )
+    done = sphinx_build(root)
+    assert done.returncode == 0, done.stderr
+    return html_of(root)
+
+
+def test_pages_with_cells_get_the_page_config_and_the_client_with_its_hashes(
+    mystnb: Path,
+) -> None:
+    html = (mystnb / "analysis.html").read_text()
+    config = page_config_of(html)
+    assert config["runtime"] == "pyodide"
+    assert config["runtimes"] == ["pyodide", "server"]
+    assert config["staticUrl"] == "_static/livecells/"
+    assert config["cells"] == {"selector": ".thebe", "input": "pre", "output": ".output"}
+    static = mystnb / "_static" / "livecells"
+    entry = re.search(r'<script integrity="([^"]+)" type="module" src="([^"]+)"', html)
+    assert entry is not None
+    assert entry.group(2).split("?")[0] == "_static/livecells/livecells.js"
+    assert entry.group(1) == sha384(static / "livecells.js")
+    style = re.search(r'<link integrity="([^"]+)" rel="stylesheet" type="text/css" href="([^"?]+)', html)
+    assert style is not None and style.group(2) == "_static/livecells/livecells-sphinx.css"
+    assert style.group(1) == sha384(static / "livecells-sphinx.css")
+    importmap = re.search(r'<script type="importmap">(.*?)</script>', html)
+    assert importmap is not None
+    for chunk in sorted((static / "chunks").glob("*.js")):
+        assert f'"./_static/livecells/chunks/{chunk.name}":"{sha384(chunk)}"' in importmap.group(1)
+    # the config comes before the import map, and that before the entry module
+    assert html.index('id="livecells-config"') < html.index("importmap") < entry.start()
+
+
+def test_the_build_is_self_hosted_and_katex_free(mystnb: Path) -> None:
+    static = mystnb / "_static" / "livecells"
+    assert (static / "pyodide" / "pyodide.asm.wasm").is_file()
+    assert (static / "pyodide-worker.js").is_file()
+    assert not (static / "katex").exists()
+    assert not (static / "pyodide-node.mjs").exists()
+    assert not (static / "livecells.css").exists()
+
+
+def test_pages_without_cells_and_pages_switched_off_load_nothing(mystnb: Path) -> None:
+    for page in ("prose.html", "off.html"):
+        html = (mystnb / page).read_text()
+        assert "livecells" not in html, page
+
+
+def test_the_stylesheet_leaves_the_theme_alone_and_follows_its_dark_mode(mystnb: Path) -> None:
+    css = (mystnb / "_static" / "livecells" / "livecells-sphinx.css").read_text()
+    assert ".admonition" not in css
+    assert not re.search(r"[{;]\s*color-scheme:", css)
+    assert "lc-site" not in css
+    assert ".lc-source {" not in css  # the theme styles its own code blocks
+    assert 'html[data-theme="dark"], body[data-theme="dark"] { --lc-fg: #e6edf3;' in css
+    assert '@media (prefers-color-scheme: dark) {\nbody[data-theme="auto"] { --lc-fg:' in css
+    assert "@media (prefers-color-scheme: dark) {\n:root" not in css  # alabaster stays light
+
+
+def test_an_unknown_livecells_jupyter_key_fails_the_build_naming_it(tmp_path: Path) -> None:
+    root = project(tmp_path, "thebe", 'livecells_jupyter = {"lite": True, "colab": True}')
+    done = sphinx_build(root)
+    assert done.returncode == 2
+    assert (
+        "conf.py: livecells_jupyter: unknown key 'colab'; allowed: lite, binder, server, "
+        "kernelName, disableSessionSaving"
+    ) in done.stderr
+
+
+def test_a_wrong_livecells_option_fails_the_build_naming_it(tmp_path: Path) -> None:
+    root = project(tmp_path, "thebe", 'livecells = {"runtime": "colab"}')
+    done = sphinx_build(root)
+    assert done.returncode == 2
+    assert "conf.py: livecells.runtime: expected one of livecells, server, binder, pyodide" in (
+        done.stderr
+    )
+
+
+def test_a_thebe_config_alone_is_read_as_sphinx_thebe_means_it(tmp_path: Path) -> None:
+    root = project(tmp_path, "thebe")
+    done = sphinx_build(root)
+    assert done.returncode == 0, done.stderr
+    assert (
+        "WARNING: livecells: thebe_config: 'codemirror-theme' has no meaning here: the editor "
+        "follows the theme's light or dark mode"
+    ) in done.stderr
+    config = page_config_of((html_of(root) / "index.html").read_text())
+    assert config["runtime"] == "binder"
+    assert config["binder"] == {
+        "repo": "owner/thebe-repo",
+        "ref": "main",
+        "url": "https://mybinder.org/",
+        "provider": "github",
+    }
+    assert config["cells"] == {"selector": "div.highlight-python", "input": "pre", "output": ".output"}
+
+
+def test_livecells_jupyter_true_is_binder_on_the_thebe_base_repository(tmp_path: Path) -> None:
+    root = project(tmp_path, "mystnb", "livecells_jupyter = True")
+    assert sphinx_build(root).returncode == 0
+    config = page_config_of((html_of(root) / "analysis.html").read_text())
+    assert config["runtime"] == "binder"
+    assert config["binder"]["repo"] == "executablebooks/thebe-binder-base"
+    lite = project(tmp_path / "lite", "mystnb", 'livecells_jupyter = "lite"\nlivecells = {"runtimes": ["pyodide"]}')
+    assert sphinx_build(lite).returncode == 0
+    config = page_config_of((html_of(lite) / "analysis.html").read_text())
+    assert (config["runtime"], config["runtimes"]) == ("pyodide", ["pyodide"])
+
+
+# -- served by livecells serve ----------------------------------------------------------------
+
+SERVED = Served(base_url="/base/", open_in_jupyter=None, watch=False, auto_run=None)
+
+
+def test_a_built_folder_is_told_from_a_source_folder(mystnb: Path, tmp_path: Path) -> None:
+    assert is_built_html(mystnb)
+    assert not is_built_html(mystnb.parent.parent)  # the sources
+    (tmp_path / "index.html").write_text("<p>")
+    (tmp_path / "_static").mkdir()
+    (tmp_path / "myst.yml").write_text("project: {}\n")
+    assert not is_built_html(tmp_path)
+
+
+def test_served_pages_put_the_serving_kernels_first(mystnb: Path) -> None:
+    html = (mystnb / "analysis.html").read_text()
+    served = served_page(html, SERVED)
+    config = page_config_of(served)
+    assert config["runtime"] == "livecells"
+    assert config["runtimes"] == ["livecells", "pyodide", "server"]
+    assert config["baseUrl"] == "/base/"
+    public = page_config_of(served_page(html, SERVED, switchable={"livecells", "pyodide"}))
+    assert public["runtimes"] == ["livecells", "pyodide"]
+    # everything but the config is as it was
+    before = html.split('id="livecells-config"')
+    after = served.split('id="livecells-config"')
+    assert before[0] == after[0]
+    assert before[1].split("</script>", 1)[1] == after[1].split("</script>", 1)[1]
+
+
+def test_served_pages_without_a_live_config_are_sent_as_they_are(mystnb: Path) -> None:
+    html = (mystnb / "prose.html").read_text()
+    assert served_page(html, SERVED) == html
+    off = '<script id="livecells-config" type="application/json">{"runtime":null}</script>'
+    assert served_page(off, SERVED) == off
+    broken = '<script id="livecells-config" type="application/json">{nope</script>'
+    assert served_page(broken, SERVED) == broken
