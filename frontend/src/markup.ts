@@ -74,10 +74,9 @@ function insideCell(element: HTMLElement): boolean {
 export function panelPlace(document: Document): { parent: Element; before: Element | null } {
   const button = document.querySelector(".thebe-launch-button, .livecells-panel-slot");
   if (button?.parentElement) return { parent: button.parentElement, before: button };
-  const main =
-    document.querySelector("main.lc-page") ??
-    document.querySelector("[role='main']") ??
-    document.querySelector("main") ??
-    document.body;
+  // livecells' own pages; pydata-sphinx-theme and sphinx-book-theme (whose role=main holds the
+  // article's header too); furo; alabaster and Sphinx's basic layout.
+  const places = ["main.lc-page", "article.bd-article", "article[role='main']", "[role='main']", "main"];
+  const main = places.map((selector) => document.querySelector(selector)).find((found) => found) ?? document.body;
   return { parent: main, before: main.firstElementChild };
 }

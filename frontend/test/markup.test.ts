@@ -94,4 +94,6 @@ test("the panel takes a thebe launch button's place, else the top of the main co
   const main = panelPlace(doc);
   assert.equal((main.parent as HTMLElement).className, "body");
   assert.equal(main.before?.tagName, "SECTION");
+  const book = page(`<main role="main"><div class="bd-header-article">buttons</div><article class="bd-article"><section>T</section></article></main>`);
+  assert.equal((panelPlace(book).parent as HTMLElement).className, "bd-article");
 });

@@ -1,0 +1,139 @@
+"""Sphinx sites, built for real, made live in Chromium: MyST-NB on sphinx-book-theme on the
+Pyodide runtime (a plain static host), nbsphinx on furo and a sphinx-thebe site on alabaster
+served by ``livecells serve _build/html`` (the server's own kernels), and Binder through the
+local stand-in for mybinder.org (tests/binderhub.py)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from tests.binderhub import StandInBinderHub, standin_binderhub
+from tests.browser.static_server import serve_static
+from tests.conftest import JupyterServer, start_livecells_serve
+from tests.sphinx.conftest import html_of, project, sphinx_build
+
+BOOT = 120_000  # ms: loading Pyodide, or starting a kernel, on 2 busy cores
+READY = re.compile(r"^(ready|idle)$")
+
+
+def built(tmp: Path, name: str, conf: str = "") -> Path:
+    root = project(tmp, name, conf)
+    done = sphinx_build(root)
+    assert done.returncode == 0, done.stderr
+    return html_of(root)
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    opened = context.new_page()
+    opened.set_default_timeout(30_000)
+    yield opened
+    context.close()
+
+
+def start(page: Page) -> None:
+    page.locator("button.lc-power").click()
+    expect(page.locator(".lc-panel")).to_have_attribute("data-status", READY, timeout=BOOT)
+
+
+def served_url(server: JupyterServer, page: Page, path: str) -> str:
+    page.goto(f"{server.url}livecells/?token={server.token}")  # the login cookie
+    return f"{server.url}livecells/{path}"
+
+
+def test_mystnb_cells_run_on_pyodide_hidden_inputs_stay_hidden(
+    tmp_path: Path, page: Page
+) -> None:
+    site = built(tmp_path, "mystnb")
+    with serve_static(site, isolated=True) as url:
+        page.goto(url + "analysis.html")
+        cells = page.locator(".lc-cell")
+        expect(cells).to_have_count(2)
+        # the panel sits at the top of the book theme's article, not in its header
+        assert page.locator("article .lc-panel").count() == 1
+        start(page)  # autoRun: Start runs every cell
+        expect(cells.nth(0).locator(".lc-outputs")).to_have_text("45", timeout=BOOT)
+        expect(cells.nth(1).locator(".lc-outputs")).to_contain_text("hidden 90", timeout=BOOT)
+        hidden = cells.nth(1).locator("details")
+        assert hidden.get_attribute("open") is None
+        assert not cells.nth(1).locator("pre.lc-source").is_visible()
+        assert cells.nth(0).locator(".lc-count").inner_text() == "[1]:"
+
+
+def test_book_theme_dark_mode_reaches_the_panel(tmp_path: Path, page: Page) -> None:
+    site = built(tmp_path, "mystnb")
+    with serve_static(site, isolated=False) as url:
+        page.goto(url + "analysis.html")
+        panel = page.locator(".lc-panel")
+        expect(panel).to_be_visible()
+        light = panel.evaluate("e => getComputedStyle(e).getPropertyValue('--lc-bg').trim()")
+        page.evaluate("document.documentElement.dataset.theme = 'dark'")
+        dark = panel.evaluate("e => getComputedStyle(e).getPropertyValue('--lc-bg').trim()")
+        assert (light, dark) == ("#ffffff", "#0d1117")
+
+
+@pytest.fixture(scope="module")
+def served_sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    tmp = tmp_path_factory.mktemp("served")
+    yield {"nbsphinx": built(tmp, "nbsphinx"), "thebe": built(tmp, "thebe")}
+
+
+def test_nbsphinx_on_furo_runs_on_the_serving_kernels(
+    served_sites: dict[str, Path], page: Page
+) -> None:
+    server = start_livecells_serve(served_sites["nbsphinx"])
+    try:
+        page.goto(served_url(server, page, "numbers.html"))
+        cells = page.locator(".lc-cell")
+        expect(cells).to_have_count(2)
+        expect(page.locator(".lc-panel")).to_have_attribute("data-runtime", "livecells")
+        start(page)
+        expect(cells.nth(1).locator(".lc-outputs")).to_contain_text("pid True 43", timeout=BOOT)
+        expect(cells.nth(0).locator(".lc-outputs")).to_contain_text("42")
+        # furo's dark mode is on <body>
+        page.evaluate("document.body.dataset.theme = 'dark'")
+        dark = page.locator(".lc-panel").evaluate(
+            "e => getComputedStyle(e).getPropertyValue('--lc-bg').trim()"
+        )
+        assert dark == "#0d1117"
+    finally:
+        server.stop()
+
+
+def test_a_sphinx_thebe_site_is_live_with_no_other_change(
+    served_sites: dict[str, Path], page: Page
+) -> None:
+    server = start_livecells_serve(served_sites["thebe"])
+    try:
+        page.goto(served_url(server, page, "index.html"))
+        cells = page.locator(".lc-cell")
+        expect(cells).to_have_count(1)  # the python block, not the text one
+        start(page)
+        expect(cells.nth(0).locator(".lc-outputs")).to_have_text(
+            "[0, 1, 4, 9, 16]", timeout=BOOT
+        )
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandInBinderHub]:
+    with standin_binderhub(tmp_path_factory.mktemp("binder-repo")) as running:
+        yield running
+
+
+def test_binder_through_the_stand_in_hub(tmp_path: Path, page: Page, hub: StandInBinderHub) -> None:
+    conf = f'livecells_jupyter = {{"binder": {{"url": "{hub.url}", "repo": "owner/sphinx"}}}}'
+    site = built(tmp_path, "mystnb", conf)
+    with serve_static(site, isolated=False) as url:
+        page.goto(url + "analysis.html")
+        start(page)
+        expect(page.locator(".lc-cell").nth(0).locator(".lc-outputs")).to_have_text(
+            "45", timeout=BOOT
+        )
+    assert hub.launches == ["github/owner/sphinx/HEAD"]
