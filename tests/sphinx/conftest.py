@@ -45,9 +45,7 @@ def html_of(source: Path) -> Path:
 def page_config_of(html: str) -> dict[str, Any]:
     """The page config the extension wrote (Sphinx sorts a tag's attributes: ``id``, then
     ``type``)."""
-    match = re.search(
-        r'<script id="livecells-config" type="application/json">(.*?)</script>', html
-    )
+    match = re.search(r'<script id="livecells-config" type="application/json">(.*?)</script>', html)
     assert match is not None, "the page has no #livecells-config"
     config: dict[str, Any] = json.loads(match.group(1))
     return config

@@ -46,9 +46,7 @@ def served_url(server: JupyterServer, page: Page, path: str) -> str:
     return f"{server.url}livecells/{path}"
 
 
-def test_mystnb_cells_run_on_pyodide_hidden_inputs_stay_hidden(
-    tmp_path: Path, page: Page
-) -> None:
+def test_mystnb_cells_run_on_pyodide_hidden_inputs_stay_hidden(tmp_path: Path, page: Page) -> None:
     site = built(tmp_path, "mystnb")
     with serve_static(site, isolated=True) as url:
         page.goto(url + "analysis.html")
@@ -114,9 +112,7 @@ def test_a_sphinx_thebe_site_is_live_with_no_other_change(
         cells = page.locator(".lc-cell")
         expect(cells).to_have_count(1)  # the python block, not the text one
         start(page)
-        expect(cells.nth(0).locator(".lc-outputs")).to_have_text(
-            "[0, 1, 4, 9, 16]", timeout=BOOT
-        )
+        expect(cells.nth(0).locator(".lc-outputs")).to_have_text("[0, 1, 4, 9, 16]", timeout=BOOT)
     finally:
         server.stop()
 

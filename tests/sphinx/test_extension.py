@@ -44,7 +44,9 @@ def test_pages_with_cells_get_the_page_config_and_the_client_with_its_hashes(
     assert entry is not None
     assert entry.group(2).split("?")[0] == "_static/livecells/livecells.js"
     assert entry.group(1) == sha384(static / "livecells.js")
-    style = re.search(r'<link integrity="([^"]+)" rel="stylesheet" type="text/css" href="([^"?]+)', html)
+    style = re.search(
+        r'<link integrity="([^"]+)" rel="stylesheet" type="text/css" href="([^"?]+)', html
+    )
     assert style is not None and style.group(2) == "_static/livecells/livecells-sphinx.css"
     assert style.group(1) == sha384(static / "livecells-sphinx.css")
     importmap = re.search(r'<script type="importmap">(.*?)</script>', html)
@@ -116,7 +118,11 @@ def test_a_thebe_config_alone_is_read_as_sphinx_thebe_means_it(tmp_path: Path) -
         "url": "https://mybinder.org/",
         "provider": "github",
     }
-    assert config["cells"] == {"selector": "div.highlight-python", "input": "pre", "output": ".output"}
+    assert config["cells"] == {
+        "selector": "div.highlight-python",
+        "input": "pre",
+        "output": ".output",
+    }
 
 
 def test_livecells_jupyter_true_is_binder_on_the_thebe_base_repository(tmp_path: Path) -> None:
@@ -125,7 +131,11 @@ def test_livecells_jupyter_true_is_binder_on_the_thebe_base_repository(tmp_path:
     config = page_config_of((html_of(root) / "analysis.html").read_text())
     assert config["runtime"] == "binder"
     assert config["binder"]["repo"] == "executablebooks/thebe-binder-base"
-    lite = project(tmp_path / "lite", "mystnb", 'livecells_jupyter = "lite"\nlivecells = {"runtimes": ["pyodide"]}')
+    lite = project(
+        tmp_path / "lite",
+        "mystnb",
+        'livecells_jupyter = "lite"\nlivecells = {"runtimes": ["pyodide"]}',
+    )
     assert sphinx_build(lite).returncode == 0
     config = page_config_of((html_of(lite) / "analysis.html").read_text())
     assert (config["runtime"], config["runtimes"]) == ("pyodide", ["pyodide"])

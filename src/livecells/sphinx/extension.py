@@ -129,9 +129,7 @@ def _page_context(
     if "sphinx_thebe" in app.extensions:
         # Jupyter Book 1 loads sphinx-thebe whatever the book says: its scripts would fetch
         # thebe from a CDN on the launch button; the livecells panel does that job.
-        context["script_files"][:] = [
-            js for js in context["script_files"] if not _is_thebe(js)
-        ]
+        context["script_files"][:] = [js for js in context["script_files"] if not _is_thebe(js)]
     app.add_js_file(
         None, body=json_in_html(config.to_json()), type="application/json",
         id="livecells-config", priority=100,

@@ -31,9 +31,9 @@ def sphinx_stylesheet(css: str) -> str:
     out: list[str] = []
     for prelude, body in _blocks(COMMENT.sub("", css)):
         if prelude.startswith("@media") and "prefers-color-scheme: dark" in prelude:
-            inner = _blocks(body)
-            out += [_rule(_scoped(sel, DARK), decl) for sel, decl in inner]
-            auto = "".join(_rule(_scoped(sel, (AUTO,)), decl) for sel, decl in inner)
+            rules = _blocks(body)
+            out += [_rule(_scoped(sel, DARK), decl) for sel, decl in rules]
+            auto = "".join(_rule(_scoped(sel, (AUTO,)), decl) for sel, decl in rules)
             out.append(f"@media (prefers-color-scheme: dark) {{\n{auto}}}\n")
         elif prelude.startswith("@"):
             inner = "".join(_rule(sel, decl) for sel, decl in _blocks(body) if _keep(sel))
@@ -74,7 +74,7 @@ def _ours(prelude: str) -> str:
 
 
 def _scoped(prelude: str, roots: tuple[str, ...]) -> str:
-    scoped = []
+    scoped: list[str] = []
     for selector in _selectors(prelude):
         if selector == ":root":
             scoped += roots
