@@ -22,9 +22,14 @@ def sha384(path: Path) -> str:
 @pytest.fixture(scope="module")
 def mystnb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = project(tmp_path_factory.mktemp("sphinx"), "mystnb")
-    (root / "off.md").write_text(
-        "---\nlivecells: false\n---\n# Off\n\n```{code-cell} python\n1 + 1\n```\n"
+    notebook = (
+        "---\njupytext:\n  text_representation:\n    format_name: myst\n"
+        "kernelspec:\n  name: python3\n  display_name: Python 3\n{extra}---\n"
+        "# {title}\n\n```{{code-cell}} python\n1 + 1\n```\n"
     )
+    (root / "off.md").write_text(notebook.format(extra="livecells: false\n", title="Off"))
+    on = notebook.format(extra="livecells:\n  autoRun: false\n", title="On")
+    (root / "on.md").write_text(on)
     done = sphinx_build(root)
     assert done.returncode == 0, done.stderr
     return html_of(root)
@@ -67,6 +72,8 @@ def test_the_build_is_self_hosted_and_katex_free(mystnb: Path) -> None:
 
 
 def test_pages_without_cells_and_pages_switched_off_load_nothing(mystnb: Path) -> None:
+    on = page_config_of((mystnb / "on.html").read_text())
+    assert (on["runtime"], on["autoRun"]) == ("pyodide", False)  # the page's own options
     for page in ("prose.html", "off.html"):
         html = (mystnb / page).read_text()
         assert "livecells" not in html, page
@@ -91,6 +98,25 @@ def test_an_unknown_livecells_jupyter_key_fails_the_build_naming_it(tmp_path: Pa
         "conf.py: livecells_jupyter: unknown key 'colab'; allowed: lite, binder, server, "
         "kernelName, disableSessionSaving"
     ) in done.stderr
+    # MyST's math keys are the theme's business here
+    root = project(tmp_path / "math", "thebe", 'livecells_jupyter = {"mathjaxUrl": "x"}')
+    done = sphinx_build(root)
+    assert done.returncode == 2
+    assert "conf.py: livecells_jupyter: unknown key 'mathjaxUrl'; allowed: lite," in done.stderr
+
+
+def test_a_wrong_page_option_fails_the_build_naming_the_page(tmp_path: Path) -> None:
+    root = project(tmp_path, "mystnb")
+    text = (root / "analysis.ipynb").read_text()
+    (root / "analysis.ipynb").write_text(
+        text.replace(
+            ' "metadata": {\n  "kernelspec"',
+            ' "metadata": {\n  "livecells": {"autoRun": 1}, "kernelspec"',
+        )
+    )
+    done = sphinx_build(root)
+    assert done.returncode == 2, done.stderr
+    assert "analysis: livecells.autoRun: expected a boolean, got 1" in done.stderr
 
 
 def test_a_wrong_livecells_option_fails_the_build_naming_it(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -86,7 +87,7 @@ def _page_context(
         return
     settings = state.settings
     metadata = app.env.metadata.get(pagename, {})
-    page = metadata.get("livecells")
+    page = _metadata(metadata.get("livecells"))
     if page is False or not settings.jupyter.enabled:
         return
     body = context.get("body") or ""
@@ -94,7 +95,7 @@ def _page_context(
     if not (settings.always_load or selected or any(mark in body for mark in CELL_MARKERS)):
         return
     options = dict(settings.options)
-    if isinstance(page, dict):
+    if page is not None and page is not True:
         options.update(_page_options(page, pagename))
     static_url = context["pathto"](f"_static/{ASSETS}/", 1)
     config = page_config(
@@ -146,16 +147,30 @@ def _is_thebe(js: Any) -> bool:
     return any(mark in text for mark in THEBE_SCRIPTS)
 
 
-def _page_options(value: dict[str, Any], pagename: str) -> dict[str, Any]:
+def _page_options(value: object, pagename: str) -> dict[str, Any]:
     try:
         return parse_options(value, where=f"{pagename}: livecells")
     except ConfigError as exc:
         raise SphinxConfigError(str(exc)) from None
 
 
+def _metadata(value: object) -> object:
+    """A page metadata value as written: docutils and MyST-NB keep frontmatter values as text
+    (``livecells: false`` arrives as ``'False'``, a mapping as its JSON)."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    try:
+        return json.loads(text)
+    except ValueError:
+        return value
+
+
 def _kernel_name(metadata: dict[str, Any]) -> str | None:
     """The page's kernel, as sphinx-thebe finds it: ``thebe-kernel``, else the kernelspec."""
-    spec = metadata.get("kernelspec")
+    spec = _metadata(metadata.get("kernelspec"))
     name = metadata.get("thebe-kernel")
     if name is None and isinstance(spec, dict):
         name = spec.get("name")
