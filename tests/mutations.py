@@ -79,6 +79,13 @@ MUTATIONS = [
         ("tests/sphinx/test_extension.py::test_served_pages_put_the_serving_kernels_first",),
     ),
     Mutation(
+        "serve _build/html: an HTML file outside the folder is sent",
+        "src/livecells/server/built.py",
+        "        if not target.is_relative_to(root) or not target.is_file() or",
+        "        if not target.is_file() or",
+        ("tests/sphinx/test_served.py::test_nothing_outside_the_folder_or_hidden_is_sent",),
+    ),
+    Mutation(
         "client: nbsphinx output rows stay outside their cell",
         "frontend/src/markup.ts",
         "    outputs.append(next);",
