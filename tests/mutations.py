@@ -79,6 +79,26 @@ MUTATIONS = [
         ("tests/sphinx/test_extension.py::test_served_pages_put_the_serving_kernels_first",),
     ),
     Mutation(
+        "sphinx: the stylesheet keeps livecells' page rules (admonitions) on theme pages",
+        "src/livecells/sphinx/theme.py",
+        'OURS = re.compile(r"\\.(lc|ansi)-|^:root$")',
+        'OURS = re.compile(r".")',
+        (
+            "tests/sphinx/test_browser.py::"
+            "test_each_theme_keeps_its_styles_and_its_dark_mode_reaches_the_panel[furo]",
+        ),
+    ),
+    Mutation(
+        "sphinx: the page config is written as plain JSON (a </script> in it ends the element)",
+        "src/livecells/sphinx/extension.py",
+        "body=json_in_html(config.to_json())",
+        "body=json.dumps(config.to_json())",
+        (
+            "tests/sphinx/test_extension.py::"
+            "test_a_notebooks_metadata_cannot_break_out_of_the_page_config",
+        ),
+    ),
+    Mutation(
         "serve _build/html: an HTML file outside the folder is sent",
         "src/livecells/server/built.py",
         "        if not target.is_relative_to(root) or not target.is_file() or",

@@ -133,3 +133,65 @@ def test_binder_through_the_stand_in_hub(tmp_path: Path, page: Page, hub: StandI
             "45", timeout=BOOT
         )
     assert hub.launches == ["github/owner/sphinx/HEAD"]
+
+
+THEMES = {
+    # theme: (where the panel goes, how the theme says "dark", or None: it has no dark mode)
+    "sphinx_book_theme": ("article.bd-article", "document.documentElement.dataset.theme = 'dark'"),
+    "pydata_sphinx_theme": (
+        "article.bd-article",
+        "document.documentElement.dataset.theme = 'dark'",
+    ),
+    "furo": ("article[role=main]", "document.body.dataset.theme = 'dark'"),
+    "alabaster": ("div.body[role=main]", None),
+}
+STYLED = ["body", "h1", "div.admonition", "div.cell_input pre", "div.cell_output pre"]
+PROPERTIES = ["color", "background-color", "font-family", "font-size", "margin", "padding"]
+
+
+@pytest.mark.parametrize("theme", list(THEMES))
+def test_each_theme_keeps_its_styles_and_its_dark_mode_reaches_the_panel(
+    tmp_path: Path, browser: Browser, theme: str
+) -> None:
+    site = built(tmp_path, "mystnb", f"html_theme = {theme!r}")
+    place, dark = THEMES[theme]
+    # the system prefers dark: only themes that follow it (furo's "auto") turn the panel dark
+    context = browser.new_context(color_scheme="dark")
+    try:
+        page = context.new_page()
+        with serve_static(site, isolated=False) as url:
+            page.goto(url + "analysis.html")
+            panel = page.locator(".lc-panel")
+            expect(panel).to_be_visible()
+            assert page.locator(f"{place} > .lc-panel").count() == 1
+            styles = """([selectors, properties]) => selectors.map((s) => {
+                const element = document.querySelector(s);
+                const style = getComputedStyle(element);
+                return properties.map((p) => style.getPropertyValue(p));
+            })"""
+            ours = page.evaluate(styles, [STYLED, PROPERTIES])
+            page.evaluate(
+                "document.querySelector('link[href*=\"livecells-sphinx.css\"]').disabled = true"
+            )
+            assert page.evaluate(styles, [STYLED, PROPERTIES]) == ours
+            page.evaluate(
+                "document.querySelector('link[href*=\"livecells-sphinx.css\"]').disabled = false"
+            )
+            background = "e => getComputedStyle(e).getPropertyValue('--lc-bg').trim()"
+            system = "#0d1117" if theme == "furo" else "#ffffff"
+            if theme in ("sphinx_book_theme", "pydata_sphinx_theme"):
+                # pydata's "auto" resolves the system's dark into data-theme on <html>
+                page.evaluate("document.documentElement.dataset.theme = 'light'")
+            assert panel.evaluate(background) == system
+            if dark is not None:
+                page.evaluate(dark)
+                assert panel.evaluate(background) == "#0d1117"
+    finally:
+        context.close()
+
+
+def test_a_thebe_button_is_where_the_panel_goes(tmp_path: Path, page: Page) -> None:
+    site = built(tmp_path, "thebe")
+    with serve_static(site, isolated=False) as url:
+        page.goto(url + "index.html")
+        expect(page.locator(".lc-panel + .livecells-panel-slot")).to_have_count(1)

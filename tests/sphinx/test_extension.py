@@ -105,6 +105,17 @@ def test_an_unknown_livecells_jupyter_key_fails_the_build_naming_it(tmp_path: Pa
     assert "conf.py: livecells_jupyter: unknown key 'mathjaxUrl'; allowed: lite," in done.stderr
 
 
+def test_a_notebooks_metadata_cannot_break_out_of_the_page_config(tmp_path: Path) -> None:
+    root = project(tmp_path, "mystnb")
+    hostile = "x</script><script>alert(1)</script><!--"
+    text = (root / "analysis.ipynb").read_text()
+    (root / "analysis.ipynb").write_text(text.replace('"name": "python3"', f'"name": "{hostile}"'))
+    assert sphinx_build(root).returncode == 0
+    html = (html_of(root) / "analysis.html").read_text()
+    assert page_config_of(html)["kernelName"] == hostile
+    assert "<script>alert(1)" not in html
+
+
 def test_a_wrong_page_option_fails_the_build_naming_the_page(tmp_path: Path) -> None:
     root = project(tmp_path, "mystnb")
     text = (root / "analysis.ipynb").read_text()

@@ -8,6 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from docutils import nodes
+from docutils.parsers.rst import Directive
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
@@ -39,10 +41,23 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("livecells", None, "html")
     if "thebe_config" not in app.config:  # sphinx-thebe (Jupyter Book 1 loads it) has it
         app.add_config_value("thebe_config", None, "html")
+    if "sphinx_thebe" not in app.extensions:
+        app.add_directive("thebe-button", ThebeButton)
     app.connect("builder-inited", _builder_inited)
     app.connect("html-page-context", _page_context)
     app.connect("build-finished", _build_finished)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+class ThebeButton(Directive):
+    """sphinx-thebe's ``thebe-button`` directive: where the page's panel goes (its text, which
+    labelled thebe's button, is not needed: the panel has its own)."""
+
+    optional_arguments = 1
+    final_argument_whitespace = True
+
+    def run(self) -> list[nodes.Node]:
+        return [nodes.raw("", '<div class="livecells-panel-slot"></div>', format="html")]
 
 
 def _builder_inited(app: Sphinx) -> None:
