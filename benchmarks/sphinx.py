@@ -40,7 +40,6 @@ sys.path.insert(0, str(ROOT))
 
 import nbformat  # noqa: E402
 import sphinx_thebe  # noqa: E402
-
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.conftest import start_livecells_serve  # noqa: E402
 
