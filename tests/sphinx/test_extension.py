@@ -215,3 +215,12 @@ def test_served_pages_without_a_live_config_are_sent_as_they_are(mystnb: Path) -
     assert served_page(off, SERVED) == off
     broken = '<script id="livecells-config" type="application/json">{nope</script>'
     assert served_page(broken, SERVED) == broken
+
+
+def test_always_load_puts_the_client_on_pages_without_cells(tmp_path: Path) -> None:
+    for always in (False, True):
+        root = project(tmp_path / str(always), "thebe", f'thebe_config["always_load"] = {always}')
+        (root / "other.rst").write_text(":orphan:\n\nOther\n=====\n\nNo code.\n")
+        assert sphinx_build(root).returncode == 0
+        html = (html_of(root) / "other.html").read_text()
+        assert ('id="livecells-config"' in html) is always
