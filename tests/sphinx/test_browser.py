@@ -9,12 +9,16 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import nbformat
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from tests.binderhub import StandInBinderHub, standin_binderhub
 from tests.browser.static_server import serve_static
 from tests.conftest import JupyterServer, start_livecells_serve
 from tests.sphinx.conftest import html_of, project, sphinx_build
+from tests.wheelfactory import make_wheel
+
+from livecells.wheels import LOCK_NAME
 
 BOOT = 120_000  # ms: loading Pyodide, or starting a kernel, on 2 busy cores
 READY = re.compile(r"^(ready|idle)$")
@@ -195,3 +199,26 @@ def test_a_thebe_button_is_where_the_panel_goes(tmp_path: Path, page: Page) -> N
     with serve_static(site, isolated=False) as url:
         page.goto(url + "index.html")
         expect(page.locator(".lc-panel + .livecells-panel-slot")).to_have_count(1)
+
+
+def test_livecells_packages_are_shipped_as_wheels_for_pyodide(tmp_path: Path, page: Page) -> None:
+    conf = 'livecells = {"packages": ["wheels/greeting-1.0-py3-none-any.whl"]}'
+    root = project(tmp_path, "mystnb", conf)
+    (root / "wheels").mkdir()
+    make_wheel(root / "wheels", "greeting", "1.0", "def hello():\n    return 'hi from a wheel'\n")
+    notebook = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}}
+    )
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# Greet"),
+        nbformat.v4.new_code_cell("import greeting\nprint(greeting.hello())"),
+    ]
+    nbformat.write(notebook, root / "greet.ipynb")
+    done = sphinx_build(root)
+    assert done.returncode == 0, done.stderr
+    site = html_of(root)
+    assert (site / "_static" / "livecells" / "wheels" / LOCK_NAME).is_file()
+    with serve_static(site, isolated=True) as url:
+        page.goto(url + "greet.html")
+        start(page)
+        expect(page.locator(".lc-cell .lc-outputs")).to_have_text("hi from a wheel", timeout=BOOT)

@@ -75,7 +75,11 @@ def _builder_inited(app: Sphinx) -> None:
     static.mkdir(parents=True, exist_ok=True)
     (static / STYLESHEET).write_text(css, encoding="utf-8")
     wheels = False
-    packages = list(settings.options.get("packages") or [])
+    # A wheel file is named relative to conf.py's folder.
+    packages = [
+        str(Path(app.confdir) / name) if name.endswith(".whl") else name
+        for name in settings.options.get("packages") or []
+    ]
     if packages:
         try:
             fetched = fetch_wheels(packages, static / "wheels")
