@@ -78,5 +78,7 @@ export function panelPlace(document: Document): { parent: Element; before: Eleme
   // article's header too); furo; alabaster and Sphinx's basic layout.
   const places = ["main.lc-page", "article.bd-article", "article[role='main']", "[role='main']", "main"];
   const main = places.map((selector) => document.querySelector(selector)).find((found) => found) ?? document.body;
-  return { parent: main, before: main.firstElementChild };
+  // Before the page's first section: after what a theme keeps above it (furo's edit and
+  // theme buttons), so the sticky panel does not cover it.
+  return { parent: main, before: main.querySelector(":scope > section") ?? main.firstElementChild };
 }

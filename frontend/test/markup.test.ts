@@ -96,4 +96,6 @@ test("the panel takes a thebe launch button's place, else the top of the main co
   assert.equal(main.before?.tagName, "SECTION");
   const book = page(`<main role="main"><div class="bd-header-article">buttons</div><article class="bd-article"><section>T</section></article></main>`);
   assert.equal((panelPlace(book).parent as HTMLElement).className, "bd-article");
+  const furo = page(`<article role="main"><div class="content-icon-container">icons</div><section><h1>T</h1></section></article>`);
+  assert.equal(panelPlace(furo).before?.tagName, "SECTION");
 });

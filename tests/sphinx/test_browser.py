@@ -21,6 +21,7 @@ from tests.wheelfactory import make_wheel
 from livecells.wheels import LOCK_NAME
 
 BOOT = 120_000  # ms: loading Pyodide, or starting a kernel, on 2 busy cores
+LOAD = 30_000  # ms: a page and its module scripts, on 2 busy cores
 READY = re.compile(r"^(ready|idle)$")
 
 
@@ -55,7 +56,7 @@ def test_mystnb_cells_run_on_pyodide_hidden_inputs_stay_hidden(tmp_path: Path, p
     with serve_static(site, isolated=True) as url:
         page.goto(url + "analysis.html")
         cells = page.locator(".lc-cell")
-        expect(cells).to_have_count(2)
+        expect(cells).to_have_count(2, timeout=LOAD)
         # the panel sits at the top of the book theme's article, not in its header
         assert page.locator("article .lc-panel").count() == 1
         start(page)  # autoRun: Start runs every cell
@@ -72,7 +73,7 @@ def test_book_theme_dark_mode_reaches_the_panel(tmp_path: Path, page: Page) -> N
     with serve_static(site, isolated=False) as url:
         page.goto(url + "analysis.html")
         panel = page.locator(".lc-panel")
-        expect(panel).to_be_visible()
+        expect(panel).to_be_visible(timeout=LOAD)
         light = panel.evaluate("e => getComputedStyle(e).getPropertyValue('--lc-bg').trim()")
         page.evaluate("document.documentElement.dataset.theme = 'dark'")
         dark = panel.evaluate("e => getComputedStyle(e).getPropertyValue('--lc-bg').trim()")
@@ -92,11 +93,13 @@ def test_nbsphinx_on_furo_runs_on_the_serving_kernels(
     try:
         page.goto(served_url(server, page, "numbers.html"))
         cells = page.locator(".lc-cell")
-        expect(cells).to_have_count(2)
-        expect(page.locator(".lc-panel")).to_have_attribute("data-runtime", "livecells")
+        expect(cells).to_have_count(2, timeout=LOAD)
+        expect(page.locator(".lc-panel")).to_have_attribute(
+            "data-runtime", "livecells", timeout=LOAD
+        )
         start(page)
         expect(cells.nth(1).locator(".lc-outputs")).to_contain_text("pid True 43", timeout=BOOT)
-        expect(cells.nth(0).locator(".lc-outputs")).to_contain_text("42")
+        expect(cells.nth(0).locator(".lc-outputs")).to_contain_text("42", timeout=LOAD)
         # furo's dark mode is on <body>
         page.evaluate("document.body.dataset.theme = 'dark'")
         dark = page.locator(".lc-panel").evaluate(
@@ -114,7 +117,7 @@ def test_a_sphinx_thebe_site_is_live_with_no_other_change(
     try:
         page.goto(served_url(server, page, "index.html"))
         cells = page.locator(".lc-cell")
-        expect(cells).to_have_count(1)  # the python block, not the text one
+        expect(cells).to_have_count(1, timeout=LOAD)  # the python block, not the text one
         start(page)
         expect(cells.nth(0).locator(".lc-outputs")).to_have_text("[0, 1, 4, 9, 16]", timeout=BOOT)
     finally:
@@ -166,7 +169,7 @@ def test_each_theme_keeps_its_styles_and_its_dark_mode_reaches_the_panel(
         with serve_static(site, isolated=False) as url:
             page.goto(url + "analysis.html")
             panel = page.locator(".lc-panel")
-            expect(panel).to_be_visible()
+            expect(panel).to_be_visible(timeout=LOAD)
             assert page.locator(f"{place} > .lc-panel").count() == 1
             styles = """([selectors, properties]) => selectors.map((s) => {
                 const element = document.querySelector(s);
@@ -198,7 +201,7 @@ def test_a_thebe_button_is_where_the_panel_goes(tmp_path: Path, page: Page) -> N
     site = built(tmp_path, "thebe")
     with serve_static(site, isolated=False) as url:
         page.goto(url + "index.html")
-        expect(page.locator(".lc-panel + .livecells-panel-slot")).to_have_count(1)
+        expect(page.locator(".lc-panel + .livecells-panel-slot")).to_have_count(1, timeout=LOAD)
 
 
 def test_livecells_packages_are_shipped_as_wheels_for_pyodide(tmp_path: Path, page: Page) -> None:

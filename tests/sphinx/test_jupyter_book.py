@@ -18,6 +18,7 @@ from tests.sphinx.conftest import PROJECTS, SRC, page_config_of
 VENV = Path(__file__).resolve().parents[2] / ".test-build" / "jupyter-book-1"
 JUPYTER_BOOK = VENV / "bin" / "jupyter-book"
 BOOT = 120_000
+LOAD = 30_000  # ms: a page and its module scripts, on 2 busy cores
 
 
 def jupyter_book() -> Path:
@@ -78,13 +79,13 @@ def test_the_books_live_code_button_starts_the_serving_kernels(
         page.goto(f"{server.url}livecells/?token={server.token}")
         page.goto(f"{server.url}livecells/analysis.html")
         cells = page.locator(".lc-cell")
-        expect(cells).to_have_count(2)
+        expect(cells).to_have_count(2, timeout=LOAD)
         # sphinx-book-theme's "Live Code" launch button calls initThebeSBT()
         launch = page.locator("button[onclick='initThebeSBT()']")
-        expect(launch).to_have_count(1)
+        expect(launch).to_have_count(1, timeout=LOAD)
         page.evaluate("initThebeSBT()")
         expect(cells.nth(0).locator(".lc-outputs")).to_have_text("45", timeout=BOOT)
-        expect(cells.nth(1).locator(".lc-outputs")).to_contain_text("hidden 90")
+        expect(cells.nth(1).locator(".lc-outputs")).to_contain_text("hidden 90", timeout=LOAD)
         assert page.locator(".lc-panel").get_attribute("data-runtime") == "livecells"
         assert page.locator(".thebe-launch-button").count() == 0
     finally:

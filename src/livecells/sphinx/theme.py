@@ -24,6 +24,11 @@ PAGE_ONLY = re.compile(
 """livecells' own page layout and prose, and its code-block look (the theme styles its ``pre``)."""
 OURS = re.compile(r"\.(lc|ansi)-|^:root$")
 COMMENT = re.compile(r"/\*.*?\*/", re.S)
+FOR_THEMES = """\
+.lc-panel { flex-wrap: wrap; top: var(--pst-header-height, 0px); }
+"""
+"""A theme's content column is narrower than livecells' pages: the panel's buttons wrap; it
+sticks below pydata-sphinx-theme's (and sphinx-book-theme's) sticky header."""
 
 
 def sphinx_stylesheet(css: str) -> str:
@@ -41,7 +46,7 @@ def sphinx_stylesheet(css: str) -> str:
                 out.append(f"{prelude} {{\n{inner}}}\n")
         elif _keep(prelude):
             out.append(_rule(_ours(prelude), _no_color_scheme(body)))
-    return "".join(out)
+    return "".join(out) + FOR_THEMES
 
 
 def _blocks(css: str) -> list[tuple[str, str]]:
