@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,12 @@ from livecells.assets import STATIC_DIR, head_for, json_in_html, sri
 from livecells.config import parse_options
 from livecells.errors import ConfigError
 from livecells.pageconfig import MathSettings, page_config, pyodide_settings
-from livecells.sphinx.settings import Settings, SphinxConfigError, read_settings
+from livecells.sphinx.settings import (
+    THEBE_DEFAULT_SELECTOR,
+    Settings,
+    SphinxConfigError,
+    read_settings,
+)
 from livecells.sphinx.theme import sphinx_stylesheet
 from livecells.wheels import LOCK_NAME, client_requirement, fetch_wheels
 
@@ -63,6 +68,11 @@ class ThebeButton(Directive):
 def _builder_inited(app: Sphinx) -> None:
     if app.builder.format != "html":
         return
+    if not (STATIC_DIR / "livecells.js").is_file():
+        raise SphinxConfigError(
+            f"livecells.sphinx: the browser client is not built ({STATIC_DIR} is empty): run "
+            "`npm ci && npm run build` in frontend/, or reinstall livecells with Node.js"
+        )
     config = app.config
     theme_options = getattr(config, "html_theme_options", None)
     settings = read_settings(
@@ -91,11 +101,13 @@ def _builder_inited(app: Sphinx) -> None:
     app.livecells = _State(settings, sri(static / STYLESHEET), wheels)  # type: ignore[attr-defined]
 
 
+@dataclass(frozen=True)
 class _State:
-    def __init__(self, settings: Settings, style_integrity: str, wheels: bool) -> None:
-        self.settings = settings
-        self.style_integrity = style_integrity
-        self.wheels = wheels
+    """What the build's pages share: the settings, the stylesheet's hash, whether wheels came."""
+
+    settings: Settings
+    style_integrity: str
+    wheels: bool
 
 
 def _page_context(
@@ -104,13 +116,17 @@ def _page_context(
     state: _State | None = getattr(app, "livecells", None)
     if state is None or doctree is None:
         return
+    if "sphinx_thebe" in app.extensions:
+        # Jupyter Book 1 loads sphinx-thebe whatever the book says: its scripts would fetch
+        # thebe from a CDN on the launch button; the livecells panel does that job.
+        context["script_files"][:] = [js for js in context["script_files"] if not _is_thebe(js)]
     settings = state.settings
     metadata = app.env.metadata.get(pagename, {})
     page = _metadata(metadata.get("livecells"))
     if page is False or not settings.jupyter.enabled:
         return
     body = context.get("body") or ""
-    selected = settings.markup.selector != ".thebe" and "<pre" in body
+    selected = settings.markup != THEBE_DEFAULT_SELECTOR and "<pre" in body
     if not (settings.always_load or selected or any(mark in body for mark in CELL_MARKERS)):
         return
     options = dict(settings.options)
@@ -142,14 +158,7 @@ def _page_context(
         math=math or config.math,
     )
     head = head_for(STATIC_DIR, static_url, config, csp=False)
-    if head is None:
-        raise SphinxConfigError(
-            f"the browser client is not built ({STATIC_DIR} is empty): reinstall livecells"
-        )
-    if "sphinx_thebe" in app.extensions:
-        # Jupyter Book 1 loads sphinx-thebe whatever the book says: its scripts would fetch
-        # thebe from a CDN on the launch button; the livecells panel does that job.
-        context["script_files"][:] = [js for js in context["script_files"] if not _is_thebe(js)]
+    assert head is not None  # the client is built: checked when the builder started
     app.add_js_file(
         None, body=json_in_html(config.to_json()), type="application/json",
         id="livecells-config", priority=100,
