@@ -29,12 +29,13 @@ def project(tmp: Path, name: str, conf: str = "") -> Path:
 
 
 def sphinx_build(
-    source: Path, *, python: str = sys.executable, timeout: float = 600
+    source: Path, *, builder: str = "html", timeout: float = 600
 ) -> subprocess.CompletedProcess[str]:
-    """``sphinx-build -b html SOURCE SOURCE/_build/html`` in a process of its own, this
+    """``sphinx-build -b BUILDER SOURCE SOURCE/_build/BUILDER`` in a process of its own, this
     worktree's livecells first on its path."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")])}
-    command = [python, "-m", "sphinx", "-b", "html", "-q", str(source), str(html_of(source))]
+    output = source / "_build" / builder
+    command = [sys.executable, "-m", "sphinx", "-b", builder, "-q", str(source), str(output)]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
 
 

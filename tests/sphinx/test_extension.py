@@ -224,3 +224,11 @@ def test_always_load_puts_the_client_on_pages_without_cells(tmp_path: Path) -> N
         assert sphinx_build(root).returncode == 0
         html = (html_of(root) / "other.html").read_text()
         assert ('id="livecells-config"' in html) is always
+
+
+def test_e_books_get_no_client(tmp_path: Path) -> None:
+    root = project(tmp_path, "mystnb")
+    assert sphinx_build(root, builder="epub").returncode == 0
+    epub = root / "_build" / "epub"
+    assert not (epub / "_static" / "livecells").exists()
+    assert "livecells" not in (epub / "analysis.xhtml").read_text()

@@ -66,8 +66,8 @@ class ThebeButton(Directive):
 
 
 def _builder_inited(app: Sphinx) -> None:
-    if app.builder.format != "html":
-        return
+    if app.builder.format != "html" or getattr(app.builder, "embedded", False):
+        return  # not for e-books and help files (epub, htmlhelp, qthelp): no scripts run there
     if not (STATIC_DIR / "livecells.js").is_file():
         raise SphinxConfigError(
             f"livecells.sphinx: the browser client is not built ({STATIC_DIR} is empty): run "
