@@ -46,9 +46,10 @@ def start(page: Page) -> None:
     expect(page.locator(".lc-panel")).to_have_attribute("data-status", READY, timeout=BOOT)
 
 
-def served_url(server: JupyterServer, page: Page, path: str) -> str:
-    page.goto(f"{server.url}livecells/?token={server.token}")  # the login cookie
-    return f"{server.url}livecells/{path}"
+def served_url(server: JupyterServer, path: str) -> str:
+    """The page at ``path``, its token in the URL: the server logs the browser in (a cookie)
+    on the page itself."""
+    return f"{server.url}livecells/{path}?token={server.token}"
 
 
 def test_mystnb_cells_run_on_pyodide_hidden_inputs_stay_hidden(tmp_path: Path, page: Page) -> None:
@@ -91,7 +92,7 @@ def test_nbsphinx_on_furo_runs_on_the_serving_kernels(
 ) -> None:
     server = start_livecells_serve(served_sites["nbsphinx"])
     try:
-        page.goto(served_url(server, page, "numbers.html"))
+        page.goto(served_url(server, "numbers.html"))
         cells = page.locator(".lc-cell")
         expect(cells).to_have_count(2, timeout=LOAD)
         expect(page.locator(".lc-panel")).to_have_attribute(
@@ -115,7 +116,7 @@ def test_a_sphinx_thebe_site_is_live_with_no_other_change(
 ) -> None:
     server = start_livecells_serve(served_sites["thebe"])
     try:
-        page.goto(served_url(server, page, "index.html"))
+        page.goto(served_url(server, "index.html"))
         cells = page.locator(".lc-cell")
         expect(cells).to_have_count(1, timeout=LOAD)  # the python block, not the text one
         start(page)
