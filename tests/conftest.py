@@ -35,7 +35,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Before any test runs (so outside every test's timeout), make sure the browser tests
     that were collected have their Chromium, and the public-serving tests their bubblewrap (a
     public server refuses to start without it); a problem fails those tests with one line."""
-    if any("browser" in item.path.parts for item in session.items):
+    if any(
+        "browser" in item.path.parts or "browser" in getattr(item, "fixturenames", ())
+        for item in session.items
+    ):
         problem = ensure_chromium()
         if problem is not None:
             session.config.stash[CHROMIUM_PROBLEM] = problem

@@ -176,6 +176,91 @@ MUTATIONS = [
             "tests/server/test_sandbox.py::"
             "test_without_bwrap_public_serving_refuses_to_start_and_says_how",
         ),
+        "sphinx: an unknown livecells_jupyter key is accepted",
+        "src/livecells/sphinx/settings.py",
+        "            if key not in LIVECELLS_JUPYTER_KEYS:",
+        "            if False:",
+        (
+            "tests/sphinx/test_extension.py::"
+            "test_an_unknown_livecells_jupyter_key_fails_the_build_naming_it",
+        ),
+    ),
+    Mutation(
+        "sphinx: page metadata livecells: false is ignored",
+        "src/livecells/sphinx/extension.py",
+        "    if page is False or not settings.jupyter.enabled:",
+        "    if not settings.jupyter.enabled:",
+        (
+            "tests/sphinx/test_extension.py::"
+            "test_pages_without_cells_and_pages_switched_off_load_nothing",
+        ),
+    ),
+    Mutation(
+        "sphinx: thebe_config's repository is not Binder's",
+        "src/livecells/sphinx/settings.py",
+        "        if not binder.repo and github:",
+        "        if False:",
+        (
+            "tests/sphinx/test_extension.py::test_a_thebe_config_alone_is_read_as_sphinx_thebe_means_it",
+        ),
+    ),
+    Mutation(
+        "sphinx: the stylesheet keeps livecells' own dark mode (prefers-color-scheme on :root)",
+        "src/livecells/sphinx/theme.py",
+        '        if prelude.startswith("@media") and "prefers-color-scheme: dark" in prelude:',
+        '        if prelude.startswith("@never"):',
+        (
+            "tests/sphinx/test_extension.py::"
+            "test_the_stylesheet_leaves_the_theme_alone_and_follows_its_dark_mode",
+        ),
+    ),
+    Mutation(
+        "serve _build/html: the page keeps its configured runtime",
+        "src/livecells/sphinx/built.py",
+        'config.update(runtime="livecells", runtimes=offered,',
+        "config.update(runtimes=offered,",
+        ("tests/sphinx/test_extension.py::test_served_pages_put_the_serving_kernels_first",),
+    ),
+    Mutation(
+        "sphinx: the stylesheet keeps livecells' page rules (admonitions) on theme pages",
+        "src/livecells/sphinx/theme.py",
+        'OURS = re.compile(r"\\.(lc|ansi)-|^:root$")',
+        'OURS = re.compile(r".")',
+        (
+            "tests/sphinx/test_browser.py::"
+            "test_each_theme_keeps_its_styles_and_its_dark_mode_reaches_the_panel[furo]",
+        ),
+    ),
+    Mutation(
+        "sphinx: the page config is written as plain JSON (a </script> in it ends the element)",
+        "src/livecells/sphinx/extension.py",
+        "body=json_in_html(config.to_json())",
+        "body=json.dumps(config.to_json())",
+        (
+            "tests/sphinx/test_extension.py::"
+            "test_a_notebooks_metadata_cannot_break_out_of_the_page_config",
+        ),
+    ),
+    Mutation(
+        "serve _build/html: an HTML file outside the folder is sent",
+        "src/livecells/server/built.py",
+        "        if not target.is_relative_to(root) or not target.is_file() or",
+        "        if not target.is_file() or",
+        ("tests/sphinx/test_served.py::test_nothing_outside_the_folder_or_hidden_is_sent",),
+    ),
+    Mutation(
+        "client: nbsphinx output rows stay outside their cell",
+        "frontend/src/markup.ts",
+        "    outputs.append(next);",
+        "    void outputs;",
+        ("tests/test_frontend.py::test_the_client_unit_tests_pass",),
+    ),
+    Mutation(
+        "client: MyST-NB tags are not read",
+        "frontend/src/markup.ts",
+        '  cell.dataset.tags = tags.join(" ");',
+        '  cell.dataset.tags = "";',
+        ("tests/test_frontend.py::test_the_client_unit_tests_pass",),
     ),
     Mutation(
         "public: connected kernels are never culled (cull_connected off)",

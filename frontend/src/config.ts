@@ -1,5 +1,6 @@
 // The page's configuration, written by livecells' renderer (see frontend/README.md).
 
+import type { CellMarkup } from "./markup";
 import type { MathConfig } from "./math";
 import type { RuntimeName } from "./runtimes/runtime";
 
@@ -21,6 +22,8 @@ export interface PageConfig {
   path: string | null;
   watch: boolean;
   pyodide: PyodideSettings | null;
+  /** Cells in another tool's markup (Sphinx): a sphinx-thebe style selector; null: ours. */
+  cells: CellMarkup | null;
 }
 
 export interface PyodideSettings {
@@ -55,6 +58,7 @@ const DEFAULTS: PageConfig = {
   path: null,
   watch: false,
   pyodide: null,
+  cells: null,
 };
 
 /** The page's configuration: its `#livecells-config` script, over the defaults. */

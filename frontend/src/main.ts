@@ -4,6 +4,7 @@
 import { Cell, Queue } from "./cells";
 import { type PageConfig, parseConfig, readConfig } from "./config";
 import { type Session, SessionExplorer } from "./explorer";
+import { adoptCells, panelPlace } from "./markup";
 import { hasMath, typeset } from "./math";
 import { type RenderOptions, updateDisplay } from "./outputs";
 import { Panel } from "./panel";
@@ -33,7 +34,7 @@ export function main(): void {
   if (config.runtime === null) return;
 
   const queue = new Queue((cell, prompt, password) => cell.outputs.ask(prompt, password));
-  const cells = [...page.querySelectorAll<HTMLElement>(".lc-cell")].map((element) => new Cell(element, queue, options));
+  const cells = adoptCells(page, config.cells).map((element) => new Cell(element, queue, options));
   if (!cells.length) return;
   const configured = configuredChoice(config);
   if (!configured) return;
@@ -151,9 +152,18 @@ export function main(): void {
     RUNTIME_LABELS[choice.runtime],
     config.runtimes.length > 1,
   );
-  page.prepend(panel.element);
+  const place = panelPlace(document);
+  place.parent.insertBefore(panel.element, place.before);
+  if (place.before?.matches(".thebe-launch-button")) place.before.remove();
   cells.forEach((cell) => cell.setEnabled(false));
   attach(runtime);
+  // sphinx-thebe's entry point (its launch buttons, sphinx-book-theme's "Live Code") starts ours.
+  if (config.cells) {
+    (window as unknown as { initThebe: () => void }).initThebe = () => {
+      document.querySelectorAll(".thebe-launch-button").forEach((button) => button.remove());
+      if (!powered) power();
+    };
+  }
   (window as unknown as { livecells: unknown }).livecells = {
     config,
     queue,

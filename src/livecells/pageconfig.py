@@ -18,6 +18,7 @@ from livecells.config import PAGE_RUNTIMES, SESSION_MAX_AGE, Binder, Jupyter, bi
 
 __all__ = [
     "BinderSettings",
+    "CellMarkup",
     "MathSettings",
     "PageConfig",
     "PyodideSettings",
@@ -41,6 +42,18 @@ class BinderSettings:
     ref: str | None
     url: str
     provider: str
+
+
+@dataclass(frozen=True)
+class CellMarkup:
+    """Where a page written by another tool keeps its cells (``livecells.sphinx``): those
+    ``selector`` matches, each one's source the ``input`` inside it, its outputs ``output``
+    (sphinx-thebe's ``selector``, ``selector_input`` and ``selector_output``). MyST-NB's and
+    nbsphinx's cells are found without it (``frontend/src/markup.ts``)."""
+
+    selector: str
+    input: str = "pre"
+    output: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,6 +123,7 @@ class PageConfig:
     path: str | None = None
     watch: bool = False
     pyodide: PyodideSettings | None = None
+    cells: CellMarkup | None = None
 
     def offers(self, runtime: str) -> bool:
         return runtime in self.runtimes

@@ -35,6 +35,7 @@ from livecells.pagefiles import FILES_DIR, LISTING, Rules, listable, listing_roo
 from livecells.server import service
 from livecells.server.public import PublicWebsocketConnection, VisitorKernels
 from livecells.site import ASSETS, Site
+from livecells.sphinx.built import is_built_html
 from livecells.wheels import fetch_wheels
 
 __all__ = ["LivecellsApp"]
@@ -143,6 +144,8 @@ class LivecellsApp(ExtensionApp):
             else:
                 self.log.warning("livecells: --public without its kernel manager: no isolation")
         self.settings["livecells_site"] = site
+        # A built HTML folder (Sphinx's _build/html): its pages are served as they are.
+        self.settings["livecells_built"] = site.root if is_built_html(site.root) else None
         self.settings["livecells_public"] = self.public
         IOLoop.current().add_callback(self._bound_request_waits)
         # Kernel WebSockets: ours (TCP_NODELAY; and the output cap when public), except that
@@ -151,7 +154,8 @@ class LivecellsApp(ExtensionApp):
             self.settings["kernel_websocket_connection_class"] = GatewayWebSocketConnection
         elif self.public:
             self.settings["kernel_websocket_connection_class"] = PublicWebsocketConnection
-        self.wheels_dir = self._prepare_wheels(site)
+        if self.settings["livecells_built"] is None:
+            self.wheels_dir = self._prepare_wheels(site)
 
     def _allow_origins(self) -> None:
         """CORS with credentials for exactly the ``--allow-origin`` sites (see
@@ -210,10 +214,17 @@ class LivecellsApp(ExtensionApp):
                 (rf"/livecells/{ASSETS}/{FILES_DIR}/(.*){LISTING}", FilesHandler),
                 (rf"/livecells/{ASSETS}/(.*)", AssetHandler, {"path": str(STATIC_DIR)}),
                 *([] if self.public else [(r"/livecells/api/changes", ChangesHandler)]),
-                (r"/livecells/(.*)", PageHandler),
+                (r"/livecells/(.*)", self._page_handler()),
                 (r"/livecells", web.RedirectHandler, {"url": "livecells/"}),
             ]
         )
+
+    def _page_handler(self) -> type[web.RequestHandler]:
+        if self.settings["livecells_built"] is None:
+            return PageHandler
+        from livecells.server.built import BuiltPageHandler  # imports this module
+
+        return BuiltPageHandler
 
 
 def _jupyter_url(server: Any) -> str | None:

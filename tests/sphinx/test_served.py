@@ -1,0 +1,81 @@
+"""``livecells serve _build/html``: a Sphinx build served as it is, its pages' config pointing
+at the server's kernels, with nothing outside the folder reachable."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.conftest import JupyterServer, start_livecells_serve
+from tests.sphinx.conftest import html_of, page_config_of, project, sphinx_build
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = project(tmp_path_factory.mktemp("served"), "nbsphinx")
+    done = sphinx_build(root)
+    assert done.returncode == 0, done.stderr
+    (root / "_build" / "secret.html").write_text("<p>the author's secret</p>")
+    return html_of(root)
+
+
+@pytest.fixture(scope="module")
+def served(site: Path) -> Iterator[JupyterServer]:
+    server = start_livecells_serve(site)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(served: JupyterServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=f"{served.url}livecells/", timeout=30) as http:
+        http.get("", params={"token": served.token})  # the login cookie
+        yield http
+
+
+def test_pages_are_sent_as_built_with_the_serving_kernels_first(
+    site: Path, client: httpx.Client
+) -> None:
+    response = client.get("numbers.html")
+    assert response.status_code == 200
+    assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    config = page_config_of(response.text)
+    assert config["runtime"] == "livecells"
+    assert config["runtimes"] == ["livecells", "pyodide", "server"]
+    assert config["baseUrl"] == "/"
+    built = (site / "numbers.html").read_text()
+    assert (
+        response.text.split('id="livecells-config"')[0] == built.split('id="livecells-config"')[0]
+    )
+    index = client.get("")
+    assert index.status_code == 200
+    assert index.text == (site / "index.html").read_text()  # no cells: as it is
+
+
+def test_the_client_and_pyodide_come_from_the_builds_static_folder(
+    site: Path, client: httpx.Client
+) -> None:
+    script = client.get("_static/livecells/livecells.js")
+    assert script.status_code == 200
+    assert script.content == (site / "_static" / "livecells" / "livecells.js").read_bytes()
+    assert client.get("_static/livecells/pyodide/pyodide.asm.wasm").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["..%2Fsecret.html", "%2e%2e/secret.html", ".buildinfo"])
+def test_nothing_outside_the_folder_or_hidden_is_sent(client: httpx.Client, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "secret" not in response.text
+
+
+def test_public_pages_offer_only_the_runtimes_public_serving_allows(site: Path) -> None:
+    server = start_livecells_serve(site, "--public")
+    try:
+        response = httpx.get(f"{server.url}livecells/numbers.html", timeout=30)
+        assert response.status_code == 200
+        config = page_config_of(response.text)
+        assert (config["runtime"], config["runtimes"]) == ("livecells", ["livecells", "pyodide"])
+    finally:
+        server.stop()
