@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tornado import web
 
-from livecells.server.app import ISOLATION_HEADERS, PageHandler
+from livecells.server.app import ISOLATION_HEADERS, PageHandler, _servable
 from livecells.sphinx.built import served_page
 
 __all__ = ["BuiltPageHandler"]
@@ -19,11 +19,13 @@ class BuiltPageHandler(PageHandler):
     @web.authenticated
     async def get(self, url: str) -> None:
         root: Path = self.settings["livecells_built"]
+        if not _servable(url):
+            raise web.HTTPError(404)
         target = (root / url).resolve()
         if target.is_dir():
             target = target / "index.html"
         if target.suffix != ".html":
-            self._send_file(root, url)
+            await self._send_file(root, url)
             return
         if not target.is_relative_to(root) or not target.is_file() or target.name.startswith("."):
             raise web.HTTPError(404)
