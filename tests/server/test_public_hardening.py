@@ -348,9 +348,11 @@ def test_a_kernel_dead_for_good_holds_no_place(
         assert started.status_code == 201, started.text
         kernel = started.json()["id"]
         # Only once it has answered (past its boot's look for the flag) may the flag appear.
-        assert alice.run(kernel, "print(1)")[0]["content"]["text"] == "1\n"
+        assert alice.run(kernel, "print(1)", timeout=90)[0]["content"]["text"] == "1\n"
         flag.touch()
-        asyncio.run(alice.send(kernel, "import os\nos._exit(1)"))
+        # The flush waits for the kernel's IOPub thread, so the execute_input that send()
+        # waits for is out before the process ends.
+        asyncio.run(alice.send(kernel, "import os\nprint('exiting', flush=True)\nos._exit(1)"))
         deadline = time.monotonic() + 90
         while alice.request("GET", f"api/kernels/{kernel}").status_code != 404:
             assert time.monotonic() < deadline, "the kernel never died for good"

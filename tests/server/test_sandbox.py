@@ -56,7 +56,10 @@ def serve(tmp_path_factory: pytest.TempPathFactory, *flags: str) -> JupyterServe
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JUPYTER_RUNTIME_DIR", runtime)
         patch.setenv(SECRET_VARIABLE, "s3cret")
-        started = start_livecells_serve(root, "--public", "--pool-size=1", *flags)
+        # Each Visitor comes from an address of its own (the limits bind addresses too).
+        started = start_livecells_serve(
+            root, "--public", "--pool-size=1", "--trust-forwarded-headers", *flags
+        )
     RUNTIME_DIRS[started.port] = runtime
     return started
 
