@@ -1,11 +1,12 @@
 """The mutation check: deliberate breaks of the code, each of which the tests must catch.
 
-``python tests/mutations.py`` copies the repository to a temporary folder, and for each break
-below applies it to the copy, runs the tests that should catch it (a fast subset, not the whole
-suite), and counts it killed when they fail. It prints one line per break and the kill rate,
-and exits 1 when a break survived (or could no longer be applied: the code moved, so the list
-must follow it). ``.ci/run`` runs it; ``tests/test_mutations.py`` checks that every break still
-applies, so the list cannot rot between CI runs.
+``python tests/mutations.py [WORD...]`` copies the repository to a temporary folder, and for
+each break below (or those whose name has one of the WORDs) applies it to the copy, runs the
+tests that should catch it (a fast subset, not the whole suite), and counts it killed when they
+fail. It prints one line per break and the kill rate, and exits 1 when a break survived (or
+could no longer be applied: the code moved, so the list must follow it). ``.ci/run`` runs it;
+``tests/test_mutations.py`` checks that every break still applies, so the list cannot rot
+between CI runs.
 """
 
 from __future__ import annotations
@@ -94,6 +95,20 @@ MUTATIONS = [
         ),
     ),
     Mutation(
+        "public: a gateway's kernels are not held to the output cap",
+        "src/livecells/server/app.py",
+        "public = PublicGatewayWebsocketConnection if gateway else PublicWebsocketConnection",
+        "public = NoDelayGatewayWebsocketConnection if gateway else PublicWebsocketConnection",
+        ("tests/server/test_public.py::test_a_gateways_kernels_are_held_to_the_output_cap",),
+    ),
+    Mutation(
+        "websocket: a gateway kernel's WebSocket leaves Nagle's algorithm on",
+        "src/livecells/server/websocket.py",
+        "        self.websocket_handler.set_nodelay(True)\n        await super().connect()  # type",
+        "        await super().connect()  # type",
+        ("tests/server/test_websocket.py::test_a_gateways_kernel_websocket_has_nagle_off",),
+    ),
+    Mutation(
         "notebooks: hidden folders are walked",
         "src/livecells/notebooks.py",
         'if not name.startswith(".")\n            and name not in SKIPPED_DIRS',
@@ -161,16 +176,18 @@ def _copy(destination: Path) -> None:
         (destination / "frontend" / "node_modules").symlink_to(modules)
 
 
-def run_all() -> int:
+def run_all(only: list[str]) -> int:
+    """Apply every break (or those whose name contains one of ``only``) and run its tests."""
     stale = check_applicable()
     for line in stale:
         print(f"stale   {line}")
+    chosen = [m for m in MUTATIONS if not only or any(word in m.name for word in only)]
     killed = 0
     with tempfile.TemporaryDirectory(prefix="livecells-mutations-") as folder:
         copy = Path(folder) / "repo"
         _copy(copy)
         env = {**os.environ, "PYTHONPATH": str(copy / "src")}
-        for mutation in MUTATIONS:
+        for mutation in chosen:
             target = copy / mutation.path
             original = target.read_text()
             if original.count(mutation.old) != 1:
@@ -190,11 +207,11 @@ def run_all() -> int:
             else:
                 last = (done.stdout.strip().splitlines() or ["no output"])[-1]
                 print(f"SURVIVED {mutation.name}: exit {done.returncode}, {last}", flush=True)
-    total = len(MUTATIONS)
+    total = len(chosen)
     print(f"mutation check: {killed} of {total} breaks caught ({100 * killed / total:.0f}%)")
     print(f"mutations: {killed} passed, {total - killed} failed")
     return 0 if killed == total else 1
 
 
 if __name__ == "__main__":
-    sys.exit(run_all())
+    sys.exit(run_all(sys.argv[1:]))

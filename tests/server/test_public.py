@@ -541,6 +541,37 @@ def test_a_gateway_runs_the_kernels_and_visitors_stay_isolated(
         server.stop()
 
 
+def test_a_gateways_kernels_are_held_to_the_output_cap(
+    tmp_path_factory: pytest.TempPathFactory, gateway: tuple[str, str]
+) -> None:
+    url, token = gateway
+    server = serve_public(
+        tmp_path_factory,
+        f"--gateway-url={url}",
+        f"--GatewayClient.auth_token={token}",
+        "--max-output-bytes=20000",
+    )
+    try:
+        alice = Visitor(server)
+        kernel = alice.start_kernel()
+        outputs = alice.run(kernel, "for i in range(100):\n    print('x' * 1000, flush=True)")
+        notes = [m for m in outputs if "passed this site's limit" in m["content"].get("text", "")]
+        assert [m["content"]["text"] for m in notes] == [
+            "\n[livecells] this cell's output passed this site's limit of 20,000 bytes: "
+            "the rest is not shown.\n"
+        ]
+        assert notes[0]["content"]["name"] == "stderr"
+        # Whole messages pass until the one that crosses 20,000 bytes (headers count too).
+        shown = text_of(outputs).count("x")
+        assert shown % 1000 == 0 and 5_000 <= shown < 20_000, shown
+        # The next cell has its own allowance.
+        assert text_of(alice.run(kernel, "print('done')")) == "done\n"
+        assert "passed 20000 output bytes" in server.log.read_text()
+        assert alice.request("DELETE", f"api/kernels/{kernel}").status_code == 204
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize(("depth", "transport"), [(1, "ipc"), (12, "tcp")])
 def test_local_kernels_use_unix_sockets_where_their_paths_fit(depth: int, transport: str) -> None:
     from livecells.server.public import LimitedKernelManager

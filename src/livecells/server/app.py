@@ -19,7 +19,6 @@ from typing import Any
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.extension.handler import ExtensionHandlerMixin
-from jupyter_server.gateway.connections import GatewayWebSocketConnection
 from tornado import web
 from tornado.ioloop import IOLoop
 from traitlets import Bool, Integer, Unicode
@@ -27,7 +26,12 @@ from traitlets import Bool, Integer, Unicode
 from livecells.assets import STATIC_DIR
 from livecells.errors import ConfigError, NotebookError
 from livecells.pageconfig import Served
-from livecells.server.public import PublicWebsocketConnection, VisitorKernels
+from livecells.server.public import (
+    PublicGatewayWebsocketConnection,
+    PublicWebsocketConnection,
+    VisitorKernels,
+)
+from livecells.server.websocket import NoDelayGatewayWebsocketConnection
 from livecells.site import ASSETS, Site
 from livecells.wheels import fetch_wheels
 
@@ -115,12 +119,14 @@ class LivecellsApp(ExtensionApp):
                 self.log.warning("livecells: --public without its kernel manager: no isolation")
         self.settings["livecells_site"] = site
         self.settings["livecells_public"] = self.public
-        # Kernel WebSockets: ours (TCP_NODELAY; and the output cap when public), except that
-        # a gateway's kernels are reached through jupyter_server's gateway connection.
-        if server.gateway_config.gateway_enabled:
-            self.settings["kernel_websocket_connection_class"] = GatewayWebSocketConnection
-        elif self.public:
-            self.settings["kernel_websocket_connection_class"] = PublicWebsocketConnection
+        # Kernel WebSockets: ours (TCP_NODELAY; and the output cap when public), to local
+        # kernels or, through jupyter_server's gateway connection, to a gateway's.
+        gateway = server.gateway_config.gateway_enabled
+        if self.public:
+            public = PublicGatewayWebsocketConnection if gateway else PublicWebsocketConnection
+            self.settings["kernel_websocket_connection_class"] = public
+        elif gateway:
+            self.settings["kernel_websocket_connection_class"] = NoDelayGatewayWebsocketConnection
         self.wheels_dir = self._prepare_wheels(site)
 
     def _prepare_wheels(self, site: Site) -> Path | None:

@@ -18,7 +18,8 @@ stay as they are:
 - :class:`LimitedKernelManager`: each local kernel runs under rlimits (address space, CPU
   seconds) set by :mod:`livecells.server.limits` before it execs the kernel, and its connection
   file (the message-signing key) is deleted once the kernel has read it.
-- :class:`PublicWebsocketConnection`: caps the output bytes of one execution; past it the
+- :class:`PublicWebsocketConnection` (local kernels) and :class:`PublicGatewayWebsocketConnection`
+  (a gateway's) cap the output bytes of one execution (:class:`OutputCap`); past it the
   reader gets one line saying so and the rest is dropped.
 
 Culling is jupyter_server's (``cull_idle_timeout``, ``cull_connected``), with safe defaults set
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -40,6 +42,8 @@ from contextvars import ContextVar
 from queue import Empty
 from typing import Any
 
+from jupyter_client.jsonutil import json_default
+from jupyter_client.session import Session
 from jupyter_server.auth.authorizer import Authorizer
 from jupyter_server.auth.identity import IdentityProvider, User
 from jupyter_server.gateway.managers import GatewayMappingKernelManager
@@ -49,13 +53,19 @@ from jupyter_server.services.kernels.kernelmanager import (
 )
 from tornado import web
 from traitlets import Int, default
+from traitlets.config import LoggingConfigurable
 
 from livecells.server import limits as limits_script
-from livecells.server.websocket import NoDelayWebsocketConnection
+from livecells.server.websocket import (
+    NoDelayGatewayWebsocketConnection,
+    NoDelayWebsocketConnection,
+)
 
 __all__ = [
     "LimitedKernelManager",
+    "OutputCap",
     "PublicGatewayKernelManager",
+    "PublicGatewayWebsocketConnection",
     "PublicKernelManager",
     "PublicWebsocketConnection",
     "VisitorAuthorizer",
@@ -382,42 +392,90 @@ class LimitedKernelManager(ServerKernelManager):
         return limits + command
 
 
-class PublicWebsocketConnection(NoDelayWebsocketConnection):
-    """A kernel connection that caps the output of one execution."""
+class OutputCap(LoggingConfigurable):
+    """The output cap of one execution, shared by the connections to local kernels and to a
+    gateway's: counts the output bytes of each request until its kernel goes idle."""
 
     max_output_bytes = Int(
         1_000_000, config=True, help="Output bytes one execution may send (0: no limit)."
     )
 
+    def _past_cap(self, kind: str, parent: dict[str, Any], size: int, idle: bool) -> bool:
+        """Whether an iopub message of ``kind`` and ``size`` bytes, answering ``parent``, is
+        to be dropped; the first one past the cap tells the reader (:meth:`_tell_reader`) and
+        the operator. ``idle``: the kernel went idle after ``parent`` (its count ends)."""
+        counts: dict[str, int] = self.__dict__.setdefault("_output_bytes", {})
+        request = parent.get("msg_id", "")
+        if kind == "status":
+            if idle:
+                counts.pop(request, None)
+            return False
+        if kind not in OUTPUT_TYPES:
+            return False
+        total = counts.get(request, 0) + size
+        counts[request] = total
+        if total <= self.max_output_bytes:
+            return False
+        if total - size <= self.max_output_bytes:
+            self.log.warning(
+                "livecells: kernel %s: an execution passed %d output bytes; the rest is dropped",
+                getattr(self, "kernel_id", "?"),
+                self.max_output_bytes,
+            )
+            self._tell_reader(
+                f"\n[livecells] this cell's output passed this site's limit of "
+                f"{self.max_output_bytes:,} bytes: the rest is not shown.\n",
+                parent,
+            )
+        return True
+
+    def _tell_reader(self, text: str, parent: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+class PublicWebsocketConnection(OutputCap, NoDelayWebsocketConnection):
+    """A connection to a local kernel that caps the output of one execution."""
+
     def _limit_rate(self, channel: Any, msg: dict[str, Any], msg_list: list[Any]) -> bool:
         if channel == "iopub" and self.max_output_bytes:
             msg["header"] = self.get_part("header", msg["header"], msg_list)
             kind = msg["header"]["msg_type"]
-            counts: dict[str, int] = self.__dict__.setdefault("_output_bytes", {})
-            if kind == "status":
+            if kind == "status" or kind in OUTPUT_TYPES:
                 parent = self.get_part("parent_header", msg["parent_header"], msg_list)
-                msg["content"] = self.get_part("content", msg["content"], msg_list)
-                if msg["content"].get("execution_state") == "idle":
-                    counts.pop(parent.get("msg_id", ""), None)
-            elif kind in OUTPUT_TYPES:
-                parent = self.get_part("parent_header", msg["parent_header"], msg_list)
-                request = parent.get("msg_id", "")
-                size = sum(len(part) for part in msg_list)
-                total = counts.get(request, 0) + size
-                counts[request] = total
-                if total > self.max_output_bytes:
-                    if total - size <= self.max_output_bytes:
-                        self.log.warning(
-                            "livecells: kernel %s: an execution passed %d output bytes; "
-                            "the rest is dropped",
-                            self.kernel_id,
-                            self.max_output_bytes,
-                        )
-                        self.write_stderr(
-                            f"\n[livecells] this cell's output passed this site's limit of "
-                            f"{self.max_output_bytes:,} bytes: the rest is not shown.\n",
-                            parent,
-                        )
+                idle = False
+                if kind == "status":
+                    msg["content"] = self.get_part("content", msg["content"], msg_list)
+                    idle = msg["content"].get("execution_state") == "idle"
+                if self._past_cap(kind, parent, sum(len(part) for part in msg_list), idle):
                     return True
         result: bool = super()._limit_rate(channel, msg, msg_list)
         return result
+
+    def _tell_reader(self, text: str, parent: dict[str, Any]) -> None:
+        self.write_stderr(text, parent)
+
+
+class PublicGatewayWebsocketConnection(OutputCap, NoDelayGatewayWebsocketConnection):
+    """A connection to a gateway's kernel (JSON text frames) that caps the output of one
+    execution, as :class:`PublicWebsocketConnection` does for local kernels."""
+
+    def handle_outgoing_message(self, incoming_msg: str, *args: Any) -> None:
+        if self.max_output_bytes:
+            try:
+                msg = json.loads(incoming_msg)
+                kind = msg["header"]["msg_type"]
+                parent = msg["parent_header"]
+                idle = kind == "status" and msg["content"].get("execution_state") == "idle"
+            except (ValueError, KeyError, TypeError, AttributeError):
+                pass  # not a kernel message: passed on as it is
+            else:
+                if msg.get("channel") == "iopub" and self._past_cap(
+                    kind, parent, len(incoming_msg), idle
+                ):
+                    return
+        super().handle_outgoing_message(incoming_msg, *args)
+
+    def _tell_reader(self, text: str, parent: dict[str, Any]) -> None:
+        note = Session(key=b"").msg("stream", {"name": "stderr", "text": text}, parent=parent)
+        note["channel"] = "iopub"
+        super().handle_outgoing_message(json.dumps(note, default=json_default))
