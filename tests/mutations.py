@@ -109,6 +109,16 @@ MUTATIONS = [
         ("tests/server/test_websocket.py::test_a_gateways_kernel_websocket_has_nagle_off",),
     ),
     Mutation(
+        "public: the connection file is hidden only after an answer on control",
+        "src/livecells/server/public.py",
+        "for channel in (client.control_channel, client.shell_channel)",
+        "for channel in (client.control_channel,)",
+        (
+            "tests/server/test_public.py::"
+            "test_a_kernel_answering_only_on_shell_has_its_connection_file_hidden_too",
+        ),
+    ),
+    Mutation(
         "notebooks: hidden folders are walked",
         "src/livecells/notebooks.py",
         'if not name.startswith(".")\n            and name not in SKIPPED_DIRS',

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sys
 import threading
 import time
 import uuid
@@ -368,24 +369,67 @@ def test_a_kernel_past_its_memory_limit_gets_a_memory_error(public: JupyterServe
     assert alice.request("DELETE", f"api/kernels/{kernel}").status_code == 204
 
 
-def test_a_kernel_cannot_find_other_kernels_connection_files(public: JupyterServer) -> None:
-    alice, bob = Visitor(public), Visitor(public)
-    hers, his = alice.start_kernel(), bob.start_kernel()
-    look = (
+def look_for_connection_files(*kernels: str) -> str:
+    """Code that waits up to 10 s for the kernels' connection files to go, then prints those
+    still there."""
+    return (
         "import glob, time\nfrom jupyter_core.paths import jupyter_runtime_dir\n"
         "for _ in range(100):\n"
         "    found = [path for path in glob.glob(jupyter_runtime_dir() + '/kernel-*.json')\n"
-        f"             if '{hers}' in path or '{his}' in path]\n"
+        f"             if any(kernel in path for kernel in {list(kernels)!r})]\n"
         "    if not found: break\n"
         "    time.sleep(0.1)\n"
         "print('connection files:', found)"
     )
+
+
+def test_a_kernel_cannot_find_other_kernels_connection_files(public: JupyterServer) -> None:
+    alice, bob = Visitor(public), Visitor(public)
+    hers, his = alice.start_kernel(), bob.start_kernel()
+    look = look_for_connection_files(hers, his)
     assert "connection files: []" in text_of(bob.run(his, look))
     # A restart writes the file again for the new process, then hides it again.
     assert alice.request("POST", f"api/kernels/{hers}/restart").status_code == 200
     assert "connection files: []" in text_of(alice.run(hers, look))
     for who, kernel in ((alice, hers), (bob, his)):
         assert who.request("DELETE", f"api/kernels/{kernel}").status_code == 204
+
+
+SHELL_ONLY_KERNEL = """\
+from ipykernel.ipkernel import IPythonKernel
+from ipykernel.kernelapp import IPKernelApp
+
+
+class ShellOnly(IPythonKernel):
+    \"\"\"ipykernel, but kernel_info is answered on shell only, as kernels without a control
+    handler for it do.\"\"\"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        del self.control_handlers["kernel_info_request"]
+
+
+IPKernelApp.launch_instance(kernel_class=ShellOnly)
+"""
+
+
+def test_a_kernel_answering_only_on_shell_has_its_connection_file_hidden_too(
+    public: JupyterServer, kernelspecs: Path
+) -> None:
+    spec = kernelspecs / "kernels" / "shell-only"
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "kernel.py").write_text(SHELL_ONLY_KERNEL)
+    argv = [sys.executable, str(spec / "kernel.py"), "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "shell only"}))
+    alice = Visitor(public)
+    response = alice.request("POST", "api/kernels", json={"name": "shell-only"})
+    assert response.status_code == 201, response.text
+    kernel = response.json()["id"]
+    asked = "print('kernel_info_request' in get_ipython().kernel.control_handlers)"
+    assert text_of(alice.run(kernel, asked)) == "False\n"
+    # Found within 10 s, not the 60 s a kernel that never answers on control keeps it.
+    assert "connection files: []" in text_of(alice.run(kernel, look_for_connection_files(kernel)))
+    assert alice.request("DELETE", f"api/kernels/{kernel}").status_code == 204
 
 
 def test_the_site_wide_limit_and_idle_culling(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -354,27 +354,43 @@ class LimitedKernelManager(ServerKernelManager):
         the key that signs messages, and other visitors' kernels run as the same user. The
         server keeps the key in memory. A restart writes the file again, and hides it again.
 
-        Only a kernel_info round trip, on the control channel: ipykernel answers it after it
-        has read (and rewritten) the file, and answers it even while a cell runs (on shell it
-        would wait behind the cell: after a restart, a visitor's first cell kept the key on
-        disk for as long as it ran). jupyter_client's wait_for_ready would also drain iopub
-        until it falls quiet for 0.2 s, which for a visitor already running cells means
-        decoding every output twice for as long as they keep running (measured: +50 ms per
-        cell with 10 visitors)."""
+        Only a kernel_info round trip, asked on the control and the shell channel at once, the
+        first answer deciding: ipykernel answers on control after it has read (and rewritten)
+        the file, even while a cell runs (on shell it would wait behind the cell: after a
+        restart, a visitor's first cell kept the key on disk for as long as it ran); kernels
+        that answer it only on shell (a kernel with no control handler for it) answer there.
+        jupyter_client's wait_for_ready would also drain iopub until it falls quiet for 0.2 s,
+        which for a visitor already running cells means decoding every output twice for as
+        long as they keep running (measured: +50 ms per cell with 10 visitors)."""
         client = self.client()
-        client.start_channels(shell=False, iopub=False, stdin=False, hb=False, control=True)
+        client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=True)
+
+        async def answers(channel: Any) -> bool:
+            request = client.session.msg("kernel_info_request")
+            channel.send(request)
+            with contextlib.suppress(Empty):
+                while True:
+                    reply = await channel.get_msg(timeout=1)
+                    if reply["parent_header"].get("msg_id") == request["header"]["msg_id"]:
+                        return True
+            return False
+
         deadline = time.monotonic() + 60
         try:
             while time.monotonic() < deadline:
-                request = client.session.msg("kernel_info_request")
-                client.control_channel.send(request)
-                with contextlib.suppress(Empty):
-                    while True:
-                        reply = await client.control_channel.get_msg(timeout=1)
-                        if reply["parent_header"].get("msg_id") == request["header"]["msg_id"]:
+                asked = [
+                    asyncio.ensure_future(answers(channel))
+                    for channel in (client.control_channel, client.shell_channel)
+                ]
+                try:
+                    for answer in asyncio.as_completed(asked):
+                        if await answer:
                             with contextlib.suppress(OSError):
                                 os.remove(self.connection_file)
                             return
+                finally:
+                    for task in asked:
+                        task.cancel()
                 if not await self.is_alive():
                     return  # a kernel that does not come up keeps its file for the restarter
         finally:
