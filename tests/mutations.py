@@ -119,6 +119,23 @@ MUTATIONS = [
         ),
     ),
     Mutation(
+        "pyodide: a page without timeoutMs waits for Pyodide without limit",
+        "src/livecells/pageconfig.py",
+        'timeout_ms=settings.get("timeoutMs", PYODIDE_TIMEOUT_MS),',
+        'timeout_ms=settings.get("timeoutMs", 0),',
+        (
+            "tests/test_pageconfig.py::"
+            "test_pyodide_has_120_s_per_index_url_unless_the_page_says_otherwise",
+        ),
+    ),
+    Mutation(
+        "pyodide: the boot timeout is not applied",
+        "frontend/src/runtimes/pyodide/boot.ts",
+        "if (!ms || ms <= 0) return promise;",
+        "return promise;",
+        ("tests/test_frontend.py::test_the_client_unit_tests_pass",),
+    ),
+    Mutation(
         "notebooks: hidden folders are walked",
         "src/livecells/notebooks.py",
         'if not name.startswith(".")\n            and name not in SKIPPED_DIRS',

@@ -36,6 +36,10 @@ export interface PyodideSettings {
   snapshot: boolean;
 }
 
+/** How long Pyodide may take to load from one index URL before the next is tried, when the page
+ * does not say (livecells.config.PYODIDE_TIMEOUT_MS; 0: no limit). */
+export const PYODIDE_TIMEOUT_MS = 120000;
+
 const DEFAULTS: PageConfig = {
   runtime: null,
   runtimes: [],

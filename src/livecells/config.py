@@ -269,10 +269,13 @@ EXECUTE_KEYS = {
     "cache": "a folder for the execution cache (jupyter-cache's format), relative to the project",
 }
 """``livecells.execute``: how ``livecells build --execute`` runs the pages first."""
+PYODIDE_TIMEOUT_MS = 120_000
+"""How long Pyodide may take to load from one indexURL before the next is tried (``timeoutMs``;
+the client's ``PYODIDE_TIMEOUT_MS``): a slow phone link fetches the ~10 MB within it."""
 PYODIDE_KEYS = {
     "indexURL": "a URL or a list of URLs, tried in order (a CDN may follow the local copy)",
     "src": "the same as indexURL (thebe's and jupyter-kit's name)",
-    "timeoutMs": "a number of milliseconds per indexURL (0: no limit)",
+    "timeoutMs": "a number of milliseconds per indexURL (default 120000; 0: no limit)",
     "autoloadImports": "a boolean",
     "figureFormats": "a list of 'svg' and 'png'",
     "preload": "a boolean: load Python when the page opens (no cell runs before a click)",

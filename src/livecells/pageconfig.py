@@ -14,7 +14,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any, Literal
 
-from livecells.config import PAGE_RUNTIMES, SESSION_MAX_AGE, Binder, Jupyter, binder_with_repo
+from livecells.config import (
+    PAGE_RUNTIMES,
+    PYODIDE_TIMEOUT_MS,
+    SESSION_MAX_AGE,
+    Binder,
+    Jupyter,
+    binder_with_repo,
+)
 
 __all__ = [
     "BinderSettings",
@@ -63,7 +70,7 @@ class PyodideSettings:
     """The Pyodide runtime's settings; URLs stay as written (the client resolves them)."""
 
     index_urls: tuple[str, ...] = field(default=(), metadata={"json": "indexURLs"})
-    timeout_ms: int = 0
+    timeout_ms: int = PYODIDE_TIMEOUT_MS
     packages: tuple[str, ...] = ()
     autoload_imports: bool = True
     figure_formats: tuple[str, ...] = ("svg",)
@@ -178,7 +185,7 @@ def pyodide_settings(options: Mapping[str, Any], packages: Sequence[str]) -> Pyo
     urls = settings.get("indexURL", settings.get("src"))
     return PyodideSettings(
         index_urls=(urls,) if isinstance(urls, str) else tuple(urls or ()),
-        timeout_ms=settings.get("timeoutMs", 0),
+        timeout_ms=settings.get("timeoutMs", PYODIDE_TIMEOUT_MS),
         packages=tuple(packages),
         autoload_imports=settings.get("autoloadImports", True),
         figure_formats=tuple(settings.get("figureFormats", ["svg"])),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
 import subprocess
 import time
@@ -21,9 +22,12 @@ from tests.runtimes.conftest import interrupt_busy_loop
 from tests.wheelfactory import make_wheel
 
 import livecells
+from livecells.assets import STATIC_DIR
+from livecells.config import PYODIDE_TIMEOUT_MS
 from livecells.errors import KernelNotFound, RuntimeNotAvailable
 from livecells.node import node_executable
 from livecells.runtimes.base import Kernel
+from livecells.runtimes.pyodide import PyodideKernel
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -285,3 +289,16 @@ async def test_stack_switching_is_as_in_chromium_where_node_has_it_and_said_wher
             "(Node.js 24 or newer has, as Chromium does): time.sleep busy-waits and run_sync "
             "raises here, as in a browser without it"
         ]
+
+
+async def test_loading_pyodide_from_a_place_that_never_answers_times_out(tmp_path: Path) -> None:
+    """Every wait has a timeout: Pyodide's files from a place that never delivers them (its
+    snapshot a named pipe nobody writes) fail the start after ``boot_timeout``, by default
+    120 s."""
+    assert PyodideKernel().boot_timeout == PYODIDE_TIMEOUT_MS / 1000 == 120
+    (tmp_path / "pyodide.mjs").symlink_to(STATIC_DIR / "pyodide" / "pyodide.mjs")
+    os.mkfifo(tmp_path / "livecells-snapshot.bin")
+    stalled = f"{tmp_path}/"
+    with pytest.raises(RuntimeNotAvailable, match="took longer than 2000 ms"):
+        async with livecells.connect("pyodide", index_urls=[stalled], boot_timeout=2):
+            pass
