@@ -136,6 +136,27 @@ MUTATIONS = [
         ("tests/test_frontend.py::test_the_client_unit_tests_pass",),
     ),
     Mutation(
+        "assets: built pages may connect anywhere (connect-src back to *)",
+        "src/livecells/assets.py",
+        """connect = {"'self'"}\n    for url in config.pyodide.index_urls""",
+        """connect = {"*"}\n    for url in config.pyodide.index_urls""",
+        ("tests/test_assets.py", "tests/browser/test_csp.py"),
+    ),
+    Mutation(
+        "assets: inline scripts may run on every page, not only trusted ones",
+        "src/livecells/assets.py",
+        """scripts.add("'unsafe-inline'" if config.trusted else f"'sha256-{digest}'")""",
+        """scripts.add("'unsafe-inline'")""",
+        ("tests/test_assets.py",),
+    ),
+    Mutation(
+        "pageconfig: a server of the reader's own is offered without the author's leave",
+        "src/livecells/pageconfig.py",
+        "if not (jupyter.server or allow_reader_server):",
+        "if False:",
+        ("tests/test_config.py",),
+    ),
+    Mutation(
         "notebooks: hidden folders are walked",
         "src/livecells/notebooks.py",
         'if not name.startswith(".")\n            and name not in SKIPPED_DIRS',

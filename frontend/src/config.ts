@@ -15,6 +15,9 @@ export interface PageConfig {
   sessionSaving: boolean;
   sessionMaxAge: number;
   trusted: boolean;
+  /** The reader may name a Jupyter Server or BinderHub of their own (else only the configured
+   * ones: the page's CSP allows no other). */
+  allowReaderServer: boolean;
   math: MathConfig;
   staticUrl: string;
   openInJupyter: string | null;
@@ -51,6 +54,7 @@ const DEFAULTS: PageConfig = {
   sessionSaving: true,
   sessionMaxAge: 86400,
   trusted: false,
+  allowReaderServer: false,
   math: { engine: "katex" },
   staticUrl: "_livecells/",
   openInJupyter: null,

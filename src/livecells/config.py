@@ -256,6 +256,8 @@ def _server(value: object, where: str) -> Server:
 OPTION_KEYS = {
     "autoRun": "a boolean",
     "trusted": "a boolean",
+    "allowReaderServer": "a boolean: the reader may name a Jupyter Server or BinderHub of "
+    "their own (the page's CSP then allows connections anywhere)",
     "packages": "a list of strings",
     "runtime": f"one of {', '.join(PAGE_RUNTIMES)}",
     "runtimes": f"a list of the runtimes a reader may switch to ({', '.join(PAGE_RUNTIMES)})",
@@ -292,6 +294,7 @@ def parse_options(value: object, *, where: str) -> dict[str, Any]:
     _check_keys(value, OPTION_KEYS, where)
     _typed(value, "autoRun", bool, where)
     _typed(value, "trusted", bool, where)
+    _typed(value, "allowReaderServer", bool, where)
     packages = value.get("packages")
     if packages is not None and not (
         isinstance(packages, list) and all(isinstance(item, str) for item in packages)

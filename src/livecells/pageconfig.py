@@ -109,6 +109,9 @@ class PageConfig:
     session_saving: bool = True
     session_max_age: int = SESSION_MAX_AGE
     trusted: bool = False
+    allow_reader_server: bool = False
+    """The reader may name a Jupyter Server (or BinderHub) of their own: the page's CSP then
+    lets it connect anywhere."""
     math: MathSettings = MathSettings()
     static_url: str = "_livecells/"
     open_in_jupyter: str | None = None
@@ -135,6 +138,7 @@ def page_config(
     runtime: str | None = None,
     runtimes: Sequence[str] | None = None,
     language: str = "python",
+    allow_reader_server: bool = False,
 ) -> PageConfig:
     """A page's config from its effective ``jupyter`` settings and livecells options.
 
@@ -142,7 +146,9 @@ def page_config(
     kernelspec ``kernel_name`` is used unless ``kernelName`` is configured. ``runtimes``
     (``livecells.runtimes``) are those the reader may switch to; by default the chosen one,
     then every other that can run the page: the serving livecells (when served), Pyodide (for
-    Python), a Jupyter Server the reader names, and Binder when a repository is configured.
+    Python), the configured Jupyter Server, and Binder when a repository is configured. A
+    server of the reader's own (``server`` with none configured, or another than the one
+    configured) only with ``allow_reader_server`` (``livecells.allowReaderServer``).
     """
     chosen = None
     if jupyter.enabled:
@@ -162,6 +168,8 @@ def page_config(
             or name == "server"
             or (name == "binder" and binder is not None and binder.repo)
         ]
+    if not (jupyter.server or allow_reader_server):
+        runtimes = [name for name in runtimes if name != "server"]
     offered = [chosen] if chosen else []
     offered += [name for name in runtimes if name not in offered]
     return PageConfig(
@@ -175,6 +183,7 @@ def page_config(
         auto_run=auto_run,
         session_saving=jupyter.session_saving,
         trusted=trusted,
+        allow_reader_server=allow_reader_server,
         math=math,
     )
 

@@ -192,6 +192,7 @@ class Site:
             runtime=options.get("runtime"),
             runtimes=options.get("runtimes"),
             language=page.language,
+            allow_reader_server=bool(options.get("allowReaderServer")),
         )
         if not page.has_code:
             return replace(config, runtime=None, runtimes=())

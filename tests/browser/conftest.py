@@ -47,10 +47,13 @@ def browser(chromium_path: str) -> Iterator[Browser]:
 
 @pytest.fixture(scope="session")
 def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example book plus the test pages (tests/browser/pages)."""
+    """The example book plus the test pages (tests/browser/pages); its readers may name a
+    Jupyter Server or BinderHub of their own (``allowReaderServer``), as the tests do."""
     root = tmp_path_factory.mktemp("browser-book")
     shutil.copytree(EXAMPLES, root, dirs_exist_ok=True)
     shutil.copytree(PAGES, root / "tests")
+    with (root / "livecells.yml").open("a") as config:
+        config.write("  livecells: {allowReaderServer: true}\n")
     return root
 
 

@@ -62,13 +62,14 @@ class Reader:
     expected: dict[tuple[str, int], str] = field(default_factory=dict)
 
 
-def book_copy(root: Path, jupyter: object | None = None) -> Path:
+def book_copy(root: Path, jupyter: object = True, livecells: object = None) -> Path:
+    """The example book, with ``project.jupyter`` and ``project.livecells`` as given."""
     shutil.copytree(EXAMPLES, root, dirs_exist_ok=True)
-    if jupyter is not None:
-        config = (root / "livecells.yml").read_text()
-        (root / "livecells.yml").write_text(
-            config.replace("  jupyter: true\n", f"  jupyter: {json.dumps(jupyter)}\n")
-        )
+    config = (root / "livecells.yml").read_text()
+    settings = f"  jupyter: {json.dumps(jupyter)}\n"
+    if livecells is not None:
+        settings += f"  livecells: {json.dumps(livecells)}\n"
+    (root / "livecells.yml").write_text(config.replace("  jupyter: true\n", settings))
     return root
 
 
@@ -96,7 +97,9 @@ def reader(
                 {"binder": {"repo": "owner/book", "url": hub.url}},
             )
         else:
-            source = book_copy(tmp_path_factory.mktemp("static-book"))
+            # A server the reader names (remembered from an earlier visit): the author allows it.
+            options = {"allowReaderServer": True} if runtime == "server" else None
+            source = book_copy(tmp_path_factory.mktemp("static-book"), livecells=options)
         site = tmp_path_factory.mktemp(f"{runtime}-site")
         assert build(source, site).problems == []
         isolated = runtime == "pyodide-isolated"
