@@ -166,6 +166,15 @@ MUTATIONS = [
         ),
     ),
     Mutation(
+        "notebooks: the walker compares the folders to skip by their spelling, not real path",
+        "src/livecells/notebooks.py",
+        "and Path(os.path.realpath(here / name)) not in skip",
+        "and Path(os.path.abspath(here / name)) not in skip",
+        (
+            "tests/test_execute.py::test_the_output_folder_is_skipped_however_either_path_is_spelled",
+        ),
+    ),
+    Mutation(
         "config: an unknown key is accepted",
         "src/livecells/config.py",
         "        if key not in allowed:\n            raise ConfigError(",
