@@ -4,13 +4,21 @@ runs as root with apt, else one line says how), driven by Playwright, against a 
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
-from tests.conftest import CHROMIUM, CHROMIUM_PROBLEM, JupyterServer, start_livecells_serve
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from tests.conftest import (
+    CHROMIUM,
+    CHROMIUM_PROBLEM,
+    JupyterServer,
+    start_jupyter_server,
+    start_livecells_serve,
+)
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -24,6 +32,29 @@ CHROMIUM_ARGS = [
 ]
 EXAMPLES = Path(__file__).parents[2] / "examples"
 PAGES = Path(__file__).parent / "pages"
+READY = re.compile(r"^(ready|idle)$")
+
+
+def wait_idle(page: Page, timeout: float = 60_000) -> None:
+    expect(page.locator(".lc-panel")).to_have_attribute("data-status", READY, timeout=timeout)
+
+
+def write_page(book: Path, name: str, frontmatter: str, *cells: str) -> str:
+    """A page of the served book (rendered from its file on each request); its URL."""
+    body = "".join(f"```{{code-cell}} python\n{cell}\n```\n\n" for cell in cells)
+    (book / "tests" / f"{name}.md").write_text(
+        f"---\nkernelspec: {{name: python3, display_name: Python 3}}\n{frontmatter}---\n{body}"
+    )
+    return f"tests/{name}.html"
+
+
+def kernels(server: JupyterServer) -> list[str]:
+    """The ids of the server's running kernels."""
+    response = httpx.get(
+        f"{server.url}api/kernels", headers={"Authorization": f"token {server.token}"}
+    )
+    response.raise_for_status()
+    return [kernel["id"] for kernel in response.json()]
 
 
 @pytest.fixture(scope="session")
@@ -90,3 +121,21 @@ def open_page(context: BrowserContext, served: JupyterServer) -> Iterator[object
     yield open_
     for page in pages:
         page.close()
+
+
+@pytest.fixture(scope="module")
+def page_origin(served: JupyterServer) -> str:
+    """The origin of the served book's pages."""
+    return f"http://127.0.0.1:{served.port}"
+
+
+@pytest.fixture(scope="module")
+def allowing_server(
+    tmp_path_factory: pytest.TempPathFactory, page_origin: str
+) -> Iterator[JupyterServer]:
+    """A reader's own server, on another origin, started with the flag the page names."""
+    server = start_jupyter_server(
+        tmp_path_factory.mktemp("allowing"), f"--ServerApp.allow_origin={page_origin}"
+    )
+    yield server
+    server.stop()
