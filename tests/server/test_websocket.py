@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -23,28 +24,38 @@ from livecells.server.websocket import (
 )
 
 
-@pytest.fixture
-async def server_app(tmp_path: Path) -> AsyncIterator[ServerApp]:
+@asynccontextmanager
+async def in_process_server(root: Path, *flags: str) -> AsyncIterator[ServerApp]:
     """An in-process jupyter server on this test's event loop, so we can see its sockets."""
-    port = free_port()
     app = ServerApp()
     app.initialize(
         [
             "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={port}",
+            f"--ServerApp.port={free_port()}",
             "--ServerApp.port_retries=0",
             "--ServerApp.allow_root=True",
             "--ServerApp.open_browser=False",
-            f"--ServerApp.root_dir={tmp_path}",
+            f"--ServerApp.root_dir={root}",
             "--IdentityProvider.token=secret",
-            "--ServerApp.kernel_websocket_connection_class="
-            "livecells.server.websocket.NoDelayWebsocketConnection",
+            *flags,
         ],
         new_httpserver=True,
     )
-    yield app
-    await app._cleanup()
-    app.http_server.stop()
+    try:
+        yield app
+    finally:
+        await app._cleanup()
+        app.http_server.stop()
+        GatewayClient.clear_instance()  # a singleton: the next server here reads its config
+
+
+@pytest.fixture
+async def server_app(tmp_path: Path) -> AsyncIterator[ServerApp]:
+    connection = "livecells.server.websocket.NoDelayWebsocketConnection"
+    async with in_process_server(
+        tmp_path, f"--ServerApp.kernel_websocket_connection_class={connection}"
+    ) as app:
+        yield app
 
 
 async def test_kernel_websocket_has_nagle_off(server_app: ServerApp) -> None:
@@ -62,29 +73,13 @@ async def test_kernel_websocket_has_nagle_off(server_app: ServerApp) -> None:
 async def livecells_on_a_gateway(tmp_path: Path) -> AsyncIterator[tuple[ServerApp, str, str]]:
     """An in-process ``livecells serve`` whose kernels run on a real Kernel Gateway."""
     with kernel_gateway(tmp_path) as (gateway_url, gateway_token):
-        port = free_port()
-        app = ServerApp()
-        app.initialize(
-            [
-                "--ServerApp.ip=127.0.0.1",
-                f"--ServerApp.port={port}",
-                "--ServerApp.port_retries=0",
-                "--ServerApp.allow_root=True",
-                "--ServerApp.open_browser=False",
-                f"--ServerApp.root_dir={tmp_path}",
-                "--IdentityProvider.token=secret",
-                '--ServerApp.jpserver_extensions={"livecells.server": True}',
-                f"--GatewayClient.url={gateway_url}",
-                f"--GatewayClient.auth_token={gateway_token}",
-            ],
-            new_httpserver=True,
-        )
-        try:
+        async with in_process_server(
+            tmp_path,
+            '--ServerApp.jpserver_extensions={"livecells.server": True}',
+            f"--GatewayClient.url={gateway_url}",
+            f"--GatewayClient.auth_token={gateway_token}",
+        ) as app:
             yield app, gateway_url, gateway_token
-        finally:
-            await app._cleanup()
-            app.http_server.stop()
-            GatewayClient.clear_instance()  # a singleton: later servers in this process
 
 
 async def test_a_gateways_kernel_websocket_has_nagle_off(
@@ -104,7 +99,7 @@ async def test_a_gateways_kernel_websocket_has_nagle_off(
         handlers = [
             item
             for item in gc.get_objects()
-            if isinstance(item, KernelWebsocketHandler)
+            if issubclass(type(item), KernelWebsocketHandler)  # type(): weak proxies too
             and item.ws_connection is not None
             and item.get_argument("session_id", "") == kernel.session_id
         ]
