@@ -33,6 +33,11 @@ CHROMIUM_ARGS = [
 EXAMPLES = Path(__file__).parents[2] / "examples"
 PAGES = Path(__file__).parent / "pages"
 READY = re.compile(r"^(ready|idle)$")
+# Started (Run all queues the cells in the same task) and the queue run dry, or stopped.
+RUN_ALL_ENDED = """() => {
+  const { queue, runtime } = window.livecells;
+  return (queue.runtime !== null && queue.idle) || ["error", "dead"].includes(runtime.status);
+}"""
 
 
 def wait_idle(page: Page, timeout: float = 60_000) -> None:
@@ -46,6 +51,59 @@ def write_page(book: Path, name: str, frontmatter: str, *cells: str) -> str:
         f"---\nkernelspec: {{name: python3, display_name: Python 3}}\n{frontmatter}---\n{body}"
     )
     return f"tests/{name}.html"
+
+
+def colour(page: Page, selector: str, prop: str) -> tuple[int, ...]:
+    """The computed colour ``prop`` of the first element ``selector`` matches, as RGB."""
+    value = page.eval_on_selector(selector, f"e => getComputedStyle(e).{prop}")
+    return tuple(int(float(n)) for n in re.findall(r"[\d.]+", value)[:3])
+
+
+def luminance(rgb: tuple[int, ...]) -> float:
+    """WCAG's relative luminance: 0 black, 1 white."""
+
+    def channel(c: int) -> float:
+        s = c / 255
+        return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    """WCAG's contrast ratio of two colours (1 to 21)."""
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+PANEL_MAX = 64  # px: one row of controls
+
+
+def layout_problems(page: Page, where: str, *, dark: bool) -> list[str]:
+    """What is wrong with the page as the reader sees it now, at the top: a page wider than
+    the window, a panel not in one row or not in view, a background of the wrong scheme, body
+    text that does not contrast with it."""
+    problems = []
+    width, window = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+    if width > window:
+        problems.append(f"{where}: the page is {width} px wide in a {window} px window")
+    panel = page.locator(".lc-panel")
+    if panel.count():
+        box = panel.bounding_box()
+        height = page.evaluate("innerHeight")
+        if box is None or box["height"] > PANEL_MAX:
+            problems.append(f"{where}: the panel is {box} (over {PANEL_MAX} px high)")
+        elif box["x"] < 0 or box["x"] + box["width"] > window or box["y"] + box["height"] > height:
+            problems.append(f"{where}: the panel {box} is not within the {window} px window")
+    background = colour(page, "body", "backgroundColor")
+    if dark != (luminance(background) < 0.05):
+        problems.append(
+            f"{where}: the page's background {background} is not {'dark' if dark else 'light'}"
+        )
+    text = colour(page, "body", "color")
+    if contrast(text, background) < 7:
+        problems.append(f"{where}: body text {text} on {background} contrasts under 7:1")
+    return problems
 
 
 def kernels(server: JupyterServer) -> list[str]:

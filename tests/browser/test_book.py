@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from tests.binderhub import standin_binderhub
+from tests.browser.conftest import RUN_ALL_ENDED, layout_problems
 from tests.browser.static_server import serve_static
 from tests.conftest import start_jupyter_server, start_livecells_serve
 
@@ -41,12 +42,6 @@ RUNTIME = {
     "server": "server",
     "binder": "binder",
 }
-PANEL_MAX = 64
-# Started (Run all queues the cells in the same task) and the queue run dry, or stopped.
-RUN_ALL_ENDED = """() => {
-  const { queue, runtime } = window.livecells;
-  return (queue.runtime !== null && queue.idle) || ["error", "dead"].includes(runtime.status);
-}"""  # px: one row of controls
 
 
 @dataclass
@@ -202,15 +197,6 @@ def unexpected_errors(page: Page, name: str, reader: Reader) -> list[str]:
     return found
 
 
-def luminance(css: str) -> float:
-    def channel(c: float) -> float:
-        s = c / 255
-        return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (channel(float(n)) for n in re.findall(r"[\d.]+", css)[:3])
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
 def screenshots(page: Page, runtime: str, name: str) -> list[str]:
     """Four screenshots of the page as it ends, and what is wrong with each layout."""
     problems = []
@@ -223,17 +209,7 @@ def screenshots(page: Page, runtime: str, name: str) -> list[str]:
             page.evaluate("window.scrollTo(0, 0)")
             page.evaluate("() => new Promise((done) => requestAnimationFrame(() => done(null)))")
             where = f"{runtime} {name} at {width} px, {scheme}"
-            overflow = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
-            if overflow[0] > overflow[1]:
-                problems.append(f"{where}: the page is {overflow[0]} px wide")
-            panel = page.locator(".lc-panel")
-            if panel.count():
-                box = panel.bounding_box()
-                if box is None or box["height"] > PANEL_MAX:
-                    problems.append(f"{where}: the panel is {box} (over {PANEL_MAX} px high)")
-            background = luminance(page.evaluate("getComputedStyle(document.body).backgroundColor"))
-            if (scheme == "dark") != (background < 0.05):
-                problems.append(f"{where}: the page's background has luminance {background:.2f}")
+            problems += layout_problems(page, where, dark=scheme == "dark")
             path = folder / f"{name.removesuffix('.html')}-{width}-{scheme}.png"
             page.screenshot(path=str(path), full_page=True)
     return problems
