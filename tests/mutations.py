@@ -175,6 +175,13 @@ MUTATIONS = [
         ),
     ),
     Mutation(
+        "progress: livecells run on a terminal prints plain lines, no live display",
+        "src/livecells/commands/progress.py",
+        "    if stream.isatty():\n        return LiveProgress(",
+        "    if False:\n        return LiveProgress(",
+        ("tests/test_cli_run.py::test_on_a_terminal_livecells_run_shows_the_live_display",),
+    ),
+    Mutation(
         "config: an unknown key is accepted",
         "src/livecells/config.py",
         "        if key not in allowed:\n            raise ConfigError(",
