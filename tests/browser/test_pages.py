@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
-from tests.browser.conftest import RUN_ALL_ENDED, layout_problems
+from tests.browser.conftest import RUN_ALL_ENDED, layout_problems, write_page
 from tests.conftest import JupyterServer, start_jupyter_server
 
 OpenPage = Callable[[str], Page]
@@ -118,6 +118,32 @@ def test_no_xss_payload_in_html_svg_or_markdown_outputs_runs(open_page: OpenPage
     page.evaluate(frames)
     assert hits == []
     assert page.evaluate("document.querySelectorAll('.lc-outputs script').length") == 0
+
+
+@pytest.mark.parametrize("trusted", [True, False], ids=["trusted", "untrusted"])
+def test_javascript_outputs_run_only_on_trusted_pages(
+    open_page: OpenPage, book: Path, trusted: bool
+) -> None:
+    code = "from IPython.display import Javascript\nJavascript('window.ranJavascript = 42')"
+    front = f"livecells: {{trusted: {str(trusted).lower()}, autoRun: true}}\n"
+    page = open_page(write_page(book, f"javascript-{trusted}", front, code))
+    page.locator("button.lc-power").click()
+    cell = page.locator(".lc-cell").first
+    expect(cell.locator(".lc-count")).to_have_text("[1]:", timeout=60_000)
+    if trusted:
+        expect(cell.locator(".lc-javascript")).to_have_count(1)
+    else:  # the next representation is shown instead
+        expect(cell.locator(".lc-outputs")).to_contain_text("IPython.core.display.Javascript")
+        assert cell.locator(".lc-javascript").count() == 0
+    assert page.evaluate("window.ranJavascript ?? null") == (42 if trusted else None)
+
+
+def test_a_kernel_starts_in_its_pages_folder(open_page: OpenPage, book: Path) -> None:
+    page = open_page(write_page(book, "where", "", "import os\nprint(os.getcwd())"))
+    page.locator("button.lc-power").click()
+    expect(page.locator(".lc-cell .lc-outputs").first).to_have_text(
+        str((book / "tests").resolve()), timeout=60_000
+    )
 
 
 def test_a_page_with_jupyter_false_has_no_panel_and_reads_statically(

@@ -298,6 +298,19 @@ def test_a_visitor_cannot_choose_a_kernel_id(public: JupyterServer) -> None:
     assert response.status_code == 403
 
 
+def test_a_post_without_the_xsrf_token_is_refused(public: JupyterServer) -> None:
+    """A page of another site can make the visitor's browser POST with the visitor's cookie,
+    but cannot read the _xsrf cookie to send it back as a header."""
+    alice = Visitor(public)
+    for token in ("", "not-the-token"):
+        response = alice.request("POST", "api/kernels", json={}, headers={"X-XSRFToken": token})
+        assert response.status_code == 403, token
+        assert "XSRF" in response.text
+    kernels = alice.request("POST", "api/kernels", json={"name": "python3"})
+    assert kernels.status_code == 201  # with it, the same request starts a kernel
+    assert alice.request("DELETE", f"api/kernels/{kernels.json()['id']}").status_code == 204
+
+
 # -- limits -----------------------------------------------------------------------------------
 
 
