@@ -79,6 +79,21 @@ def contrast(a: tuple[int, ...], b: tuple[int, ...]) -> float:
 PANEL_MAX = 64  # px: one row of controls
 
 
+SIZES = {1280: 900, 390: 844}  # a desktop's window and a phone's
+
+
+def each_view(page: Page) -> Iterator[tuple[int, str]]:
+    """The page at each of :data:`SIZES`, light then dark, scrolled to the top and painted;
+    yields the width and the scheme."""
+    for width, height in SIZES.items():
+        for scheme in ("light", "dark"):
+            page.set_viewport_size({"width": width, "height": height})
+            page.emulate_media(color_scheme=scheme)
+            page.evaluate("window.scrollTo(0, 0)")
+            page.evaluate("() => new Promise(done => requestAnimationFrame(() => done(null)))")
+            yield width, scheme
+
+
 def layout_problems(page: Page, where: str, *, dark: bool) -> list[str]:
     """What is wrong with the page as the reader sees it now, at the top: a page wider than
     the window, a panel not in one row or not in view, a background of the wrong scheme, body

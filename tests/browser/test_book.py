@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from tests.binderhub import standin_binderhub
-from tests.browser.conftest import RUN_ALL_ENDED, layout_problems
+from tests.browser.conftest import RUN_ALL_ENDED, SIZES, each_view, layout_problems
 from tests.browser.static_server import serve_static
 from tests.conftest import start_jupyter_server, start_livecells_serve
 
@@ -34,7 +34,6 @@ ARTIFACTS = (
 PAGES = ["index.html", "basics.html", "outputs.html", "interactive.html"]
 RUNTIMES = ["pyodide-isolated", "pyodide", "serve", "server", "binder"]
 RUN = 120_000  # ms: a kernel's start and a page's cells, on 2 busy cores
-SIZES = {1280: 900, 390: 844}
 RUNTIME = {
     "pyodide-isolated": "pyodide",
     "pyodide": "pyodide",
@@ -202,16 +201,11 @@ def screenshots(page: Page, runtime: str, name: str) -> list[str]:
     problems = []
     folder = ARTIFACTS / runtime
     folder.mkdir(parents=True, exist_ok=True)
-    for width, height in SIZES.items():
-        for scheme in ("light", "dark"):
-            page.set_viewport_size({"width": width, "height": height})
-            page.emulate_media(color_scheme=scheme)
-            page.evaluate("window.scrollTo(0, 0)")
-            page.evaluate("() => new Promise((done) => requestAnimationFrame(() => done(null)))")
-            where = f"{runtime} {name} at {width} px, {scheme}"
-            problems += layout_problems(page, where, dark=scheme == "dark")
-            path = folder / f"{name.removesuffix('.html')}-{width}-{scheme}.png"
-            page.screenshot(path=str(path), full_page=True)
+    for width, scheme in each_view(page):
+        where = f"{runtime} {name} at {width} px, {scheme}"
+        problems += layout_problems(page, where, dark=scheme == "dark")
+        path = folder / f"{name.removesuffix('.html')}-{width}-{scheme}.png"
+        page.screenshot(path=str(path), full_page=True)
     return problems
 
 

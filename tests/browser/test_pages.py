@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
-from tests.browser.conftest import RUN_ALL_ENDED, layout_problems, write_page
+from tests.browser.conftest import RUN_ALL_ENDED, each_view, layout_problems, write_page
 from tests.conftest import JupyterServer, start_jupyter_server
 
 OpenPage = Callable[[str], Page]
@@ -169,22 +169,17 @@ def test_the_example_book_screenshot(open_page: OpenPage, tmp_path: Path) -> Non
     expect(cells.nth(4).locator(".lc-count")).to_have_text("[5]:")
     expect(cells.nth(4).locator(".lc-outputs")).to_contain_text("100% done")
     problems = []
-    for width, height in ((1280, 900), (390, 844)):
-        for scheme in ("light", "dark"):
-            page.set_viewport_size({"width": width, "height": height})
-            page.emulate_media(color_scheme=scheme)
-            page.evaluate("window.scrollTo(0, 0)")
-            page.evaluate("() => new Promise(done => requestAnimationFrame(() => done(null)))")
-            where = f"outputs.html at {width} px, {scheme}"
-            problems += layout_problems(page, where, dark=scheme == "dark")
-            for index in range(cells.count()):
-                for part in (".lc-source", ".lc-outputs"):
-                    box = cells.nth(index).locator(part).bounding_box()
-                    if box is None or box["width"] < 100 or box["height"] < 10:
-                        problems.append(f"{where}: cell {index}'s {part} shows as {box}")
-                    elif box["x"] < 0 or box["x"] + box["width"] > width:
-                        problems.append(f"{where}: cell {index}'s {part} {box} leaves the page")
-            page.screenshot(path=str(tmp_path / f"outputs-{width}-{scheme}.png"), full_page=True)
+    for width, scheme in each_view(page):
+        where = f"outputs.html at {width} px, {scheme}"
+        problems += layout_problems(page, where, dark=scheme == "dark")
+        for index in range(cells.count()):
+            for part in (".lc-source", ".lc-outputs"):
+                box = cells.nth(index).locator(part).bounding_box()
+                if box is None or box["width"] < 100 or box["height"] < 10:
+                    problems.append(f"{where}: cell {index}'s {part} shows as {box}")
+                elif box["x"] < 0 or box["x"] + box["width"] > width:
+                    problems.append(f"{where}: cell {index}'s {part} {box} leaves the page")
+        page.screenshot(path=str(tmp_path / f"outputs-{width}-{scheme}.png"), full_page=True)
     assert problems == []
 
 

@@ -305,7 +305,7 @@ def test_a_post_without_the_xsrf_token_is_refused(public: JupyterServer) -> None
     for token in ("", "not-the-token"):
         response = alice.request("POST", "api/kernels", json={}, headers={"X-XSRFToken": token})
         assert response.status_code == 403, token
-        assert "XSRF" in response.text
+        assert "xsrf" in response.text.lower()
     kernels = alice.request("POST", "api/kernels", json={"name": "python3"})
     assert kernels.status_code == 201  # with it, the same request starts a kernel
     assert alice.request("DELETE", f"api/kernels/{kernels.json()['id']}").status_code == 204
@@ -589,6 +589,7 @@ def test_a_gateway_runs_the_kernels_and_visitors_stay_isolated(
         alice, bob = Visitor(server), Visitor(server)
         kernel = alice.start_kernel()
         on_gateway = httpx.get(f"{url}api/kernels", headers={"Authorization": f"token {token}"})
+        assert on_gateway.status_code == 200, on_gateway.text
         assert kernel in [item["id"] for item in on_gateway.json()]
         assert "2" in text_of(alice.run(kernel, "print(1 + 1)"))
         assert bob.request("GET", f"api/kernels/{kernel}").status_code == 403
