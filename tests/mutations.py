@@ -1,11 +1,12 @@
 """The mutation check: deliberate breaks of the code, each of which the tests must catch.
 
-``python tests/mutations.py`` copies the repository to a temporary folder, and for each break
-below applies it to the copy, runs the tests that should catch it (a fast subset, not the whole
-suite), and counts it killed when they fail. It prints one line per break and the kill rate,
-and exits 1 when a break survived (or could no longer be applied: the code moved, so the list
-must follow it). ``.ci/run`` runs it; ``tests/test_mutations.py`` checks that every break still
-applies, so the list cannot rot between CI runs.
+``python tests/mutations.py [WORD...]`` copies the repository to a temporary folder, and for
+each break below (or those whose name has one of the WORDs) applies it to the copy, runs the
+tests that should catch it (a fast subset, not the whole suite), and counts it killed when they
+fail. It prints one line per break and the kill rate, and exits 1 when a break survived (or
+could no longer be applied: the code moved, so the list must follow it). ``.ci/run`` runs it;
+``tests/test_mutations.py`` checks that every break still applies, so the list cannot rot
+between CI runs.
 """
 
 from __future__ import annotations
@@ -324,6 +325,68 @@ MUTATIONS = [
         ),
     ),
     Mutation(
+        "public: a gateway's kernels are not held to the output cap",
+        "src/livecells/server/app.py",
+        "public = PublicGatewayWebsocketConnection if gateway else PublicWebsocketConnection",
+        "public = NoDelayGatewayWebsocketConnection if gateway else PublicWebsocketConnection",
+        ("tests/server/test_public.py::test_a_gateways_kernels_are_held_to_the_output_cap",),
+    ),
+    Mutation(
+        "websocket: a gateway kernel's WebSocket leaves Nagle's algorithm on",
+        "src/livecells/server/websocket.py",
+        "        self.websocket_handler.set_nodelay(True)\n        await super().connect()  # type",
+        "        await super().connect()  # type",
+        ("tests/server/test_websocket.py::test_a_gateways_kernel_websocket_has_nagle_off",),
+    ),
+    Mutation(
+        "public: the connection file is hidden only after an answer on control",
+        "src/livecells/server/public.py",
+        "for channel in (client.control_channel, client.shell_channel)",
+        "for channel in (client.control_channel,)",
+        (
+            "tests/server/test_public.py::"
+            "test_a_kernel_answering_only_on_shell_has_its_connection_file_hidden_too",
+        ),
+    ),
+    Mutation(
+        "pyodide: a page without timeoutMs waits for Pyodide without limit",
+        "src/livecells/pageconfig.py",
+        'timeout_ms=settings.get("timeoutMs", PYODIDE_TIMEOUT_MS),',
+        'timeout_ms=settings.get("timeoutMs", 0),',
+        (
+            "tests/test_pageconfig.py::"
+            "test_pyodide_has_120_s_per_index_url_unless_the_page_says_otherwise",
+        ),
+    ),
+    Mutation(
+        "pyodide: the boot timeout is not applied",
+        "frontend/src/runtimes/pyodide/boot.ts",
+        "if (!ms || ms <= 0) return promise;",
+        "return promise;",
+        ("tests/test_frontend.py::test_the_client_unit_tests_pass",),
+    ),
+    Mutation(
+        "assets: built pages may connect anywhere (connect-src back to *)",
+        "src/livecells/assets.py",
+        """connect = {"'self'"}\n    for url in config.pyodide.index_urls""",
+        """connect = {"*"}\n    for url in config.pyodide.index_urls""",
+        ("tests/test_assets.py", "tests/browser/test_csp.py"),
+    ),
+    Mutation(
+        "assets: inline scripts may run on every page, not only trusted ones",
+        "src/livecells/assets.py",
+        """scripts.add("'unsafe-inline'" if config.trusted else f"'sha256-{digest}'")""",
+        """scripts.add("'unsafe-inline'")""",
+        ("tests/test_assets.py",),
+    ),
+    Mutation(
+        "pageconfig: a server of the reader's own is offered without the author's leave",
+        "src/livecells/pageconfig.py",
+        "if not (jupyter.server or allow_reader_server):",
+        "if False:",
+        ("tests/test_config.py",),
+    ),
+    Mutation(
         "notebooks: hidden folders are walked",
         "src/livecells/notebooks.py",
         'if not name.startswith(".")\n            and name not in SKIPPED_DIRS',
@@ -331,6 +394,22 @@ MUTATIONS = [
         (
             "tests/test_pages.py::test_pages_are_found_recursively_skipping_hidden_and_build_folders",
         ),
+    ),
+    Mutation(
+        "notebooks: the walker compares the folders to skip by their spelling, not real path",
+        "src/livecells/notebooks.py",
+        "and Path(os.path.realpath(here / name)) not in skip",
+        "and Path(os.path.abspath(here / name)) not in skip",
+        (
+            "tests/test_execute.py::test_the_output_folder_is_skipped_however_either_path_is_spelled",
+        ),
+    ),
+    Mutation(
+        "progress: livecells run on a terminal prints plain lines, no live display",
+        "src/livecells/commands/progress.py",
+        "    if stream.isatty():\n        return LiveProgress(",
+        "    if False:\n        return LiveProgress(",
+        ("tests/test_cli_run.py::test_on_a_terminal_livecells_run_shows_the_live_display",),
     ),
     Mutation(
         "config: an unknown key is accepted",
@@ -513,16 +592,18 @@ def _copy(destination: Path) -> None:
         (destination / "frontend" / "node_modules").symlink_to(modules)
 
 
-def run_all() -> int:
+def run_all(only: list[str]) -> int:
+    """Apply every break (or those whose name contains one of ``only``) and run its tests."""
     stale = check_applicable()
     for line in stale:
         print(f"stale   {line}")
+    chosen = [m for m in MUTATIONS if not only or any(word in m.name for word in only)]
     killed = 0
     with tempfile.TemporaryDirectory(prefix="livecells-mutations-") as folder:
         copy = Path(folder) / "repo"
         _copy(copy)
         env = {**os.environ, "PYTHONPATH": str(copy / "src")}
-        for mutation in MUTATIONS:
+        for mutation in chosen:
             target = copy / mutation.path
             original = target.read_text()
             if original.count(mutation.old) != 1:
@@ -542,11 +623,11 @@ def run_all() -> int:
             else:
                 last = (done.stdout.strip().splitlines() or ["no output"])[-1]
                 print(f"SURVIVED {mutation.name}: exit {done.returncode}, {last}", flush=True)
-    total = len(MUTATIONS)
+    total = len(chosen)
     print(f"mutation check: {killed} of {total} breaks caught ({100 * killed / total:.0f}%)")
     print(f"mutations: {killed} passed, {total - killed} failed")
     return 0 if killed == total else 1
 
 
 if __name__ == "__main__":
-    sys.exit(run_all())
+    sys.exit(run_all(sys.argv[1:]))

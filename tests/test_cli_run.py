@@ -6,6 +6,7 @@ import io
 import json
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -270,13 +271,14 @@ async def test_live_display_shows_each_running_notebook_and_its_current_cell() -
 
 
 def test_on_a_terminal_livecells_run_shows_the_live_display(tmp_path: Path) -> None:
-    """The real command under a pseudo-terminal: rich's display (bar, counts, a line for the
-    running notebook and its cell), then the summary."""
-    write(tmp_path / "slow.ipynb", new_notebook(code("import time\ntime.sleep(1.5)"), code("1")))
+    """The real command under a pseudo-terminal: rich's display (bar, counts, a line for each
+    running notebook and its cell), each notebook's outcome, then the summary."""
+    for name in ("slow.ipynb", "later.ipynb"):
+        write(tmp_path / name, new_notebook(code("1"), code("import time\ntime.sleep(1.5)")))
     main_fd, child_fd = pty.openpty()
     env = {**os.environ, "COLUMNS": "100", "LINES": "30", "TERM": "xterm-256color"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "livecells", "run", "slow.ipynb"],
+        [sys.executable, "-m", "livecells", "run", "slow.ipynb", "later.ipynb", "--jobs=2"],
         cwd=tmp_path, stdin=child_fd, stdout=child_fd, stderr=child_fd, env=env,
     )  # fmt: skip
     os.close(child_fd)
@@ -297,9 +299,11 @@ def test_on_a_terminal_livecells_run_shows_the_live_display(tmp_path: Path) -> N
     os.close(main_fd)
     assert process.wait(30) == 0
     text = strip_ansi(screen.decode(errors="replace"))
-    assert "slow.ipynb · cell 0" in text  # the running notebook and its current cell
-    assert "0/1" in text and "1/1" in text  # the overall bar counted it
-    assert "1 notebook: 1 passed" in text
+    for name in ("slow.ipynb", "later.ipynb"):
+        assert f"{name} · cell 1" in text  # the running notebook and its current cell
+        assert re.search(rf"passed +{name}", text), f"no outcome line for {name}"
+    assert "0/2" in text and "1/2" in text  # the overall bar counted them
+    assert text.rstrip().splitlines()[-1].strip().startswith("2 notebooks: 2 passed")
 
 
 def _render(display: LiveProgress) -> str:

@@ -137,12 +137,22 @@ def offered(value: object, default: str, **options: object) -> list[str]:
 
 
 def test_the_reader_may_switch_to_every_runtime_that_can_run_the_page() -> None:
-    assert offered(True, "livecells") == ["livecells", "server", "pyodide"]
-    assert offered(True, "pyodide") == ["pyodide", "server"]
-    assert offered({"binder": {"repo": "o/r"}}, "pyodide") == ["binder", "server", "pyodide"]
+    assert offered(True, "livecells") == ["livecells", "pyodide"]
+    assert offered(True, "pyodide") == ["pyodide"]
+    assert offered({"binder": {"repo": "o/r"}}, "pyodide") == ["binder", "pyodide"]
+    assert offered({"server": {"url": "http://h:8888/"}}, "pyodide") == ["server", "pyodide"]
     # Pyodide runs Python only; mybinder without a repository has nothing to build.
-    assert offered(True, "livecells", language="R") == ["livecells", "server"]
-    assert offered("binder", "pyodide", language="R") == ["binder", "server"]
+    assert offered(True, "livecells", language="R") == ["livecells"]
+    assert offered("binder", "pyodide", language="R") == ["binder"]
+
+
+def test_a_server_of_the_readers_own_is_offered_only_when_the_author_allows_it() -> None:
+    allowed = {"allow_reader_server": True}
+    assert offered(True, "livecells", **allowed) == ["livecells", "server", "pyodide"]
+    assert offered(True, "pyodide", runtimes=["server"]) == ["pyodide"]
+    assert offered(True, "pyodide", runtimes=["server"], **allowed) == ["pyodide", "server"]
+    with pytest.raises(ConfigError, match=r"livecells.allowReaderServer: expected a boolean"):
+        parse_options({"allowReaderServer": "yes"}, where="livecells.yml: project.livecells")
 
 
 def test_livecells_runtimes_narrows_the_choice_and_the_chosen_one_comes_first() -> None:

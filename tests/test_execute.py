@@ -459,6 +459,17 @@ def test_directories_are_searched_recursively_for_notebooks_and_myst_pages(
     assert found.problems == []
 
 
+def test_the_output_folder_is_skipped_however_either_path_is_spelled(tmp_path: Path) -> None:
+    """``livecells run alias/ --output-dir real/copies``, ``alias`` a link to ``real``: the
+    executed copies are not found again as notebooks to run."""
+    real, alias = tmp_path / "real", tmp_path / "alias"
+    write(real / "a.ipynb", new_notebook())
+    write(real / "copies" / "a.ipynb", new_notebook())
+    alias.symlink_to(real)
+    found = find_notebooks([alias], exclude=[real / "copies"])
+    assert found.notebooks == [alias / "a.ipynb"]
+
+
 def test_globs_expand_and_a_pattern_matching_nothing_is_a_problem(tmp_path: Path) -> None:
     write(tmp_path / "x1.ipynb", new_notebook())
     write(tmp_path / "x2.ipynb", new_notebook())

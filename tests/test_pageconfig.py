@@ -7,8 +7,8 @@ import json
 import re
 from pathlib import Path
 
-from livecells.config import parse_jupyter
-from livecells.pageconfig import PageConfig, PyodideSettings, page_config
+from livecells.config import PYODIDE_TIMEOUT_MS, parse_jupyter
+from livecells.pageconfig import PageConfig, PyodideSettings, page_config, pyodide_settings
 
 CONFIG_TS = (Path(__file__).resolve().parent.parent / "frontend" / "src" / "config.ts").read_text()
 
@@ -56,3 +56,12 @@ def test_the_json_is_what_the_client_reads() -> None:
     assert pyodide["indexURLs"] == ["local"]
     assert pyodide["lockFileURL"] == "_livecells/wheels/x.json"
     assert pyodide["figureFormats"] == ["svg"]
+
+
+def test_pyodide_has_120_s_per_index_url_unless_the_page_says_otherwise() -> None:
+    assert pyodide_settings({}, []).timeout_ms == 120_000
+    assert pyodide_settings({"pyodide": {"timeoutMs": 0}}, []).timeout_ms == 0
+    assert PageConfig(pyodide=PyodideSettings()).to_json()["pyodide"]["timeoutMs"] == 120_000
+    # The client's default, for a config written without it, is the same.
+    client = re.search(r"export const PYODIDE_TIMEOUT_MS = (\d+);", CONFIG_TS)
+    assert client is not None and int(client.group(1)) == PYODIDE_TIMEOUT_MS

@@ -126,7 +126,7 @@ def test_one_page_can_point_at_another_binder_repository_and_kernel(tmp_path: Pa
         "provider": "github",
     }
     assert (r["runtime"], r["kernelName"]) == ("binder", "ir")
-    assert r["runtimes"] == ["binder", "server"]  # no Pyodide for R
+    assert r["runtimes"] == ["binder"]  # no Pyodide for R
 
 
 def test_built_pages_carry_integrity_hashes_a_policy_and_a_headers_file(tmp_path: Path) -> None:

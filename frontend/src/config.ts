@@ -16,6 +16,9 @@ export interface PageConfig {
   sessionSaving: boolean;
   sessionMaxAge: number;
   trusted: boolean;
+  /** The reader may name a Jupyter Server or BinderHub of their own (else only the configured
+   * ones: the page's CSP allows no other). */
+  allowReaderServer: boolean;
   math: MathConfig;
   staticUrl: string;
   openInJupyter: string | null;
@@ -41,6 +44,10 @@ export interface PyodideSettings {
   filesURL: string | null;
 }
 
+/** How long Pyodide may take to load from one index URL before the next is tried, when the page
+ * does not say (livecells.config.PYODIDE_TIMEOUT_MS; 0: no limit). */
+export const PYODIDE_TIMEOUT_MS = 120000;
+
 const DEFAULTS: PageConfig = {
   runtime: null,
   runtimes: [],
@@ -52,6 +59,7 @@ const DEFAULTS: PageConfig = {
   sessionSaving: true,
   sessionMaxAge: 86400,
   trusted: false,
+  allowReaderServer: false,
   math: { engine: "katex" },
   staticUrl: "_livecells/",
   openInJupyter: null,

@@ -17,12 +17,13 @@ export function savedChoice(config: PageConfig): Choice | null {
   try {
     const saved = JSON.parse(localStorage.getItem(SAVED) || "null") as Partial<Choice> | null;
     if (!saved?.runtime || !config.runtimes.includes(saved.runtime) || saved.runtime === config.runtime) return null;
-    if (saved.runtime === "server" && !saved.server?.url) return null;
+    const server = saved.runtime === "server" && config.allowReaderServer ? (saved.server ?? null) : config.server;
+    if (saved.runtime === "server" && !server?.url) return null;
     if (saved.runtime === "binder" && !config.binder?.repo) return null;
     return {
       runtime: saved.runtime,
       kernelName: config.kernelName,
-      server: saved.runtime === "server" ? (saved.server ?? null) : config.server,
+      server,
       binder: config.binder,
     };
   } catch {
@@ -79,6 +80,8 @@ export class SettingsDialog {
     this.repo = h("input", { type: "text", className: "lc-binder-repo", placeholder: "owner/name or a URL", spellcheck: false });
     this.ref = h("input", { type: "text", className: "lc-binder-ref", placeholder: "HEAD", spellcheck: false });
     this.hub = h("input", { type: "url", className: "lc-binder-url", spellcheck: false });
+    // Only the configured server and BinderHub, unless the author lets readers name their own.
+    this.url.readOnly = this.hub.readOnly = !config.allowReaderServer;
     this.binderFields = h(
       "div",
       { className: "lc-fields lc-binder-fields" },

@@ -3,10 +3,11 @@
 Every script and stylesheet of the client carries an SRI hash: the entry and the stylesheet in
 their tags, the lazily imported chunks through the import map's ``integrity`` table, so a
 tampered file on a host or cache is refused by the browser. Built pages also carry a CSP that
-allows scripts from the site itself (plus WebAssembly compilation, for Pyodide) and connections
-to the runtimes the page offers, and nothing else. Pyodide's own files are loaded
-by its worker, where SRI does not reach: they come from the same origin, and every wheel is
-checked against the sha256 of the site's lock file.
+allows scripts from the site itself (plus WebAssembly compilation, for Pyodide; inline scripts
+on trusted pages only) and connections to the site and the runtimes the page offers, and
+nothing else (see :func:`_policy`; the Pyodide worker is not bound by it). Pyodide's own files
+are loaded by its worker, where SRI does not reach: they come from the same origin, and every
+wheel is checked against the sha256 of the site's lock file.
 """
 
 from __future__ import annotations
@@ -96,6 +97,11 @@ def json_in_html(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True).translate(_HTML_UNSAFE)
 
 
+MYBINDER_FEDERATION = ("notebooks.gesis.org",)
+"""Where mybinder.org launches servers outside its own domain (its other federation members are
+subdomains of mybinder.org: ``hub.2i2c.mybinder.org``, ``ovh2.mybinder.org``, ...)."""
+
+
 def _origin(url: str) -> str | None:
     parts = urlsplit(url)
     if parts.scheme in ("http", "https") and parts.netloc:
@@ -103,24 +109,50 @@ def _origin(url: str) -> str | None:
     return None
 
 
-def _policy(config: PageConfig, importmap: str) -> str | None:
-    if config.trusted:
-        return None  # trusted pages run their outputs' JavaScript: no script policy fits them
+def _with_websocket(*sources: str) -> set[str]:
+    """``sources`` and the same for WebSockets (``http`` -> ``ws``, ``https`` -> ``wss``)."""
+    return {*sources, *(source.replace("http", "ws", 1) for source in sources)}
+
+
+def _binder_sources(url: str) -> set[str]:
+    """The BinderHub at ``url`` and the servers it launches: on its host (any port) or a
+    subdomain of it, and, for mybinder.org, its federation members elsewhere."""
+    parts = urlsplit(url)
+    host = parts.hostname
+    if parts.scheme not in ("http", "https") or not host:
+        return set()
+    hosts = [host] + (list(MYBINDER_FEDERATION) if host == "mybinder.org" else [])
+    if not host.replace(".", "").isdigit() and ":" not in host:  # a name, not an IP address
+        hosts.append(f"*.{host}")
+    return _with_websocket(*(f"{parts.scheme}://{name}:*" for name in hosts))
+
+
+def _policy(config: PageConfig, importmap: str) -> str:
+    """The page's CSP. Scripts: the site's, the import map (by its hash), WebAssembly
+    compilation (Pyodide), MathJax's or a CDN's origin when configured; a trusted page runs
+    its outputs' inline JavaScript (``'unsafe-inline'``, which a hash would switch off, so
+    none is given). Connections: the site, and exactly the runtimes the page offers: the
+    configured Jupyter Server, the BinderHub and its servers, Pyodide's index URLs; anywhere
+    only when the reader may name a server of their own (``allowReaderServer``).
+
+    A ``<meta>`` policy binds the page, not the Pyodide worker (a worker gets its policy from
+    its script's response headers): Python in Pyodide, ``%pip install`` from PyPI included,
+    reaches what the browser lets it."""
     digest = base64.b64encode(hashlib.sha256(importmap.encode()).digest()).decode()
-    scripts = {"'self'", "'wasm-unsafe-eval'", f"'sha256-{digest}'"}
+    scripts = {"'self'", "'wasm-unsafe-eval'"}
+    scripts.add("'unsafe-inline'" if config.trusted else f"'sha256-{digest}'")
     connect = {"'self'"}
-    for url in config.pyodide.index_urls if config.pyodide else ():
+    for url in config.pyodide.index_urls if config.pyodide and config.offers("pyodide") else ():
         if origin := _origin(url):
             scripts.add(origin)
             connect.add(origin)
     if config.math.url and (origin := _origin(config.math.url)):
         scripts.add(origin)
-    if config.server and (origin := _origin(config.server.url)):
-        connect |= {origin, origin.replace("http", "ws", 1)}
-    offered = set(config.runtimes) | {config.runtime}
-    if offered & {"server", "binder"}:
-        # A BinderHub hands out servers on hosts of its own choosing, and a reader may name
-        # a Jupyter Server of their own: only `livecells.runtimes` without these narrows it.
+    if config.server and config.offers("server") and (origin := _origin(config.server.url)):
+        connect |= _with_websocket(origin)
+    if config.binder and config.offers("binder"):
+        connect |= _binder_sources(config.binder.url)
+    if config.allow_reader_server and config.offers("server"):
         connect = {"*"}
     return "; ".join(
         [

@@ -256,6 +256,8 @@ def _server(value: object, where: str) -> Server:
 OPTION_KEYS = {
     "autoRun": "a boolean",
     "trusted": "a boolean",
+    "allowReaderServer": "a boolean: the reader may name a Jupyter Server or BinderHub of "
+    "their own (the page's CSP then allows connections anywhere)",
     "packages": "a list of strings",
     "runtime": f"one of {', '.join(PAGE_RUNTIMES)}",
     "runtimes": f"a list of the runtimes a reader may switch to ({', '.join(PAGE_RUNTIMES)})",
@@ -276,10 +278,13 @@ FILES_KEYS = {
     "maxBytes": "a number of bytes each page folder offers at most (default 20000000)",
 }
 """``livecells.files``: what a Pyodide page may read beside it (:mod:`livecells.pagefiles`)."""
+PYODIDE_TIMEOUT_MS = 120_000
+"""How long Pyodide may take to load from one indexURL before the next is tried (``timeoutMs``;
+the client's ``PYODIDE_TIMEOUT_MS``): a slow phone link fetches the ~10 MB within it."""
 PYODIDE_KEYS = {
     "indexURL": "a URL or a list of URLs, tried in order (a CDN may follow the local copy)",
     "src": "the same as indexURL (thebe's and jupyter-kit's name)",
-    "timeoutMs": "a number of milliseconds per indexURL (0: no limit)",
+    "timeoutMs": "a number of milliseconds per indexURL (default 120000; 0: no limit)",
     "autoloadImports": "a boolean",
     "figureFormats": "a list of 'svg' and 'png'",
     "preload": "a boolean: load Python when the page opens (no cell runs before a click)",
@@ -296,6 +301,7 @@ def parse_options(value: object, *, where: str) -> dict[str, Any]:
     _check_keys(value, OPTION_KEYS, where)
     _typed(value, "autoRun", bool, where)
     _typed(value, "trusted", bool, where)
+    _typed(value, "allowReaderServer", bool, where)
     packages = value.get("packages")
     if packages is not None and not (
         isinstance(packages, list) and all(isinstance(item, str) for item in packages)

@@ -64,7 +64,7 @@ def find_notebooks(paths: Iterable[str | Path], *, exclude: Sequence[Path] = ())
     """
     found = Discovery()
     seen: set[Path] = set()
-    skip = {Path(os.path.abspath(p)) for p in exclude}
+    skip = set(exclude)
 
     def add(path: Path) -> None:
         key = Path(os.path.abspath(path))
@@ -119,9 +119,13 @@ def _problem(path: str, message: str) -> tuple[str, NotebookError]:
     return path, NotebookError(message)
 
 
-def walk(root: Path, *, skip: Collection[Path] = ()) -> Iterator[Path]:
+def walk(root: Path, *, skip: Collection[Path] = (), folders: bool = False) -> Iterator[Path]:
     """The files under ``root`` (as ``root / ...`` paths), in sorted order: hidden files and
-    folders, :data:`SKIPPED_DIRS` and the folders in ``skip`` (absolute paths) left out."""
+    folders, :data:`SKIPPED_DIRS` and the folders in ``skip`` left out (compared resolved, so
+    an output folder is known however either path is spelled: through a link, ``..``).
+    ``folders``: the folders too, each before what it holds (a link to a folder is yielded,
+    not entered)."""
+    skip = {Path(os.path.realpath(path)) for path in skip}  # realpath: a link loop is no error
     for directory, dirnames, filenames in os.walk(root):
         here = Path(directory)
         dirnames[:] = sorted(
@@ -129,8 +133,10 @@ def walk(root: Path, *, skip: Collection[Path] = ()) -> Iterator[Path]:
             for name in dirnames
             if not name.startswith(".")
             and name not in SKIPPED_DIRS
-            and Path(os.path.abspath(here / name)) not in skip
+            and Path(os.path.realpath(here / name)) not in skip
         )
+        if folders:
+            yield from (here / name for name in dirnames)
         for name in sorted(filenames):
             if not name.startswith("."):
                 yield here / name

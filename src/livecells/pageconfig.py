@@ -14,7 +14,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any, Literal
 
-from livecells.config import PAGE_RUNTIMES, SESSION_MAX_AGE, Binder, Jupyter, binder_with_repo
+from livecells.config import (
+    PAGE_RUNTIMES,
+    PYODIDE_TIMEOUT_MS,
+    SESSION_MAX_AGE,
+    Binder,
+    Jupyter,
+    binder_with_repo,
+)
 
 __all__ = [
     "BinderSettings",
@@ -76,7 +83,7 @@ class PyodideSettings:
     """The Pyodide runtime's settings; URLs stay as written (the client resolves them)."""
 
     index_urls: tuple[str, ...] = field(default=(), metadata={"json": "indexURLs"})
-    timeout_ms: int = 0
+    timeout_ms: int = PYODIDE_TIMEOUT_MS
     packages: tuple[str, ...] = ()
     autoload_imports: bool = True
     figure_formats: tuple[str, ...] = ("svg",)
@@ -117,6 +124,9 @@ class PageConfig:
     session_saving: bool = True
     session_max_age: int = SESSION_MAX_AGE
     trusted: bool = False
+    allow_reader_server: bool = False
+    """The reader may name a Jupyter Server (or BinderHub) of their own: the page's CSP then
+    lets it connect anywhere."""
     math: MathSettings = MathSettings()
     static_url: str = "_livecells/"
     open_in_jupyter: str | None = None
@@ -144,6 +154,7 @@ def page_config(
     runtime: str | None = None,
     runtimes: Sequence[str] | None = None,
     language: str = "python",
+    allow_reader_server: bool = False,
 ) -> PageConfig:
     """A page's config from its effective ``jupyter`` settings and livecells options.
 
@@ -151,7 +162,9 @@ def page_config(
     kernelspec ``kernel_name`` is used unless ``kernelName`` is configured. ``runtimes``
     (``livecells.runtimes``) are those the reader may switch to; by default the chosen one,
     then every other that can run the page: the serving livecells (when served), Pyodide (for
-    Python), a Jupyter Server the reader names, and Binder when a repository is configured.
+    Python), the configured Jupyter Server, and Binder when a repository is configured. A
+    server of the reader's own (``server`` with none configured, or another than the one
+    configured) only with ``allow_reader_server`` (``livecells.allowReaderServer``).
     """
     chosen = None
     if jupyter.enabled:
@@ -171,6 +184,8 @@ def page_config(
             or name == "server"
             or (name == "binder" and binder is not None and binder.repo)
         ]
+    if not (jupyter.server or allow_reader_server):
+        runtimes = [name for name in runtimes if name != "server"]
     offered = [chosen] if chosen else []
     offered += [name for name in runtimes if name not in offered]
     return PageConfig(
@@ -184,6 +199,7 @@ def page_config(
         auto_run=auto_run,
         session_saving=jupyter.session_saving,
         trusted=trusted,
+        allow_reader_server=allow_reader_server,
         math=math,
     )
 
@@ -194,7 +210,7 @@ def pyodide_settings(options: Mapping[str, Any], packages: Sequence[str]) -> Pyo
     urls = settings.get("indexURL", settings.get("src"))
     return PyodideSettings(
         index_urls=(urls,) if isinstance(urls, str) else tuple(urls or ()),
-        timeout_ms=settings.get("timeoutMs", 0),
+        timeout_ms=settings.get("timeoutMs", PYODIDE_TIMEOUT_MS),
         packages=tuple(packages),
         autoload_imports=settings.get("autoloadImports", True),
         figure_formats=tuple(settings.get("figureFormats", ["svg"])),

@@ -8,7 +8,6 @@ built site works under any path prefix.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -25,7 +24,7 @@ from livecells.config import (
     page_settings,
 )
 from livecells.errors import ConfigError, NotebookError
-from livecells.notebooks import SKIPPED_DIRS
+from livecells.notebooks import walk
 from livecells.pageconfig import PageConfig, Served, page_config, pyodide_settings, served
 from livecells.pagefiles import PageFiles
 from livecells.pages import Page, find_pages, page_url, read_page
@@ -197,6 +196,7 @@ class Site:
             runtime=options.get("runtime"),
             runtimes=options.get("runtimes"),
             language=page.language,
+            allow_reader_server=bool(options.get("allowReaderServer")),
         )
         if not page.has_code:
             return replace(config, runtime=None, runtimes=())
@@ -359,17 +359,8 @@ def _check_links(root: Path, output: Path) -> None:
     """Refuse symbolic links a build would follow out of ``root`` (copying, say, a file of the
     author's home into a public site) or could not follow at all (a link to itself, a loop, a
     missing target): ConfigError, one line naming the link."""
-    for directory, dirnames, filenames in os.walk(root):
-        here = Path(directory)
-        dirnames[:] = [
-            name
-            for name in dirnames
-            if not name.startswith(".") and name not in SKIPPED_DIRS and here / name != output
-        ]
-        for name in [*dirnames, *filenames]:
-            link = here / name
-            if name.startswith(".") or not link.is_symlink():
-                continue
+    for link in walk(root, skip=(output,), folders=True):
+        if link.is_symlink():
             relative = link.relative_to(root)
             try:
                 target = link.resolve(strict=True)
@@ -387,20 +378,10 @@ def _check_links(root: Path, output: Path) -> None:
 
 
 def _copy_assets(root: Path, output: Path, pages: set[Path]) -> None:
-    for directory, dirnames, filenames in os.walk(root):
-        here = Path(directory)
-        dirnames[:] = [
-            name
-            for name in dirnames
-            if not name.startswith(".")
-            and name not in SKIPPED_DIRS
-            and (here / name).resolve() != output
-        ]
-        for name in filenames:
-            source = here / name
-            relative = source.relative_to(root)
-            if name.startswith(".") or relative in pages or name in PROJECT_FILES:
-                continue
-            target = output / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
+    for source in walk(root, skip=(output,)):
+        relative = source.relative_to(root)
+        if relative in pages or source.name in PROJECT_FILES:
+            continue
+        target = output / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)

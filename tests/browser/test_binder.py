@@ -77,6 +77,7 @@ def page(browser: Browser) -> Iterator[Page]:
     """A page in a browser context of its own (its own localStorage), closed after the test."""
     context = browser.new_context()
     yield context.new_page()
+    context.close()
 
 
 def test_the_build_is_shown_live_then_cells_run_and_a_reload_reuses_the_server(

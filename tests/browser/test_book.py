@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from tests.binderhub import standin_binderhub
+from tests.browser.conftest import RUN_ALL_ENDED, SIZES, each_view, layout_problems
 from tests.browser.static_server import serve_static
 from tests.conftest import start_jupyter_server, start_livecells_serve
 
@@ -33,7 +34,6 @@ ARTIFACTS = (
 PAGES = ["index.html", "basics.html", "outputs.html", "interactive.html"]
 RUNTIMES = ["pyodide-isolated", "pyodide", "serve", "server", "binder"]
 RUN = 120_000  # ms: a kernel's start and a page's cells, on 2 busy cores
-SIZES = {1280: 900, 390: 844}
 RUNTIME = {
     "pyodide-isolated": "pyodide",
     "pyodide": "pyodide",
@@ -41,12 +41,6 @@ RUNTIME = {
     "server": "server",
     "binder": "binder",
 }
-PANEL_MAX = 64
-# Started (Run all queues the cells in the same task) and the queue run dry, or stopped.
-RUN_ALL_ENDED = """() => {
-  const { queue, runtime } = window.livecells;
-  return (queue.runtime !== null && queue.idle) || ["error", "dead"].includes(runtime.status);
-}"""  # px: one row of controls
 
 
 @dataclass
@@ -62,13 +56,14 @@ class Reader:
     expected: dict[tuple[str, int], str] = field(default_factory=dict)
 
 
-def book_copy(root: Path, jupyter: object | None = None) -> Path:
+def book_copy(root: Path, jupyter: object = True, livecells: object = None) -> Path:
+    """The example book, with ``project.jupyter`` and ``project.livecells`` as given."""
     shutil.copytree(EXAMPLES, root, dirs_exist_ok=True)
-    if jupyter is not None:
-        config = (root / "livecells.yml").read_text()
-        (root / "livecells.yml").write_text(
-            config.replace("  jupyter: true\n", f"  jupyter: {json.dumps(jupyter)}\n")
-        )
+    config = (root / "livecells.yml").read_text()
+    settings = f"  jupyter: {json.dumps(jupyter)}\n"
+    if livecells is not None:
+        settings += f"  livecells: {json.dumps(livecells)}\n"
+    (root / "livecells.yml").write_text(config.replace("  jupyter: true\n", settings))
     return root
 
 
@@ -96,7 +91,9 @@ def reader(
                 {"binder": {"repo": "owner/book", "url": hub.url}},
             )
         else:
-            source = book_copy(tmp_path_factory.mktemp("static-book"))
+            # A server the reader names (remembered from an earlier visit): the author allows it.
+            options = {"allowReaderServer": True} if runtime == "server" else None
+            source = book_copy(tmp_path_factory.mktemp("static-book"), livecells=options)
         site = tmp_path_factory.mktemp(f"{runtime}-site")
         assert build(source, site).problems == []
         isolated = runtime == "pyodide-isolated"
@@ -199,40 +196,16 @@ def unexpected_errors(page: Page, name: str, reader: Reader) -> list[str]:
     return found
 
 
-def luminance(css: str) -> float:
-    def channel(c: float) -> float:
-        s = c / 255
-        return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (channel(float(n)) for n in re.findall(r"[\d.]+", css)[:3])
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
 def screenshots(page: Page, runtime: str, name: str) -> list[str]:
     """Four screenshots of the page as it ends, and what is wrong with each layout."""
     problems = []
     folder = ARTIFACTS / runtime
     folder.mkdir(parents=True, exist_ok=True)
-    for width, height in SIZES.items():
-        for scheme in ("light", "dark"):
-            page.set_viewport_size({"width": width, "height": height})
-            page.emulate_media(color_scheme=scheme)
-            page.evaluate("window.scrollTo(0, 0)")
-            page.evaluate("() => new Promise((done) => requestAnimationFrame(() => done(null)))")
-            where = f"{runtime} {name} at {width} px, {scheme}"
-            overflow = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
-            if overflow[0] > overflow[1]:
-                problems.append(f"{where}: the page is {overflow[0]} px wide")
-            panel = page.locator(".lc-panel")
-            if panel.count():
-                box = panel.bounding_box()
-                if box is None or box["height"] > PANEL_MAX:
-                    problems.append(f"{where}: the panel is {box} (over {PANEL_MAX} px high)")
-            background = luminance(page.evaluate("getComputedStyle(document.body).backgroundColor"))
-            if (scheme == "dark") != (background < 0.05):
-                problems.append(f"{where}: the page's background has luminance {background:.2f}")
-            path = folder / f"{name.removesuffix('.html')}-{width}-{scheme}.png"
-            page.screenshot(path=str(path), full_page=True)
+    for width, scheme in each_view(page):
+        where = f"{runtime} {name} at {width} px, {scheme}"
+        problems += layout_problems(page, where, dark=scheme == "dark")
+        path = folder / f"{name.removesuffix('.html')}-{width}-{scheme}.png"
+        page.screenshot(path=str(path), full_page=True)
     return problems
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
+from tests.browser.conftest import colour, contrast, luminance
 from tests.conftest import JupyterServer
 
 OpenPage = Callable[[str], Page]
@@ -40,25 +41,6 @@ def wait_ready(page: Page) -> None:
 def no_horizontal_overflow(page: Page) -> None:
     width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1], f"the page is {width[0]} px wide in a {width[1]} px window"
-
-
-def colour(page: Page, selector: str, prop: str) -> tuple[int, ...]:
-    value = page.eval_on_selector(selector, f"e => getComputedStyle(e).{prop}")
-    return tuple(int(float(n)) for n in re.findall(r"[\d.]+", value)[:3])
-
-
-def luminance(rgb: tuple[int, ...]) -> float:
-    def channel(c: int) -> float:
-        s = c / 255
-        return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (channel(c) for c in rgb[:3])
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def contrast(a: tuple[int, ...], b: tuple[int, ...]) -> float:
-    high, low = sorted((luminance(a), luminance(b)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
 
 
 def test_the_panel_is_one_compact_row_on_a_phone(

@@ -7,31 +7,17 @@ BinderHub of tests/binderhub.py (mybinder.org cannot be reached from here)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 from tests.binderhub import StandInBinderHub, standin_binderhub
+from tests.browser.conftest import kernels, wait_idle, write_page
 from tests.conftest import JupyterServer, start_jupyter_server
 from tests.tcpproxy import TcpProxy, tcp_proxy
 
 OpenPage = Callable[[str], Page]
-READY = re.compile(r"^(ready|idle)$")
-
-
-def wait_idle(page: Page, timeout: float = 60_000) -> None:
-    expect(page.locator(".lc-panel")).to_have_attribute("data-status", READY, timeout=timeout)
-
-
-def kernels(server: JupyterServer) -> list[str]:
-    response = httpx.get(
-        f"{server.url}api/kernels", headers={"Authorization": f"token {server.token}"}
-    )
-    response.raise_for_status()
-    return [kernel["id"] for kernel in response.json()]
 
 
 def wait_gone(server: JupyterServer, kernel: str, page: Page) -> None:
@@ -41,15 +27,6 @@ def wait_gone(server: JupyterServer, kernel: str, page: Page) -> None:
             return
         page.wait_for_timeout(100)
     raise AssertionError(f"kernel {kernel} is still running on {server.url}")
-
-
-def write_page(book: Path, name: str, frontmatter: str, *cells: str) -> str:
-    """A page of the served book (rendered from its file on each request)."""
-    body = "".join(f"```{{code-cell}} python\n{cell}\n```\n\n" for cell in cells)
-    (book / "tests" / f"{name}.md").write_text(
-        f"---\nkernelspec: {{name: python3, display_name: Python 3}}\n{frontmatter}---\n{body}"
-    )
-    return f"tests/{name}.html"
 
 
 def open_settings(page: Page) -> None:
@@ -62,23 +39,6 @@ def enter_server(page: Page, url: str, token: str) -> None:
     page.locator('input[name="lc-runtime"][value="server"]').check()
     page.locator(".lc-server-url").fill(url)
     page.locator(".lc-server-token").fill(token)
-
-
-@pytest.fixture(scope="module")
-def page_origin(served: JupyterServer) -> str:
-    return f"http://127.0.0.1:{served.port}"
-
-
-@pytest.fixture(scope="module")
-def allowing_server(
-    tmp_path_factory: pytest.TempPathFactory, page_origin: str
-) -> Iterator[JupyterServer]:
-    """A reader's own server, on another origin, started with the flag the page names."""
-    server = start_jupyter_server(
-        tmp_path_factory.mktemp("allowing"), f"--ServerApp.allow_origin={page_origin}"
-    )
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -6,42 +6,21 @@ which come from a real ``livecells serve``), driven by real Chromium."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
+from tests.browser.conftest import kernels, wait_idle, write_page
 from tests.conftest import JupyterServer, start_jupyter_server
 
 OpenPage = Callable[[str], Page]
-READY = re.compile(r"^(ready|idle)$")
-
-
-def wait_idle(page: Page, timeout: float = 60_000) -> None:
-    expect(page.locator(".lc-panel")).to_have_attribute("data-status", READY, timeout=timeout)
-
-
-def write_page(book: Path, name: str, frontmatter: str, *cells: str) -> str:
-    body = "".join(f"```{{code-cell}} python\n{cell}\n```\n\n" for cell in cells)
-    (book / "tests" / f"{name}.md").write_text(
-        f"---\nkernelspec: {{name: python3, display_name: Python 3}}\n{frontmatter}---\n{body}"
-    )
-    return f"tests/{name}.html"
 
 
 def server_frontmatter(server: JupyterServer, *extra: str) -> str:
     lines = [f"  server: {{url: '{server.url}', token: '{server.token}'}}", *extra]
     return "jupyter:\n" + "".join(f"{line}\n" for line in lines)
-
-
-def kernels(server: JupyterServer) -> list[str]:
-    response = httpx.get(
-        f"{server.url}api/kernels", headers={"Authorization": f"token {server.token}"}
-    )
-    response.raise_for_status()
-    return [kernel["id"] for kernel in response.json()]
 
 
 def kernel_of(page: Page) -> str:
@@ -51,23 +30,6 @@ def kernel_of(page: Page) -> str:
 
 def count_of(page: Page, index: int) -> str:
     return page.locator(".lc-cell").nth(index).locator(".lc-count").inner_text().strip()
-
-
-@pytest.fixture(scope="module")
-def page_origin(served: JupyterServer) -> str:
-    return f"http://127.0.0.1:{served.port}"
-
-
-@pytest.fixture(scope="module")
-def own_server(
-    tmp_path_factory: pytest.TempPathFactory, page_origin: str
-) -> Iterator[JupyterServer]:
-    """A reader's own server on another origin, allowing the pages' origin."""
-    server = start_jupyter_server(
-        tmp_path_factory.mktemp("own"), f"--ServerApp.allow_origin={page_origin}"
-    )
-    yield server
-    server.stop()
 
 
 # -- one session per page -----------------------------------------------------------------
@@ -122,6 +84,18 @@ def wait_kernels(server: JupyterServer, expected: list[str], page: Page) -> None
 # -- disableSessionSaving -------------------------------------------------------------------
 
 
+def run_reloading(page: Page) -> None:
+    """Start the page's kernel and run its cell three times, reloading after each (every
+    reload a pagehide), then once more."""
+    output = page.locator(".lc-cell .lc-outputs").first
+    for _ in range(3):
+        page.locator("button.lc-power").click()
+        expect(output).to_contain_text("ran 42", timeout=60_000)
+        page.reload()
+    page.locator("button.lc-power").click()
+    expect(output).to_contain_text("ran 42", timeout=60_000)
+
+
 def test_without_session_saving_a_reload_leaves_no_kernel_behind_on_the_readers_server(
     open_page: OpenPage, book: Path, tmp_path: Path, page_origin: str
 ) -> None:
@@ -132,13 +106,7 @@ def test_without_session_saving_a_reload_leaves_no_kernel_behind_on_the_readers_
     try:
         frontmatter = server_frontmatter(server, "  disableSessionSaving: true")
         page = open_page(write_page(book, "no-saving", frontmatter, "print('ran', 6 * 7)"))
-        output = page.locator(".lc-cell .lc-outputs").first
-        for _ in range(3):
-            page.locator("button.lc-power").click()
-            expect(output).to_contain_text("ran 42", timeout=60_000)
-            page.reload()
-        page.locator("button.lc-power").click()
-        expect(output).to_contain_text("ran 42", timeout=60_000)
+        run_reloading(page)
         wait_kernels(server, [kernel_of(page)], page)
         page.close()  # closing the tab is a pagehide too
         wait_kernels(server, [], page.context.new_page())
@@ -153,13 +121,7 @@ def test_without_session_saving_a_reload_leaves_no_kernel_behind_on_the_serving_
     before = set(kernels(served))
     frontmatter = "jupyter:\n  disableSessionSaving: true\n"
     page = open_page(write_page(book, "no-saving-served", frontmatter, "print('ran', 6 * 7)"))
-    output = page.locator(".lc-cell .lc-outputs").first
-    for _ in range(3):
-        page.locator("button.lc-power").click()
-        expect(output).to_contain_text("ran 42", timeout=60_000)
-        page.reload()
-    page.locator("button.lc-power").click()
-    expect(output).to_contain_text("ran 42", timeout=60_000)
+    run_reloading(page)
     current = kernel_of(page)
     for _ in range(150):
         if set(kernels(served)) - before == {current}:

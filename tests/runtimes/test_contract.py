@@ -167,8 +167,10 @@ async def test_restart_loses_state_and_reports_status(kernel: Kernel) -> None:
 
 
 async def test_restart_ends_a_running_cell_with_an_error(kernel: Kernel) -> None:
-    task = asyncio.create_task(kernel.execute("import time; time.sleep(60)"))
-    await asyncio.sleep(0.5)
+    started = asyncio.Event()
+    code = "print('started', flush=True)\nimport time; time.sleep(60)"
+    task = asyncio.create_task(kernel.execute(code, on_output=lambda _: started.set()))
+    await asyncio.wait_for(started.wait(), 60)
     await kernel.restart()
     with pytest.raises(KernelDied, match="restarted"):
         await asyncio.wait_for(task, 30)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
 import subprocess
 import time
@@ -21,9 +22,12 @@ from tests.runtimes.conftest import interrupt_busy_loop
 from tests.wheelfactory import make_wheel
 
 import livecells
+from livecells.assets import STATIC_DIR
+from livecells.config import PYODIDE_TIMEOUT_MS
 from livecells.errors import KernelNotFound, RuntimeNotAvailable
 from livecells.node import node_executable
 from livecells.runtimes.base import Kernel
+from livecells.runtimes.pyodide import PyodideKernel
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -56,12 +60,13 @@ async def test_last_expression_is_the_result_unless_it_ends_with_a_semicolon(
     assert (await kernel.execute("_")).outputs[0]["data"]["text/plain"] == "42"
 
 
-async def test_execution_counts_increase_and_silent_runs_do_not_count(kernel: Kernel) -> None:
-    first = await kernel.execute("1")
-    await kernel.execute("2", silent=True)
-    second = await kernel.execute("3")
-    assert first.execution_count is not None
-    assert second.execution_count == first.execution_count + 1
+async def test_execution_counts_increase_and_silent_runs_do_not_count() -> None:
+    async with livecells.connect("pyodide") as fresh:
+        first = await fresh.execute("1")
+        await fresh.execute("2", silent=True)
+        second = await fresh.execute("3")
+    assert (first.execution_count, second.execution_count) == (1, 2)
+    assert second.outputs[0]["execution_count"] == 2
 
 
 async def test_stdout_streams_while_the_cell_runs(kernel: Kernel) -> None:
@@ -285,3 +290,16 @@ async def test_stack_switching_is_as_in_chromium_where_node_has_it_and_said_wher
             "(Node.js 24 or newer has, as Chromium does): time.sleep busy-waits and run_sync "
             "raises here, as in a browser without it"
         ]
+
+
+async def test_loading_pyodide_from_a_place_that_never_answers_times_out(tmp_path: Path) -> None:
+    """Every wait has a timeout: Pyodide's files from a place that never delivers them (its
+    snapshot a named pipe nobody writes) fail the start after ``boot_timeout``, by default
+    120 s."""
+    assert PyodideKernel().boot_timeout == PYODIDE_TIMEOUT_MS / 1000 == 120
+    (tmp_path / "pyodide.mjs").symlink_to(STATIC_DIR / "pyodide" / "pyodide.mjs")
+    os.mkfifo(tmp_path / "livecells-snapshot.bin")
+    stalled = f"{tmp_path}/"
+    with pytest.raises(RuntimeNotAvailable, match="took longer than 2000 ms"):
+        async with livecells.connect("pyodide", index_urls=[stalled], boot_timeout=2):
+            pass

@@ -78,8 +78,9 @@ async def test_websocket_dropped_mid_cell_loses_no_output(
         token=jupyter_server.token,
         on_status=lambda status, detail: statuses.append(status),
     ) as kernel:
-        task = asyncio.create_task(kernel.execute(COUNT_SLOWLY))
-        await asyncio.sleep(0.7)
+        printed = asyncio.Event()
+        task = asyncio.create_task(kernel.execute(COUNT_SLOWLY, on_output=lambda _: printed.set()))
+        await asyncio.wait_for(printed.wait(), 30)  # mid-cell: the first line is out
         proxy.cut()
         result = await asyncio.wait_for(task, 30)
         assert proxy.cuts == 1
@@ -114,8 +115,10 @@ async def test_server_gone_for_good_fails_waiting_cells_within_the_timeout(
         async with livecells.connect(
             "server", url=server.url, token=server.token, reconnect_timeout=2
         ) as kernel:
-            task = asyncio.create_task(kernel.execute("import time; time.sleep(60)"))
-            await asyncio.sleep(0.5)
+            started = asyncio.Event()
+            code = "print('started', flush=True)\nimport time; time.sleep(60)"
+            task = asyncio.create_task(kernel.execute(code, on_output=lambda _: started.set()))
+            await asyncio.wait_for(started.wait(), 30)
             server.process.kill()
             server.process.wait()
             with pytest.raises(ConnectionFailed, match="could not reconnect"):

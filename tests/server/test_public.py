@@ -10,6 +10,7 @@ import asyncio
 import json
 import re
 import secrets
+import sys
 import threading
 import time
 import uuid
@@ -311,6 +312,19 @@ def test_a_visitor_cannot_choose_a_kernel_id(public: JupyterServer) -> None:
     assert response.status_code == 403
 
 
+def test_a_post_without_the_xsrf_token_is_refused(public: JupyterServer) -> None:
+    """A page of another site can make the visitor's browser POST with the visitor's cookie,
+    but cannot read the _xsrf cookie to send it back as a header."""
+    alice = Visitor(public)
+    for token in ("", "not-the-token"):
+        response = alice.request("POST", "api/kernels", json={}, headers={"X-XSRFToken": token})
+        assert response.status_code == 403, token
+        assert "xsrf" in response.text.lower()
+    kernels = alice.request("POST", "api/kernels", json={"name": "python3"})
+    assert kernels.status_code == 201  # with it, the same request starts a kernel
+    assert alice.request("DELETE", f"api/kernels/{kernels.json()['id']}").status_code == 204
+
+
 # -- limits -----------------------------------------------------------------------------------
 
 
@@ -383,24 +397,67 @@ def test_a_kernel_past_its_memory_limit_gets_a_memory_error(public: JupyterServe
     assert alice.request("DELETE", f"api/kernels/{kernel}").status_code == 204
 
 
-def test_a_kernel_cannot_find_other_kernels_connection_files(public: JupyterServer) -> None:
-    alice, bob = Visitor(public), Visitor(public)
-    hers, his = alice.start_kernel(), bob.start_kernel()
-    look = (
+def look_for_connection_files(*kernels: str) -> str:
+    """Code that waits up to 10 s for the kernels' connection files to go, then prints those
+    still there."""
+    return (
         "import glob, time\nfrom jupyter_core.paths import jupyter_runtime_dir\n"
         "for _ in range(100):\n"
         "    found = [path for path in glob.glob(jupyter_runtime_dir() + '/kernel-*.json')\n"
-        f"             if '{hers}' in path or '{his}' in path]\n"
+        f"             if any(kernel in path for kernel in {list(kernels)!r})]\n"
         "    if not found: break\n"
         "    time.sleep(0.1)\n"
         "print('connection files:', found)"
     )
+
+
+def test_a_kernel_cannot_find_other_kernels_connection_files(public: JupyterServer) -> None:
+    alice, bob = Visitor(public), Visitor(public)
+    hers, his = alice.start_kernel(), bob.start_kernel()
+    look = look_for_connection_files(hers, his)
     assert "connection files: []" in text_of(bob.run(his, look))
     # A restart writes the file again for the new process, then hides it again.
     assert alice.request("POST", f"api/kernels/{hers}/restart").status_code == 200
     assert "connection files: []" in text_of(alice.run(hers, look))
     for who, kernel in ((alice, hers), (bob, his)):
         assert who.request("DELETE", f"api/kernels/{kernel}").status_code == 204
+
+
+SHELL_ONLY_KERNEL = """\
+from ipykernel.ipkernel import IPythonKernel
+from ipykernel.kernelapp import IPKernelApp
+
+
+class ShellOnly(IPythonKernel):
+    \"\"\"ipykernel, but kernel_info is answered on shell only, as kernels without a control
+    handler for it do.\"\"\"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        del self.control_handlers["kernel_info_request"]
+
+
+IPKernelApp.launch_instance(kernel_class=ShellOnly)
+"""
+
+
+def test_a_kernel_answering_only_on_shell_has_its_connection_file_hidden_too(
+    public: JupyterServer, kernelspecs: Path
+) -> None:
+    spec = kernelspecs / "kernels" / "shell-only"
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "kernel.py").write_text(SHELL_ONLY_KERNEL)
+    argv = [sys.executable, str(spec / "kernel.py"), "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "shell only"}))
+    alice = Visitor(public)
+    response = alice.request("POST", "api/kernels", json={"name": "shell-only"})
+    assert response.status_code == 201, response.text
+    kernel = response.json()["id"]
+    asked = "print('kernel_info_request' in get_ipython().kernel.control_handlers)"
+    assert text_of(alice.run(kernel, asked)) == "False\n"
+    # Found within 10 s, not the 60 s a kernel that never answers on control keeps it.
+    assert "connection files: []" in text_of(alice.run(kernel, look_for_connection_files(kernel)))
+    assert alice.request("DELETE", f"api/kernels/{kernel}").status_code == 204
 
 
 def test_the_site_wide_limit_and_idle_culling(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -547,6 +604,7 @@ def test_a_gateway_runs_the_kernels_and_visitors_stay_isolated(
         alice, bob = Visitor(server), Visitor(server)
         kernel = alice.start_kernel()
         on_gateway = httpx.get(f"{url}api/kernels", headers={"Authorization": f"token {token}"})
+        assert on_gateway.status_code == 200, on_gateway.text
         assert kernel in [item["id"] for item in on_gateway.json()]
         assert "2" in text_of(alice.run(kernel, "print(1 + 1)"))
         assert bob.request("GET", f"api/kernels/{kernel}").status_code == 403
@@ -554,6 +612,37 @@ def test_a_gateway_runs_the_kernels_and_visitors_stay_isolated(
         assert alice.request("DELETE", f"api/kernels/{kernel}").status_code == 204
         log = server.log.read_text()
         assert "kernels run on the gateway: its containers are the sandbox (no bwrap here)" in log
+    finally:
+        server.stop()
+
+
+def test_a_gateways_kernels_are_held_to_the_output_cap(
+    tmp_path_factory: pytest.TempPathFactory, gateway: tuple[str, str]
+) -> None:
+    url, token = gateway
+    server = serve_public(
+        tmp_path_factory,
+        f"--gateway-url={url}",
+        f"--GatewayClient.auth_token={token}",
+        "--max-output-bytes=20000",
+    )
+    try:
+        alice = Visitor(server)
+        kernel = alice.start_kernel()
+        outputs = alice.run(kernel, "for i in range(100):\n    print('x' * 1000, flush=True)")
+        notes = [m for m in outputs if "passed this site's limit" in m["content"].get("text", "")]
+        assert [m["content"]["text"] for m in notes] == [
+            "\n[livecells] this cell's output passed this site's limit of 20,000 bytes: "
+            "the rest is not shown.\n"
+        ]
+        assert notes[0]["content"]["name"] == "stderr"
+        # Whole messages pass until the one that crosses 20,000 bytes (headers count too).
+        shown = text_of(outputs).count("x")
+        assert shown % 1000 == 0 and 5_000 <= shown < 20_000, shown
+        # The next cell has its own allowance.
+        assert text_of(alice.run(kernel, "print('done')")) == "done\n"
+        assert "passed 20000 output bytes" in server.log.read_text()
+        assert alice.request("DELETE", f"api/kernels/{kernel}").status_code == 204
     finally:
         server.stop()
 

@@ -1,6 +1,6 @@
 // Makes the runtime a page (or the reader, in the settings dialog) chose.
 
-import type { PageConfig } from "../config";
+import { type PageConfig, PYODIDE_TIMEOUT_MS } from "../config";
 import { Sessions } from "../sessions";
 import { BinderRuntime } from "./binder";
 import { JupyterRuntime } from "./jupyter";
@@ -77,7 +77,7 @@ export function createRuntime(
     return new PyodideRuntime({
       workerUrl: absolute(`${config.staticUrl}pyodide-worker.js`),
       indexURLs: urls.map((url) => (url === "local" ? local : absolute(url))),
-      timeoutMs: settings?.timeoutMs ?? 0,
+      timeoutMs: settings?.timeoutMs ?? PYODIDE_TIMEOUT_MS,
       packages: settings?.packages ?? [],
       autoloadImports: settings?.autoloadImports ?? true,
       figureFormats: settings?.figureFormats ?? ["svg"],

@@ -107,7 +107,7 @@ _LIMIT_CONFIG = {
     "connection_timeout": "LivecellsApp.connection_timeout",
     "kernel_memory": "LimitedKernelManager.memory_limit",
     "kernel_cpu_time": "LimitedKernelManager.cpu_limit",
-    "max_output_bytes": "PublicWebsocketConnection.max_output_bytes",
+    "max_output_bytes": "OutputCap.max_output_bytes",
     "pool_size": "VisitorKernels.pool_size",
     "kernel_processes": "LimitedKernelManager.process_limit",
 }

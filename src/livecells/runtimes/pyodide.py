@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from livecells.assets import STATIC_DIR
+from livecells.config import PYODIDE_TIMEOUT_MS
 from livecells.errors import KernelNotFound, MessageError, RuntimeNotAvailable
 from livecells.messages import CHANNELS, Message
 from livecells.node import node_executable
@@ -38,7 +39,8 @@ class PyodideKernel(Kernel):
     (see :mod:`livecells.wheels`); ``requirements``: a ``requirements.txt`` read the same way.
     ``index_urls``: where Pyodide's files are (default: the copy inside livecells). ``cwd``:
     the notebook's folder: Python starts there and sees the files a built page would (see
-    :mod:`livecells.pagefiles`), read from the disk.
+    :mod:`livecells.pagefiles`), read from the disk. ``boot_timeout``: seconds Pyodide may take
+    to load from one of them (0: no limit).
     """
 
     runtime = "pyodide"
@@ -52,7 +54,7 @@ class PyodideKernel(Kernel):
         index_urls: Sequence[str] | None = None,
         autoload_imports: bool = True,
         figure_formats: Sequence[str] = ("svg",),
-        boot_timeout: float = 0.0,
+        boot_timeout: float = PYODIDE_TIMEOUT_MS / 1000,
         node: str | None = None,
         cwd: str | None = None,
         **options: Any,

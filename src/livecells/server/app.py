@@ -22,7 +22,6 @@ from typing import Any
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.extension.handler import ExtensionHandlerMixin
-from jupyter_server.gateway.connections import GatewayWebSocketConnection
 from tornado import web
 from tornado.ioloop import IOLoop
 from traitlets import Bool, Integer, List, Unicode
@@ -33,7 +32,12 @@ from livecells.notebooks import SKIPPED_DIRS
 from livecells.pageconfig import Served
 from livecells.pagefiles import FILES_DIR, LISTING, Rules, listable, listing_root
 from livecells.server import service
-from livecells.server.public import PublicWebsocketConnection, VisitorKernels
+from livecells.server.public import (
+    PublicGatewayWebsocketConnection,
+    PublicWebsocketConnection,
+    VisitorKernels,
+)
+from livecells.server.websocket import NoDelayGatewayWebsocketConnection
 from livecells.site import ASSETS, Site
 from livecells.sphinx.built import is_built_html
 from livecells.wheels import fetch_wheels
@@ -148,12 +152,14 @@ class LivecellsApp(ExtensionApp):
         self.settings["livecells_built"] = site.root if is_built_html(site.root) else None
         self.settings["livecells_public"] = self.public
         IOLoop.current().add_callback(self._bound_request_waits)
-        # Kernel WebSockets: ours (TCP_NODELAY; and the output cap when public), except that
-        # a gateway's kernels are reached through jupyter_server's gateway connection.
-        if server.gateway_config.gateway_enabled:
-            self.settings["kernel_websocket_connection_class"] = GatewayWebSocketConnection
-        elif self.public:
-            self.settings["kernel_websocket_connection_class"] = PublicWebsocketConnection
+        # Kernel WebSockets: ours (TCP_NODELAY; and the output cap when public), to local
+        # kernels or, through jupyter_server's gateway connection, to a gateway's.
+        gateway = server.gateway_config.gateway_enabled
+        if self.public:
+            public = PublicGatewayWebsocketConnection if gateway else PublicWebsocketConnection
+            self.settings["kernel_websocket_connection_class"] = public
+        elif gateway:
+            self.settings["kernel_websocket_connection_class"] = NoDelayGatewayWebsocketConnection
         if self.settings["livecells_built"] is None:
             self.wheels_dir = self._prepare_wheels(site)
 

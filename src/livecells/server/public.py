@@ -25,9 +25,11 @@ stay as they are:
   seconds) set by :mod:`livecells.server.limits` before it execs the kernel, and its connection
   file (the message-signing key) is deleted once the kernel has read it. With ``sandbox`` on,
   its provisioner starts it in a bubblewrap sandbox (:mod:`livecells.server.sandbox`).
-- :class:`PublicWebsocketConnection`: caps the output bytes of one execution, over every iopub
-  message; past it the reader gets one line saying so and the rest is dropped. It also caps the
-  WebSockets a visitor (and an address) may hold, and notes the visitor's activity.
+- :class:`PublicWebsocketConnection` (local kernels) and :class:`PublicGatewayWebsocketConnection`
+  (a gateway's) cap the output bytes of one execution, over every iopub message
+  (:class:`OutputCap`); past it the reader gets one line saying so and the rest is dropped. They
+  note the visitor's activity; the local one also caps the WebSockets a visitor (and an address)
+  may hold.
 
 Culling is jupyter_server's (``cull_idle_timeout``, ``cull_connected``), with safe defaults set
 by the command, but idleness is the visitor's: what they last asked of the kernel, not what it
@@ -53,7 +55,9 @@ from datetime import datetime
 from queue import Empty
 from typing import Any, ClassVar
 
+from jupyter_client.jsonutil import json_default
 from jupyter_client.kernelspec import NoSuchKernel
+from jupyter_client.session import Session
 from jupyter_server._tz import utcnow
 from jupyter_server.auth.authorizer import Authorizer
 from jupyter_server.auth.identity import IdentityProvider, User
@@ -65,13 +69,19 @@ from jupyter_server.services.kernels.kernelmanager import (
 )
 from tornado import web
 from traitlets import Bool, Int, default
+from traitlets.config import LoggingConfigurable
 
 from livecells.server import limits as limits_script
-from livecells.server.websocket import NoDelayWebsocketConnection
+from livecells.server.websocket import (
+    NoDelayGatewayWebsocketConnection,
+    NoDelayWebsocketConnection,
+)
 
 __all__ = [
     "LimitedKernelManager",
+    "OutputCap",
     "PublicGatewayKernelManager",
+    "PublicGatewayWebsocketConnection",
     "PublicKernelManager",
     "PublicWebsocketConnection",
     "VisitorAuthorizer",
@@ -523,27 +533,43 @@ class LimitedKernelManager(ServerKernelManager):
         the key that signs messages, and other visitors' kernels run as the same user. The
         server keeps the key in memory. A restart writes the file again, and hides it again.
 
-        Only a kernel_info round trip, on the control channel: ipykernel answers it after it
-        has read (and rewritten) the file, and answers it even while a cell runs (on shell it
-        would wait behind the cell: after a restart, a visitor's first cell kept the key on
-        disk for as long as it ran). jupyter_client's wait_for_ready would also drain iopub
-        until it falls quiet for 0.2 s, which for a visitor already running cells means
-        decoding every output twice for as long as they keep running (measured: +50 ms per
-        cell with 10 visitors)."""
+        Only a kernel_info round trip, asked on the control and the shell channel at once, the
+        first answer deciding: ipykernel answers on control after it has read (and rewritten)
+        the file, even while a cell runs (on shell it would wait behind the cell: after a
+        restart, a visitor's first cell kept the key on disk for as long as it ran); kernels
+        that answer it only on shell (a kernel with no control handler for it) answer there.
+        jupyter_client's wait_for_ready would also drain iopub until it falls quiet for 0.2 s,
+        which for a visitor already running cells means decoding every output twice for as
+        long as they keep running (measured: +50 ms per cell with 10 visitors)."""
         client = self.client()
-        client.start_channels(shell=False, iopub=False, stdin=False, hb=False, control=True)
+        client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=True)
+
+        async def answers(channel: Any) -> bool:
+            request = client.session.msg("kernel_info_request")
+            channel.send(request)
+            with contextlib.suppress(Empty):
+                while True:
+                    reply = await channel.get_msg(timeout=1)
+                    if reply["parent_header"].get("msg_id") == request["header"]["msg_id"]:
+                        return True
+            return False
+
         deadline = time.monotonic() + 60
         try:
             while time.monotonic() < deadline:
-                request = client.session.msg("kernel_info_request")
-                client.control_channel.send(request)
-                with contextlib.suppress(Empty):
-                    while True:
-                        reply = await client.control_channel.get_msg(timeout=1)
-                        if reply["parent_header"].get("msg_id") == request["header"]["msg_id"]:
+                asked = [
+                    asyncio.ensure_future(answers(channel))
+                    for channel in (client.control_channel, client.shell_channel)
+                ]
+                try:
+                    for answer in asyncio.as_completed(asked):
+                        if await answer:
                             with contextlib.suppress(OSError):
                                 os.remove(self.connection_file)
                             return
+                finally:
+                    for task in asked:
+                        task.cancel()
                 if not await self.is_alive():
                     return  # a kernel that does not come up keeps its file for the restarter
         finally:
@@ -563,14 +589,72 @@ class LimitedKernelManager(ServerKernelManager):
         return [*limits, "--", *command]
 
 
-class PublicWebsocketConnection(NoDelayWebsocketConnection):
-    """A visitor's kernel connection: caps the output the visitor receives, notes the visitor's
-    activity (what culling goes by), and caps the WebSockets one visitor, or one address, may
-    hold open."""
+class OutputCap(LoggingConfigurable):
+    """The output cap of one execution, shared by the connections to local kernels and to a
+    gateway's: every iopub message the visitor receives counts against the allowance (comm
+    messages, messages with forged or no parent); it is renewed only by the idle status that
+    ends one of the visitor's own requests, once per request, which the kernel cannot make up."""
 
     max_output_bytes = Int(
         1_000_000, config=True, help="Output bytes one execution may send (0: no limit)."
     )
+
+    @property
+    def _requests(self) -> set[str]:
+        """The visitor's requests whose end (their idle status) has not come yet."""
+        requests: set[str] = self.__dict__.setdefault("_pending_requests", set())
+        return requests
+
+    def _note_request(self, message: Any, subprotocol: str | None) -> None:
+        """Note a message the visitor sent: the kernel's activity (what culling goes by) and,
+        for the cap, a request whose end renews the allowance."""
+        header = _incoming_header(message, subprotocol)
+        if header is None:
+            return
+        kernels = getattr(self, "multi_kernel_manager", None)
+        if isinstance(kernels, VisitorKernels):
+            kernels.note_activity(getattr(self, "kernel_id", ""))
+        msg_id = header.get("msg_id")
+        if isinstance(msg_id, str) and len(self._requests) < 10_000:
+            self._requests.add(msg_id)
+            self.__dict__["_last_request"] = header
+
+    def _past_cap(self, kind: str, parent: Any, size: int, idle: bool) -> bool:
+        """Whether an iopub message of ``kind`` and ``size`` bytes, answering ``parent``, is
+        to be dropped; the first one past the cap tells the reader (:meth:`_tell_reader`), in
+        the visitor's latest cell whatever parent the kernel gave, and the operator.
+        ``idle``: an idle status."""
+        request = parent.get("msg_id") if isinstance(parent, dict) else None
+        if kind == "status" and idle and request in self._requests:
+            self._requests.discard(request)
+            self.__dict__["_output_bytes"] = 0
+            return False
+        total = self.__dict__.get("_output_bytes", 0) + size
+        self.__dict__["_output_bytes"] = total
+        if total <= self.max_output_bytes:
+            return False
+        if total - size <= self.max_output_bytes:
+            self.log.warning(
+                "livecells: kernel %s: an execution passed %d output bytes; the rest is dropped",
+                getattr(self, "kernel_id", "?"),
+                self.max_output_bytes,
+            )
+            self._tell_reader(
+                f"\n[livecells] this cell's output passed this site's limit of "
+                f"{self.max_output_bytes:,} bytes: the rest is not shown.\n",
+                self.__dict__.get("_last_request") or (parent if isinstance(parent, dict) else {}),
+            )
+        return True
+
+    def _tell_reader(self, text: str, parent: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+class PublicWebsocketConnection(OutputCap, NoDelayWebsocketConnection):
+    """A visitor's connection to a local kernel: caps the output the visitor receives
+    (:class:`OutputCap`), notes the visitor's activity (what culling goes by), and caps the
+    WebSockets one visitor, or one address, may hold open."""
+
     max_websockets = Int(
         20,
         config=True,
@@ -631,58 +715,55 @@ class PublicWebsocketConnection(NoDelayWebsocketConnection):
         super().disconnect()
 
     def handle_incoming_message(self, incoming_msg: Any) -> None:
-        header = _incoming_header(incoming_msg, self.subprotocol)
-        if header is not None:
-            kernels = self.multi_kernel_manager
-            if isinstance(kernels, VisitorKernels):
-                kernels.note_activity(self.kernel_id)
-            msg_id = header.get("msg_id")
-            if isinstance(msg_id, str) and len(self._requests) < 10_000:
-                self._requests.add(msg_id)
-                self.__dict__["_last_request"] = header
+        self._note_request(incoming_msg, self.subprotocol)
         super().handle_incoming_message(incoming_msg)
 
-    @property
-    def _requests(self) -> set[str]:
-        """The visitor's requests whose end (their idle status) has not come yet."""
-        requests: set[str] = self.__dict__.setdefault("_pending_requests", set())
-        return requests
-
     def _limit_rate(self, channel: Any, msg: dict[str, Any], msg_list: list[Any]) -> bool:
-        """Every iopub message counts against the allowance (comm messages, messages with
-        forged or no parent); it is renewed only by the idle status that ends one of the
-        visitor's own requests, once per request, which the kernel cannot make up."""
         if channel == "iopub" and self.max_output_bytes:
             msg["header"] = self.get_part("header", msg["header"], msg_list)
+            kind = msg["header"].get("msg_type")
             parent = self.get_part("parent_header", msg["parent_header"], msg_list)
-            request = parent.get("msg_id") if isinstance(parent, dict) else None
-            if msg["header"].get("msg_type") == "status" and request in self._requests:
+            idle = False
+            if kind == "status":
                 msg["content"] = self.get_part("content", msg["content"], msg_list)
-                if msg["content"].get("execution_state") == "idle":
-                    self._requests.discard(request)
-                    self.__dict__["_output_bytes"] = 0
-                    result: bool = super()._limit_rate(channel, msg, msg_list)
-                    return result
-            size = sum(len(part) for part in msg_list)
-            total = self.__dict__.get("_output_bytes", 0) + size
-            self.__dict__["_output_bytes"] = total
-            if total > self.max_output_bytes:
-                if total - size <= self.max_output_bytes:
-                    self.log.warning(
-                        "livecells: kernel %s: an execution passed %d output bytes; "
-                        "the rest is dropped",
-                        self.kernel_id,
-                        self.max_output_bytes,
-                    )
-                    # Told in the visitor's latest cell, whatever parent the kernel gave.
-                    self.write_stderr(
-                        f"\n[livecells] this cell's output passed this site's limit of "
-                        f"{self.max_output_bytes:,} bytes: the rest is not shown.\n",
-                        self.__dict__.get("_last_request") or parent,
-                    )
+                idle = msg["content"].get("execution_state") == "idle"
+            if self._past_cap(kind, parent, sum(len(part) for part in msg_list), idle):
                 return True
-        result = super()._limit_rate(channel, msg, msg_list)
+        result: bool = super()._limit_rate(channel, msg, msg_list)
         return result
+
+    def _tell_reader(self, text: str, parent: dict[str, Any]) -> None:
+        self.write_stderr(text, parent)
+
+
+class PublicGatewayWebsocketConnection(OutputCap, NoDelayGatewayWebsocketConnection):
+    """A visitor's connection to a gateway's kernel (JSON text frames): the same output cap and
+    activity as :class:`PublicWebsocketConnection` (the WebSocket cap is not applied here)."""
+
+    def handle_incoming_message(self, message: str) -> None:
+        self._note_request(message, None)
+        super().handle_incoming_message(message)
+
+    def handle_outgoing_message(self, incoming_msg: str, *args: Any) -> None:
+        if self.max_output_bytes:
+            try:
+                msg = json.loads(incoming_msg)
+                kind = msg["header"]["msg_type"]
+                parent = msg["parent_header"]
+                idle = kind == "status" and msg["content"].get("execution_state") == "idle"
+            except (ValueError, KeyError, TypeError, AttributeError):
+                pass  # not a kernel message: passed on as it is
+            else:
+                if msg.get("channel") == "iopub" and self._past_cap(
+                    kind, parent, len(incoming_msg), idle
+                ):
+                    return
+        super().handle_outgoing_message(incoming_msg, *args)
+
+    def _tell_reader(self, text: str, parent: dict[str, Any]) -> None:
+        note = Session(key=b"").msg("stream", {"name": "stderr", "text": text}, parent=parent)
+        note["channel"] = "iopub"
+        super().handle_outgoing_message(json.dumps(note, default=json_default))
 
 
 def _incoming_header(message: Any, subprotocol: str | None) -> dict[str, Any] | None:

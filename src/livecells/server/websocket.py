@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 
+from jupyter_server.gateway.connections import GatewayWebSocketConnection
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
 
-__all__ = ["NoDelayWebsocketConnection"]
+__all__ = ["NoDelayGatewayWebsocketConnection", "NoDelayWebsocketConnection"]
 
 
 class NoDelayWebsocketConnection(ZMQChannelsWebsocketConnection):
@@ -22,3 +23,12 @@ class NoDelayWebsocketConnection(ZMQChannelsWebsocketConnection):
         self.websocket_handler.set_nodelay(True)
         result: asyncio.Future[None] | None = super().connect()
         return result
+
+
+class NoDelayGatewayWebsocketConnection(GatewayWebSocketConnection):
+    """jupyter_server's connection to a gateway's kernel, with TCP_NODELAY set on the
+    browser's socket (tornado's client sets it on the socket to the gateway)."""
+
+    async def connect(self) -> None:
+        self.websocket_handler.set_nodelay(True)
+        await super().connect()  # type: ignore[no-untyped-call]

@@ -11,6 +11,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { Worker } from "node:worker_threads";
+import { PYODIDE_TIMEOUT_MS } from "../../config";
 import type { Message } from "../../protocol";
 import { answerInput, INPUT_HEADER_BYTES } from "./buffers";
 import type { BootOptions, WorkerMessage } from "./messages";
@@ -84,7 +85,7 @@ function receive(line: string): void {
     const here = fileURLToPath(new URL("./pyodide/", import.meta.url));
     options = {
       indexURLs: [here],
-      timeoutMs: 0,
+      timeoutMs: PYODIDE_TIMEOUT_MS,
       packages: [],
       autoloadImports: true,
       figureFormats: ["svg"],
