@@ -95,6 +95,7 @@ def render_page(
         cell=cell,
         raw_html=raw_html,
         citations=myst.citations,
+        trusted=config.trusted,
     )
     sections = []
     for block in myst.mdast.get("children", ()):

@@ -30,7 +30,7 @@ from livecells.myst.project import ASSETS as MYST_ASSETS
 from livecells.myst.project import MystProject, MystResult
 from livecells.notebooks import SKIPPED_DIRS
 from livecells.pageconfig import PageConfig, Served, page_config, pyodide_settings, served
-from livecells.pages import Page, page_url, read_page
+from livecells.pages import Page, find_pages, page_url, read_page
 from livecells.render import render_page, title_text
 from livecells.site_execution import Execution, execute_pages, execute_requested
 from livecells.wheels import LOCK_NAME, client_requirement, fetch_wheels, read_requirements
@@ -126,8 +126,11 @@ class Site:
             self._myst.close()
 
     def pages(self) -> list[Path]:
-        """Every page, in mystmd's order (the table of contents', else its index first)."""
-        return list(self.myst().order)
+        """Every page mystmd read: those in the table of contents first, in its order, then
+        the rest in mystmd's (its index first)."""
+        found = self.myst().order
+        ordered = [entry for entry in _files(self.project.toc or ()) if entry in found]
+        return ordered + [path for path in found if path not in ordered]
 
     def read(self, path: Path) -> Page:
         """The page at ``path`` (relative to the root), re-read when its file changed."""
@@ -286,6 +289,13 @@ class Site:
         return {"title": entry.title or entry.url or "", "url": entry.url, "children": children}
 
 
+def _files(entries: tuple[TocEntry, ...]) -> Iterator[Path]:
+    for entry in entries:
+        if entry.file is not None:
+            yield entry.file
+        yield from _files(entry.children)
+
+
 def _mtime(path: Path) -> float:
     try:
         return path.stat().st_mtime
@@ -356,6 +366,12 @@ def _build(
         wheels = fetch_wheels(requirements, output / ASSETS / "wheels")
         built.problems += wheels.problems
         site.wheels = True
+    for path in find_pages(root):
+        if path not in pages:  # mystmd could not read it (or a toc leaves it out)
+            try:
+                read_page(root, path)
+            except NotebookError as exc:
+                built.problems.append(str(exc))
     for path in pages:
         try:
             html = site.render(path)

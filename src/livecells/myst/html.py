@@ -75,6 +75,7 @@ class AstRenderer:
     cell: Callable[[Node, Node], str]
     raw_html: Callable[[str], str]
     citations: Mapping[str, Any] = field(default_factory=dict)
+    trusted: bool = False
     warnings: list[str] = field(default_factory=list)
     mermaid: bool = False
     """Set once the page has a diagram (the client then loads mermaid)."""
@@ -160,8 +161,11 @@ class AstRenderer:
         anchor = node.get("html_id")
         id_ = f' id="{_e(anchor)}"' if anchor else ""
         number = node.get("enumerator")
+        math = f'<div class="lc-math">\\[{_e(node.get("value", ""))}\\]</div>'
+        if not number and not anchor:
+            return math + "\n"
         shown = f'<span class="lc-eq-number">({_e(number)})</span>' if number else ""
-        return f'<div class="lc-math"{id_}>\\[{_e(node.get("value", ""))}\\]{shown}</div>\n'
+        return f'<div class="lc-equation"{id_}>{math}{shown}</div>\n'
 
     def inline_math(self, node: Node) -> str:
         return f'<span class="lc-math">\\({_e(node.get("value", ""))}\\)</span>'
@@ -317,9 +321,12 @@ class AstRenderer:
         return f'<pre class="lc-mermaid">{_e(node.get("value", ""))}</pre>\n'
 
     def iframe(self, node: Node) -> str:
+        """Embedded on trusted pages; elsewhere (a notebook anyone may have written) a link."""
         src = str(node.get("src", ""))
         if not src.lower().startswith(("https:", "http:")):
             return ""
+        if not self.trusted:
+            return f'<p><a class="lc-iframe-link" href="{_e(src)}" rel="noopener">{_e(src)}</a></p>\n'
         width = node.get("width") or "100%"
         return (
             f'<iframe class="lc-iframe" src="{_e(src)}" width="{_e(width)}" loading="lazy"'

@@ -154,7 +154,7 @@ class MystProject:
 
     def _configure(self) -> None:
         """The shadow's ``myst.yml``: the author's (a Jupyter Book 1 project's upgraded by
-        mystmd itself, a livecells.yml's title and toc, or none), with the local template."""
+        mystmd itself, a livecells.yml's title, or none), with the local template."""
         source = "myst.yml"
         if (self.root / "myst.yml").is_file():
             data = _load(self.root / "myst.yml", "myst.yml")
@@ -167,7 +167,8 @@ class MystProject:
             if (self.root / "livecells.yml").is_file():
                 own = _load(self.root / "livecells.yml", "livecells.yml").get("project") or {}
                 if isinstance(own, dict):
-                    data["project"] = {k: own[k] for k in ("title", "toc") if k in own}
+                    # its toc orders the pages, but every page of the folder is built
+                    data["project"] = {k: own[k] for k in ("title",) if k in own}
         project = data.get("project")
         if isinstance(project, dict):
             _check_toc(project.get("toc"), self.shadow, source)
