@@ -149,7 +149,7 @@ class Site:
         """The page a URL path (``a/b.html``, ``a/b.ipynb``, ``""`` for the index) names."""
         url = url.strip("/") or "index.html"
         pages = self.pages()
-        for path in pages:
+        for path in [*pages, *find_pages(self.root)]:  # a page mystmd could not read: its error
             if url in (page_url(path), path.as_posix()):
                 return path
         return pages[0] if pages and url == "index.html" else None
