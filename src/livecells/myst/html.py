@@ -240,8 +240,8 @@ class AstRenderer:
         )
 
     def tab_set(self, node: Node) -> str:
-        """Tabs: buttons in a tablist and panels; the first open. Without JavaScript every
-        panel shows (``lc-tabs`` without ``lc-tabs-ready``); the client switches them."""
+        """Tabs: buttons in a tablist and their panels. Without JavaScript every panel shows; the
+        client (``tabs.ts``) then shows one at a time and switches by mouse and keyboard."""
         items = [c for c in node.get("children", ()) if c.get("type") == "tabItem"]
         buttons, panels = [], []
         for index, item in enumerate(items):
@@ -250,10 +250,7 @@ class AstRenderer:
                 f'<button type="button" role="tab" aria-selected="{selected}"'
                 f' tabindex="{0 if index == 0 else -1}">{_e(item.get("title", ""))}</button>'
             )
-            hidden = "" if index == 0 else " hidden"
-            panels.append(
-                f'<div role="tabpanel" class="lc-tab-panel"{hidden}>{self.children(item)}</div>'
-            )
+            panels.append(f'<div role="tabpanel" class="lc-tab-panel">{self.children(item)}</div>')
         return (
             f'<div class="lc-tabs"><div role="tablist">{"".join(buttons)}</div>'
             f"{''.join(panels)}</div>\n"

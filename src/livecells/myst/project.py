@@ -251,7 +251,7 @@ class MystProject:
     def _run(self) -> MystResult:
         shutil.rmtree(self.shadow / "_build" / "site", ignore_errors=True)
         done = self._myst(["build", "--site"])
-        warnings = _messages(done.stdout + "\n" + done.stderr)
+        warnings = [_locate(self.root, w) for w in _messages(done.stdout + "\n" + done.stderr)]
         site = self.shadow / "_build" / "site"
         if not (site / "config.json").is_file():
             last = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[-1]
@@ -265,7 +265,8 @@ def _load(path: Path, name: str) -> dict[str, Any]:
     except Exception as exc:  # yaml's errors, a document too large, a read error
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{name}{where}: not a valid project file: {exc}") from None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{name}{where}: not valid YAML: {problem}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{name}: expected a mapping of keys to values at the top")
     return data
@@ -316,6 +317,25 @@ def _messages(output: str) -> list[str]:
         if text not in found:
             found.append(text)
     return found
+
+
+def _locate(root: Path, message: str) -> str:
+    """``file: message`` -> ``file:line: message`` where mystmd gave no line: the first line of
+    the file holding what the message names (a quoted name, or the word after the last colon)."""
+    match = re.match(r"^([^:\s]+\.md): (.*)$", message)
+    if match is None:
+        return message
+    file, text = match.groups()
+    wanted = re.findall(r'"([^"]+)"', text) or [text.rsplit(": ", 1)[-1].strip()]
+    try:
+        lines = (root / file).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return message
+    for name in wanted:
+        for number, line in enumerate(lines, 1):
+            if name and name in line:
+                return f"{file}:{number}: {text}"
+    return message
 
 
 def _read_site(site: Path, warnings: list[str]) -> MystResult:
