@@ -120,7 +120,9 @@ def test_title_markdown_in_the_page_and_plain_text_in_title_and_navigation(built
 
 def test_directives_render_as_accessible_html(built: Build) -> None:
     html = built.html()
-    assert '<aside class="admonition note"><p class="admonition-title">A <em>titled</em> note' in html
+    assert (
+        '<aside class="admonition note"><p class="admonition-title">A <em>titled</em> note' in html
+    )
     assert html.count('role="tab"') == 2 and html.count('role="tabpanel"') == 2
     assert '<details class="lc-dropdown"><summary>Open me</summary>' in html
     assert '<div class="lc-grid" data-columns="2"><div class="lc-card">' in html
@@ -139,7 +141,9 @@ def test_cell_tags_are_honoured(built: Build) -> None:
     assert "removed cell" not in html  # remove-cell
     assert "removed input" not in html  # remove-input: not offered live either
     assert html.count('class="lc-cell"') == 3
-    hidden = re.search(r'<div class="lc-cell"[^>]*data-tags="hide-input">(.*?)</div></div>', html, re.S)
+    hidden = re.search(
+        r'<div class="lc-cell"[^>]*data-tags="hide-input">(.*?)</div></div>', html, re.S
+    )
     assert hidden is not None
     assert hidden.group(1).startswith(
         '<details class="lc-hide-input"><summary>Show code</summary><pre class="lc-source">'
@@ -196,9 +200,14 @@ def test_a_jupyter_book_1_project_is_upgraded_on_a_copy(tmp_path: Path) -> None:
     )
     result = livecells_build(root, tmp_path / "out")
     assert result.status == 0, result.stderr
-    assert sorted(p.name for p in root.iterdir()) == ["_config.yml", "_toc.yml", "ch1.md", "intro.md"]
+    assert sorted(p.name for p in root.iterdir()) == [
+        "_config.yml",
+        "_toc.yml",
+        "ch1.md",
+        "intro.md",
+    ]
     index = result.html()
-    assert "<h1 class=\"lc-title\">Intro</h1>" in index
+    assert '<h1 class="lc-title">Intro</h1>' in index
     assert 'rel="next" href="ch1.html">Chapter one →' in index
 
 
@@ -216,8 +225,9 @@ def test_unresolved_references_and_missing_includes_are_warnings_naming_the_line
         'livecells build: warning: index.md:5: Include Directive: Could not find "missing.md" '
         'relative to "index.md"'
     ) in warnings
-    assert "livecells build: warning: index.md:3: Cross reference target was not found: nowhere" in (
-        warnings
+    assert (
+        "livecells build: warning: index.md:3: Cross reference target was not found: nowhere"
+        in (warnings)
     )
 
 
@@ -225,6 +235,8 @@ def test_a_broken_myst_yml_is_an_error_naming_file_and_line(tmp_path: Path) -> N
     root = project(tmp_path, {"index.md": "# Page\n", "myst.yml": "version: 1\nproject: [\n"})
     result = livecells_build(root, tmp_path / "out")
     assert result.status == 2
-    assert result.stderr.strip().splitlines()[-1].startswith(
-        "livecells build: error: myst.yml:3: not valid YAML: expected the node content"
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("livecells build: error: myst.yml:3: not valid YAML: expected the node content")
     )

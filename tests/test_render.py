@@ -26,7 +26,9 @@ def page_html(tmp_path: Path, text: str, *, trusted: bool = False) -> str:
 def test_math_is_left_for_the_browser_in_lc_math_elements(tmp_path: Path) -> None:
     html = page_html(tmp_path, "Inline $x^2$ and\n\n$$\n\\frac{a}{b}\n$$\n")
     assert '<span class="lc-math">\\(x^2\\)</span>' in html
-    assert '<div class="lc-math">\\[\\frac{a}{b}\\]</div><span class="lc-eq-number">(1)</span>' in html
+    assert (
+        '<div class="lc-math">\\[\\frac{a}{b}\\]</div><span class="lc-eq-number">(1)</span>' in html
+    )
 
 
 def test_admonitions_in_colon_and_backtick_fences_render_as_asides(tmp_path: Path) -> None:
@@ -37,7 +39,9 @@ def test_admonitions_in_colon_and_backtick_fences_render_as_asides(tmp_path: Pat
 
 
 def test_tables_footnotes_and_frontmatter(tmp_path: Path) -> None:
-    html = page_html(tmp_path, "---\ntitle: x\n---\n| a |\n|---|\n| 1 |\n\nNote[^n]\n\n[^n]: text\n")
+    html = page_html(
+        tmp_path, "---\ntitle: x\n---\n| a |\n|---|\n| 1 |\n\nNote[^n]\n\n[^n]: text\n"
+    )
     assert "<table>" in html and '<a href="#fn-n">1</a>' in html
     assert "title: x" not in html
 

@@ -27,7 +27,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from livecells.assets import Head, json_in_html
-from livecells.myst.html import AstRenderer, Links, Node, plain_text
+from livecells.myst.html import AstRenderer, Links, Node
 from livecells.myst.project import MystPage
 from livecells.pageconfig import PageConfig
 from livecells.pages import Cell, Page
@@ -159,7 +159,7 @@ def _code_cell(index: int, cell: Cell, language: str, *, block: Node, code: Node
     with the others)."""
     if block.get("visibility") == "remove":
         return ""
-    outputs_node = next(
+    outputs_node: Node = next(
         (child for child in block.get("children", ()) if child.get("type") == "outputs"), {}
     )
     outputs_visibility = outputs_node.get("visibility", "show")
@@ -167,7 +167,9 @@ def _code_cell(index: int, cell: Cell, language: str, *, block: Node, code: Node
     count = "" if cell.execution_count is None else str(cell.execution_count)
     outputs = f'<div class="lc-outputs" data-execution-count="{count}">{stored}</div>'
     if outputs_visibility == "hide":
-        outputs = f'<details class="lc-hide-output"><summary>Show output</summary>{outputs}</details>'
+        outputs = (
+            f'<details class="lc-hide-output"><summary>Show output</summary>{outputs}</details>'
+        )
     if code.get("visibility") == "remove":
         return f'<div class="lc-static-cell" id="cell-{index}">{outputs}</div>'
     source = f'<pre class="lc-source"><code>{html.escape(cell.source)}</code></pre>'

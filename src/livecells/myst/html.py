@@ -309,9 +309,7 @@ class AstRenderer:
         if children and children[0].get("type") == "admonitionTitle":
             title = self.children(children.pop(0))
         body = "".join(self.render(child) for child in children)
-        return (
-            f'<details class="lc-solution"><summary>{title}</summary>\n{body}</details>\n'
-        )
+        return f'<details class="lc-solution"><summary>{title}</summary>\n{body}</details>\n'
 
     def mermaid_(self, node: Node) -> str:
         self.mermaid = True
@@ -323,7 +321,9 @@ class AstRenderer:
         if not src.lower().startswith(("https:", "http:")):
             return ""
         if not self.trusted:
-            return f'<p><a class="lc-iframe-link" href="{_e(src)}" rel="noopener">{_e(src)}</a></p>\n'
+            return (
+                f'<p><a class="lc-iframe-link" href="{_e(src)}" rel="noopener">{_e(src)}</a></p>\n'
+            )
         width = node.get("width") or "100%"
         return (
             f'<iframe class="lc-iframe" src="{_e(src)}" width="{_e(width)}" loading="lazy"'

@@ -77,7 +77,10 @@ class MystResult:
 
     def page_urls(self) -> dict[str, str]:
         """mystmd's URL of each page (``/slug``) -> ours (``path.html``)."""
-        urls = {f"/{page.slug}": page.path.with_suffix(".html").as_posix() for page in self.pages.values()}
+        urls = {
+            f"/{page.slug}": page.path.with_suffix(".html").as_posix()
+            for page in self.pages.values()
+        }
         if self.order:
             urls["/"] = self.order[0].with_suffix(".html").as_posix()
         return urls
@@ -295,9 +298,7 @@ def _check_toc(entries: object, root: Path, source: str) -> None:
 def _check_extends(value: object, root: Path, source: str) -> None:
     for item in value if isinstance(value, list) else [value]:
         if isinstance(item, str) and "://" not in item and not _inside(root, item):
-            raise ConfigError(
-                f"{source}: extends: {item}: outside the book's folder; copy it in"
-            )
+            raise ConfigError(f"{source}: extends: {item}: outside the book's folder; copy it in")
 
 
 def _messages(output: str) -> list[str]:
