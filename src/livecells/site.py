@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
 __all__ = ["STATIC_DIR", "Built", "Site", "build"]
 
 """The built browser client (``npm run build`` in ``frontend/``, run by the package build)."""
+RESCAN_AFTER = 0.2
+"""Seconds a look at the folder (has a file changed? then mystmd runs again) stays current."""
 ASSETS = "_livecells"
 """Where a site keeps the client's files, relative to its root."""
 HEADERS = """\
@@ -98,6 +101,8 @@ class Site:
         self.output: Path | None = None
         """A build's output folder, when it is inside ``root`` (mystmd must not read it)."""
         self._myst: MystProject | None = None
+        self._myst_result: MystResult | None = None
+        self._myst_checked = 0.0
         self.warnings: dict[Path | None, list[str]] = {}
         """What mystmd (under ``None``) and the renderer (per page) warned about."""
 
@@ -116,9 +121,13 @@ class Site:
         """What mystmd makes of the folder now (run again when a file changed)."""
         if self._myst is None:
             self._myst = MystProject(self.root, skip=self.output)
-        result = self._myst.result()
-        self.warnings[None] = result.warnings
-        return result
+        # One look at the folder serves a whole render (the navigation asks for every title).
+        now = time.monotonic()
+        if self._myst_result is None or now - self._myst_checked > RESCAN_AFTER:
+            self._myst_result = self._myst.result()
+            self._myst_checked = time.monotonic()
+            self.warnings[None] = self._myst_result.warnings
+        return self._myst_result
 
     def close(self) -> None:
         """Remove mystmd's private copy of the folder."""
