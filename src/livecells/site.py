@@ -117,13 +117,14 @@ class Site:
             self._project_stamp = stamp
         return self._project
 
-    def myst(self) -> MystResult:
-        """What mystmd makes of the folder now (run again when a file changed)."""
+    def myst(self, *, fresh: bool = False) -> MystResult:
+        """What mystmd makes of the folder now (run again when a file changed); ``fresh``
+        looks at the folder again even if it just did."""
         if self._myst is None:
             self._myst = MystProject(self.root, skip=self.output)
         # One look at the folder serves a whole render (the navigation asks for every title).
         now = time.monotonic()
-        if self._myst_result is None or now - self._myst_checked > RESCAN_AFTER:
+        if fresh or self._myst_result is None or now - self._myst_checked > RESCAN_AFTER:
             self._myst_result = self._myst.result()
             self._myst_checked = time.monotonic()
             self.warnings[None] = self._myst_result.warnings
@@ -176,6 +177,8 @@ class Site:
         project = self.project
         result = self.myst()
         page = self.read(path)
+        if path not in result.pages:  # a page newer than the last look at the folder
+            result = self.myst(fresh=True)
         myst = result.pages.get(path)
         if myst is None:
             raise NotebookError(f"{path}: mystmd did not read this page (see its warnings)")
