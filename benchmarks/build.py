@@ -8,7 +8,7 @@ and ``livecells serve``'s edit-to-visible latency.
     parse, then renders and copies the client).
 (b) Edit to visible: ``livecells serve`` on the same project; a page is fetched, its file is
     edited, and the time until the served page shows the edit is measured (the browser's event
-    stream polls every 0.5 s, then reloads: this is the fetch that follows). The goal is 1 s.
+    stream polls the page's AST every 0.1 s, then reloads: this is the fetch). Goal: 1 s.
 
 Usage: ``python benchmarks/build.py [--pages N] [--repeat N]``.
 """
@@ -92,24 +92,22 @@ def bench_edit(project: Path) -> None:
             source = project / "page001.md"
             latencies = []
             for attempt in range(3):
-                marker = f"Edited {attempt} {time.time()}"
+                marker = f"Edited{attempt}"
                 text = source.read_text()
                 began = time.perf_counter()
-                source.write_text(
-                    text.replace("Intro text", marker, 1).replace(
-                        f"Edited {attempt - 1}", marker, 1
-                    )
-                )
+                source.write_text(text.replace("Intro text", marker, 1))
                 while marker not in client.get(url).text:
                     if time.perf_counter() - began > 60:
                         raise SystemExit("the edit never showed")
                 latencies.append(time.perf_counter() - began)
-                source.write_text(source.read_text().replace(marker, "Intro text"))
-                client.get(url)
+                source.write_text(text)
+                while marker in client.get(url).text:
+                    pass
     finally:
         server.stop()
-    print("(b) serve, edit to the page served with it (a fetch right after the write):")
-    print("    " + ", ".join(f"{t:.2f} s" for t in latencies) + " (goal 1 s; plus the 0.5 s poll)")
+    print("(b) serve, edit on disk to the served page showing it (mystmd's watcher):")
+    print("    " + ", ".join(f"{t:.2f} s" for t in latencies) + " (goal 1 s; an open page")
+    print("    learns of it within 0.1 s more: its event stream polls the page's AST)")
 
 
 def main() -> None:

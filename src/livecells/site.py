@@ -130,6 +130,17 @@ class Site:
             self.warnings[None] = self._myst_result.warnings
         return self._myst_result
 
+    def watch(self) -> None:
+        """Serve mode: mystmd watches its copy of the folder and rewrites an edited page's AST
+        at once (:meth:`MystProject.watch`)."""
+        if self._myst is None:
+            self._myst = MystProject(self.root, skip=self.output)
+        self._myst.watch()
+
+    def content_stamp(self, path: Path) -> float:
+        """When the page's AST was last written (what an open page waits for to reload)."""
+        return self._myst.content_stamp(path) if self._myst is not None else -1.0
+
     def close(self) -> None:
         """Remove mystmd's private copy of the folder."""
         if self._myst is not None:

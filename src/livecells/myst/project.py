@@ -12,13 +12,16 @@ file, never read.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
@@ -33,6 +36,9 @@ __all__ = ["MYST_TIMEOUT", "MystPage", "MystProject", "MystResult"]
 TEMPLATE_DIR = Path(__file__).parent / "template"
 """A site template with nothing in it: mystmd then writes the content without downloading one."""
 MYST_TIMEOUT = 600.0
+PAGE_WAIT = 15.0
+"""Seconds a served page waits for mystmd's watcher to write the AST of its edited file."""
+_CONFIGS = frozenset(Path(name) for name in ("myst.yml", "_config.yml", "_toc.yml"))
 ASSETS = "_myst"
 """Where a site keeps the files mystmd copied under hashed names (images, downloads)."""
 _MESSAGE = re.compile(r"^(⛔️|⚠️|🚫|❌)\s*(.*)$")
@@ -98,18 +104,107 @@ class MystProject:
         self._stamps: dict[Path, tuple[float, int]] = {}
         self._result: MystResult | None = None
         self._lock = threading.Lock()
+        self._watcher: subprocess.Popen[str] | None = None
+        self._watched: tuple[tuple[str, float], ...] = ()
+        self._messages: list[str] = []
+        self._closed = threading.Event()
+        self._pending: dict[Path, float] = {}
+        """Pages copied into the shadow that mystmd's watcher has not written since (the stamp of
+        their AST before)."""
 
     def close(self) -> None:
+        """Stop mystmd's watcher (if any) and remove the shadow."""
+        self._closed.set()
+        if self._watcher is not None and self._watcher.poll() is None:
+            self._watcher.terminate()
+            try:
+                self._watcher.wait(10)
+            except subprocess.TimeoutExpired:
+                self._watcher.kill()
         self._shadow_dir.cleanup()
 
     def result(self) -> MystResult:
-        """The pages as mystmd renders the folder now (run again only when a file changed)."""
+        """The pages as mystmd renders the folder now (run again only when a file changed;
+        when watching, what mystmd's watcher last wrote)."""
         with self._lock:
+            if self._watcher is not None:
+                self._sync(self._scan())  # an edit shows at once, not at the next look
+                return self._watched_result()
             stamps = self._scan()
             if self._result is None or stamps != self._stamps:
                 self._sync(stamps)
                 self._result = self._run()
             return self._result
+
+    def content_stamp(self, path: Path) -> float:
+        """When mystmd last wrote the page's AST (``-1`` before it did): what a served page
+        watches, so that it reloads once its new AST is there, not before."""
+        result = self._result
+        page = result.pages.get(path) if result is not None else None
+        name = page.slug if page is not None else path.with_suffix("").as_posix()
+        try:
+            return (self.shadow / "_build" / "site" / "content" / f"{name}.json").stat().st_mtime
+        except OSError:
+            return -1.0
+
+    def watch(self, *, interval: float = 0.1) -> None:
+        """Serve mode: mystmd's own watcher (``myst start --headless``) keeps the AST of the
+        shadow current, re-reading only the page that changed; a thread copies the author's
+        edits into the shadow every ``interval`` seconds. Measured (benchmarks/build.py): a
+        new process per edit costs mystmd's start-up and a whole-project pass each time."""
+        with self._lock:
+            self._sync(self._scan())
+            port = _free_port()
+            self._watcher = self._myst_process(["start", "--headless", "--server-port", str(port)])
+        threading.Thread(target=self._read_messages, daemon=True).start()
+        threading.Thread(target=self._follow, args=(interval,), daemon=True).start()
+        atexit.register(self.close)
+
+    def _follow(self, interval: float) -> None:
+        while not self._closed.wait(interval):
+            try:
+                with self._lock:
+                    stamps = self._scan()
+                    if stamps != self._stamps:
+                        self._sync(stamps)
+            except (ConfigError, OSError):  # shown when the page is rendered
+                continue
+
+    def _read_messages(self) -> None:
+        watcher = self._watcher
+        assert watcher is not None and watcher.stdout is not None
+        for line in watcher.stdout:
+            for message in _messages(line):
+                located = _locate(self.root, message)
+                if located not in self._messages:
+                    self._messages.append(located)
+
+    def _watched_result(self) -> MystResult:
+        site = self.shadow / "_build" / "site"
+        deadline = time.monotonic() + MYST_TIMEOUT
+        while not (site / "config.json").is_file():
+            if self._watcher is not None and self._watcher.poll() is not None:
+                raise ConfigError(f"{self.root}: mystmd stopped: {self._messages[-1:] or ''}")
+            if time.monotonic() > deadline:
+                raise ConfigError(f"{self.root}: mystmd wrote no pages in {MYST_TIMEOUT:.0f} s")
+            time.sleep(0.05)
+        waiting = time.monotonic() + PAGE_WAIT
+        while self._pending and time.monotonic() < waiting:
+            for path, before in list(self._pending.items()):
+                if self.content_stamp(path) != before:
+                    del self._pending[path]
+            if self._pending:
+                time.sleep(0.02)
+        self._pending.clear()  # mystmd did not write them (broken?): what it has
+        stamps = (
+            *((file.name, file.stat().st_mtime) for file in sorted(site.glob("content/*.json"))),
+            ("config.json", (site / "config.json").stat().st_mtime),
+        )
+        if self._result is None or stamps != self._watched:
+            self._result = _read_site(site, list(self._messages))
+            self._watched = stamps
+        self._result.warnings = list(self._messages)
+        return self._result
 
     # -- the shadow -------------------------------------------------------------------------
 
@@ -138,22 +233,33 @@ class MystProject:
         return found
 
     def _sync(self, stamps: dict[Path, tuple[float, int]]) -> None:
+        changed = [p for p, stamp in stamps.items() if self._stamps.get(p) != stamp]
+        self._check_sources(changed)  # before mystmd can see them
+        for path in changed:
+            if path.suffix.lower() in (".md", ".ipynb") and path not in self._pending:
+                self._pending[path] = self.content_stamp(path)
         for gone in set(self._stamps) - set(stamps):
             (self.shadow / gone).unlink(missing_ok=True)
-        for path, stamp in stamps.items():
-            if self._stamps.get(path) != stamp or not (self.shadow / path).exists():
+        for path in stamps:
+            if path in _CONFIGS:
+                continue  # the shadow's own myst.yml is written by _configure
+            if path in changed or not (self.shadow / path).exists():
                 target = self.shadow / path
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.unlink(missing_ok=True)
                 shutil.copyfile(self.root / path, target)
+        configs = ("myst.yml", "_config.yml", "_toc.yml", "livecells.yml")
+        reconfigure = not self._stamps or any(
+            self._stamps.get(Path(name)) != stamps.get(Path(name)) for name in configs
+        )
         self._stamps = stamps
-        for name in ("myst.yml", "_config.yml", "_toc.yml"):
-            if not (self.root / name).exists():
-                (self.shadow / name).unlink(missing_ok=True)
-        for backup in ("._config.yml.bak", "._toc.yml.bak"):
-            (self.shadow / backup).unlink(missing_ok=True)
-        self._configure()
-        self._check_sources()
+        if reconfigure:
+            for name in ("myst.yml", "_config.yml", "_toc.yml"):
+                if not (self.root / name).exists():
+                    (self.shadow / name).unlink(missing_ok=True)
+            for backup in ("._config.yml.bak", "._toc.yml.bak"):
+                (self.shadow / backup).unlink(missing_ok=True)
+            self._configure()
 
     def _configure(self) -> None:
         """The shadow's ``myst.yml``: the author's (a Jupyter Book 1 project's upgraded by
@@ -184,11 +290,16 @@ class MystProject:
         data["site"] = site
         data.setdefault("version", 1)
         target = self.shadow / "myst.yml"
-        target.unlink(missing_ok=True)
-        target.write_text(json.dumps(data), encoding="utf-8")  # JSON is YAML
+        text = json.dumps(data)  # JSON is YAML
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            target.unlink(missing_ok=True)
+            target.write_text(text, encoding="utf-8")
 
     def _upgrade_jupyter_book(self) -> None:
         (self.shadow / "myst.yml").unlink(missing_ok=True)
+        for name in ("_config.yml", "_toc.yml"):
+            if (self.root / name).is_file():
+                shutil.copyfile(self.root / name, self.shadow / name)
         self._myst(["init"], answers="Y\nn\n")
         if not (self.shadow / "myst.yml").is_file():
             raise ConfigError(
@@ -196,9 +307,9 @@ class MystProject:
                 "wrote no myst.yml): check _config.yml and _toc.yml"
             )
 
-    def _check_sources(self) -> None:
+    def _check_sources(self, paths: list[Path]) -> None:
         """An include, figure or literalinclude must name a file inside the folder."""
-        for path in self._stamps:
+        for path in paths:
             if path.suffix.lower() != ".md":
                 continue
             try:
@@ -221,7 +332,7 @@ class MystProject:
 
     # -- running mystmd ---------------------------------------------------------------------
 
-    def _myst(self, args: list[str], *, answers: str = "") -> subprocess.CompletedProcess[str]:
+    def _command(self, args: list[str]) -> tuple[list[str], dict[str, str]]:
         from livecells.node import node_executable
 
         spec = find_spec("mystmd_py")
@@ -233,11 +344,28 @@ class MystProject:
             "NO_UPDATE_NOTIFIER": "1",
             "CI": "1",
             "MYST_LANG": "PYTHON",
+            "HOST": "127.0.0.1",
             "NODE_COMPILE_CACHE": str(Path(tempfile.gettempdir()) / "livecells-node-cache"),
         }
+        return [node_executable(minimum=(20, 0)), str(script), *args], env
+
+    def _myst_process(self, args: list[str]) -> subprocess.Popen[str]:
+        command, env = self._command(args)
+        return subprocess.Popen(
+            command,
+            cwd=self.shadow,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def _myst(self, args: list[str], *, answers: str = "") -> subprocess.CompletedProcess[str]:
+        command, env = self._command(args)
         try:
             return subprocess.run(
-                [node_executable(minimum=(20, 0)), str(script), *args],
+                command,
                 cwd=self.shadow,
                 env=env,
                 input=answers,
@@ -252,6 +380,7 @@ class MystProject:
             ) from None
 
     def _run(self) -> MystResult:
+        self._pending.clear()  # this run writes every page
         shutil.rmtree(self.shadow / "_build" / "site", ignore_errors=True)
         done = self._myst(["build", "--site"])
         warnings = [_locate(self.root, w) for w in _messages(done.stdout + "\n" + done.stderr)]
@@ -260,6 +389,13 @@ class MystProject:
             last = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[-1]
             raise ConfigError(f"{self.root}: mystmd could not read the project: {last}")
         return _read_site(site, warnings)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def _load(path: Path, name: str) -> dict[str, Any]:

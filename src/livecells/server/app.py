@@ -12,6 +12,7 @@ that its file changed so it reloads.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import mimetypes
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from livecells.wheels import fetch_wheels
 
 __all__ = ["LivecellsApp"]
 
-WATCH_INTERVAL = 0.5
+WATCH_INTERVAL = 0.1
 ISOLATION_HEADERS = {
     # Cross-origin isolation (SharedArrayBuffer, for interrupting in-browser kernels), while
     # still letting a page embed images from other sites without credentials.
@@ -96,6 +97,7 @@ class LivecellsApp(ExtensionApp):
             auto_run=self.auto_run,
         )
         site = Site(root, default_runtime="livecells", served=serving)
+        site.watch()  # mystmd keeps the pages' AST current as files change
         # Served pages carry the built pages' CSP: a page's raw HTML, on this origin with the
         # author's login, must not run scripts that reach the server's API.
         site.csp = True
@@ -228,7 +230,8 @@ class AssetHandler(web.StaticFileHandler):
 
 
 class ChangesHandler(_SiteHandler):
-    """Server-sent events: ``changed`` once the page's file (or the project's config) changes."""
+    """Server-sent events: ``changed`` once mystmd rewrote the page's AST (or the project's
+    config changed)."""
 
     @web.authenticated
     async def get(self) -> None:
@@ -237,20 +240,27 @@ class ChangesHandler(_SiteHandler):
         target = (site.root / page).resolve()
         if not target.is_relative_to(site.root):
             raise web.HTTPError(404)
-        watched = [target, site.root / "livecells.yml", site.root / "myst.yml"]
+        watched = [site.root / "livecells.yml", site.root / "myst.yml"]
+        relative = target.relative_to(site.root)
+
+        def stamps() -> list[float]:
+            # the page's new AST, not its file: a reload before mystmd wrote it shows the old
+            return [site.content_stamp(relative), *(_stamp(path) for path in watched)]
+
         self.set_header("Content-Type", "text/event-stream")
         self.set_header("Cache-Control", "no-store")
-        before = [_stamp(path) for path in watched]
+        before = stamps()
         self.write(": watching\n\n")
         await self.flush()
-        while True:
+        for beat in itertools.count(1):
             await asyncio.sleep(WATCH_INTERVAL)
-            if [_stamp(path) for path in watched] != before:
+            if stamps() != before:
                 self.write("event: changed\ndata: {}\n\n")
                 await self.flush()  # raises StreamClosedError once the reader left
                 return
-            self.write(": still watching\n\n")
-            await self.flush()
+            if beat % 5 == 0:
+                self.write(": still watching\n\n")
+                await self.flush()
 
 
 def _render(site: Site, path: Path, at: Path | None) -> str:
