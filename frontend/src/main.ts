@@ -11,6 +11,7 @@ import { type Choice, configuredChoice, createRuntime, RUNTIME_LABELS } from "./
 import { liveSessions, MAX_SESSIONS, PyodideRuntime } from "./runtimes/pyodide";
 import type { Runtime } from "./runtimes/runtime";
 import { SettingsDialog, savedChoice } from "./settings";
+import { renderDiagrams } from "./mermaid";
 import { mountTabs } from "./tabs";
 
 function watchForChanges(config: PageConfig): void {
@@ -31,6 +32,7 @@ export function main(): void {
     if (hasMath(prose.textContent || "")) void typeset(prose, config.math, config.staticUrl);
   }
   mountTabs(page);
+  void renderDiagrams(page);
   watchForChanges(config);
   if (config.runtime === null) return;
 

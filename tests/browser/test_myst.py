@@ -82,3 +82,33 @@ def test_an_edit_on_disk_shows_in_the_open_page(page: Page, book: Path) -> None:
     source.write_text(source.read_text().replace("Intro text", "Edited intro"))
     expect(page.locator(".lc-markdown").first).to_contain_text("Edited intro", timeout=30_000)
     expect(page.locator("h1.lc-title")).to_have_text(re.compile("Every construct"))
+
+
+def test_a_mermaid_diagram_is_drawn_by_the_self_hosted_lazy_chunk(
+    browser: Browser, served_book: JupyterServer
+) -> None:
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{served_book.url}livecells/?token={served_book.token}")
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        page.reload()
+        diagram = page.locator(".lc-mermaid-diagram svg")
+        expect(diagram).to_be_visible(timeout=30_000)
+        expect(diagram).to_contain_text("A")
+        assert page.locator("pre.lc-mermaid").count() == 0
+        assert all(url.startswith(served_book.url) for url in requested)  # self-hosted
+        mermaid_chunks = [url for url in requested if "/chunks/" in url]
+        # every chunk it loaded is in the page's import map, with its integrity hash
+        importmap = page.locator('script[type="importmap"]').text_content() or ""
+        for url in mermaid_chunks:
+            assert url.split("livecells/", 1)[1].split("?")[0] in importmap
+        # a page without a diagram loads none of mermaid
+        requested.clear()
+        page.goto(f"{served_book.url}livecells/other.html")
+        expect(page.locator("h1.lc-title")).to_have_text("The other page")
+        page.wait_for_load_state("networkidle")
+        assert not [url for url in requested if re.search(r"/chunks/(elk|flowDiagram)", url)]
+    finally:
+        context.close()

@@ -17,8 +17,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -359,6 +361,7 @@ class MystProject:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=_die_with_parent,
         )
 
     def _myst(self, args: list[str], *, answers: str = "") -> subprocess.CompletedProcess[str]:
@@ -389,6 +392,15 @@ class MystProject:
             last = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[-1]
             raise ConfigError(f"{self.root}: mystmd could not read the project: {last}")
         return _read_site(site, warnings)
+
+
+def _die_with_parent() -> None:
+    """Linux: the watcher gets SIGTERM when the server that started it dies, however it dies
+    (atexit covers only an orderly exit)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _free_port() -> int:
