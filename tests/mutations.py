@@ -35,8 +35,8 @@ MUTATIONS = [
     Mutation(
         "myst: mystmd runs in the author's folder instead of its private copy",
         "src/livecells/myst/project.py",
-        "cwd=self.shadow,",
-        "cwd=self.root,",
+        "return subprocess.run(\n                command,\n                cwd=self.shadow,",
+        "return subprocess.run(\n                command,\n                cwd=self.root,",
         ("tests/test_myst.py::test_headings_have_anchors_with_a_link_icon",),
     ),
     Mutation(
@@ -59,6 +59,23 @@ MUTATIONS = [
         'if block.get("visibility") == "remove":\n        return ""',
         "pass",
         ("tests/test_myst.py::test_cell_tags_are_honoured",),
+    ),
+    Mutation(
+        "myst: prose text is not escaped",
+        "src/livecells/myst/html.py",
+        """    def text(self, node: Node) -> str:
+        return _e(node.get("value", ""))""",
+        """    def text(self, node: Node) -> str:
+        return str(node.get("value", ""))""",
+        ("tests/test_myst_html.py::test_text_and_attributes_are_escaped",),
+    ),
+    Mutation(
+        "myst: an unknown node type is dropped silently",
+        "src/livecells/myst/html.py",
+        """            self.warnings.append(""",
+        """            return ""
+            self.warnings.append(""",
+        ("tests/test_myst_html.py",),
     ),
     Mutation(
         "myst: an untrusted page embeds iframes",

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["AstRenderer", "Links", "plain_text"]
+__all__ = ["AstRenderer", "Links", "Node"]
 
 Node = Mapping[str, Any]
 SAFE_URL = re.compile(r"^(?:https?:|mailto:|#|/|\.|[^:/?#]*(?:[/?#]|$))", re.IGNORECASE)
@@ -27,15 +27,6 @@ ADMONITION_TITLES = {"seealso": "See also"}
 
 def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
-
-
-def plain_text(node: Node | list[Any]) -> str:
-    """The text of a node and its children, markup dropped (titles in ``<title>``, nav)."""
-    if isinstance(node, list):
-        return "".join(plain_text(child) for child in node)
-    if "value" in node and node.get("type") in ("text", "inlineCode", "inlineMath"):
-        return str(node["value"])
-    return "".join(plain_text(child) for child in node.get("children", ()))
 
 
 @dataclass
