@@ -240,3 +240,20 @@ def test_a_broken_myst_yml_is_an_error_naming_file_and_line(tmp_path: Path) -> N
         .splitlines()[-1]
         .startswith("livecells build: error: myst.yml:3: not valid YAML: expected the node content")
     )
+
+
+def test_serve_refuses_an_include_outside_the_folder_before_listening(tmp_path: Path) -> None:
+    root = project(tmp_path, {"index.md": "# Page\n\n:::{include} /etc/hostname\n:::\n"})
+    done = subprocess.run(
+        [sys.executable, "-m", "livecells", "serve", str(root), "--no-browser"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": SRC},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"livecells serve: error: index.md:3: /etc/hostname: outside {root}; a page may include "
+        "only files of its own folder (copy the file in)"
+    )

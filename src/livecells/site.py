@@ -130,6 +130,12 @@ class Site:
             self.warnings[None] = self._myst_result.warnings
         return self._myst_result
 
+    def check(self) -> None:
+        """What mystmd would read is inside the folder (ConfigError naming file and entry)."""
+        if self._myst is None:
+            self._myst = MystProject(self.root, skip=self.output)
+        self._myst.prepare()
+
     def watch(self) -> None:
         """Serve mode: mystmd watches its copy of the folder and rewrites an edited page's AST
         at once (:meth:`MystProject.watch`)."""

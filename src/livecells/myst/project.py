@@ -138,6 +138,12 @@ class MystProject:
                 self._result = self._run()
             return self._result
 
+    def prepare(self) -> None:
+        """Copy the folder into the shadow and check it (a toc entry, ``extends`` or include
+        outside the folder: ConfigError), without running mystmd's build."""
+        with self._lock:
+            self._sync(self._scan())
+
     def content_stamp(self, path: Path) -> float:
         """When mystmd last wrote the page's AST (``-1`` before it did): what a served page
         watches, so that it reloads once its new AST is there, not before."""
