@@ -208,6 +208,7 @@ def test_a_jupyter_book_1_project_is_upgraded_on_a_copy(tmp_path: Path) -> None:
     ]
     index = result.html()
     assert '<h1 class="lc-title">Intro</h1>' in index
+    assert "<title>Intro · My JB1 Book</title>" in index
     assert 'rel="next" href="ch1.html">Chapter one →' in index
 
 

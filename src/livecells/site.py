@@ -228,7 +228,8 @@ class Site:
             links=links,
             config=config,
             root_url=root_url,
-            site_title=project.title,
+            # a Jupyter Book 1 project's title is in _config.yml, which mystmd upgraded
+            site_title=project.title if project.source else result.title or project.title,
             nav=self._nav(project.toc, order, path, root_url),
             previous=self._link(previous, root_url),
             following=self._link(following, root_url),
