@@ -258,3 +258,27 @@ def test_serve_refuses_an_include_outside_the_folder_before_listening(tmp_path: 
         f"livecells serve: error: index.md:3: /etc/hostname: outside {root}; a page may include "
         "only files of its own folder (copy the file in)"
     )
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            "version: 1\nproject:\n  toc:\n    - file: index.md\n    - file: ../outside.md\n",
+            "myst.yml: toc entry file: ../outside.md: outside the book's folder",
+        ),
+        (
+            "version: 1\nextends: ../shared.yml\nproject: {}\n",
+            "myst.yml: extends: ../shared.yml: outside the book's folder",
+        ),
+    ],
+)
+def test_a_myst_yml_reaching_outside_the_folder_is_an_error(
+    tmp_path: Path, config: str, message: str
+) -> None:
+    (tmp_path / "outside.md").write_text("# Outside\n")
+    (tmp_path / "shared.yml").write_text("version: 1\nproject: {title: Shared}\n")
+    root = project(tmp_path, {"index.md": "# Page\n", "myst.yml": config})
+    result = livecells_build(root, tmp_path / "out")
+    assert result.status == 2
+    assert f"livecells build: error: {message}" in result.stderr
