@@ -115,7 +115,7 @@ def test_title_markdown_in_the_page_and_plain_text_in_title_and_navigation(built
     assert '<h1 class="lc-title">Every <em>construct</em></h1>' in html
     assert "<title>Every construct · " in html
     assert 'aria-current="page">Every construct</a>' in html
-    assert 'rel="next" href="other.html">The other page →' in html
+    assert 'rel="next" href="notebook.html">A stored notebook →' in html
 
 
 def test_directives_render_as_accessible_html(built: Build) -> None:
@@ -140,7 +140,7 @@ def test_cell_tags_are_honoured(built: Build) -> None:
     html = built.html()
     assert "removed cell" not in html  # remove-cell
     assert "removed input" not in html  # remove-input: not offered live either
-    assert html.count('class="lc-cell"') == 3
+    assert html.count('class="lc-cell"') == 4
     hidden = re.search(
         r'<div class="lc-cell"[^>]*data-tags="hide-input">(.*?)</div></div>', html, re.S
     )
@@ -149,6 +149,22 @@ def test_cell_tags_are_honoured(built: Build) -> None:
         '<details class="lc-hide-input"><summary>Show code</summary><pre class="lc-source">'
     )
     assert '<details class="lc-hide-output"><summary>Show output</summary>' in html
+    assert (
+        '<details class="lc-hide-cell"><summary>Show code cell</summary><div class="lc-cell"'
+    ) in html
+
+
+def test_a_notebooks_stored_outputs_are_the_static_fallback_with_its_tags(built: Build) -> None:
+    html = built.html("notebook.html")
+    # the first heading is the title: mystmd lifts it as plain text
+    assert '<h1 class="lc-title">A stored notebook</h1>' in html
+    assert '<pre class="lc-output lc-stream lc-stdout">kept output\n</pre>' in html
+    assert "stored but removed\n" not in html  # remove-output
+    assert (
+        '<details class="lc-hide-output"><summary>Show output</summary><div class="lc-outputs"'
+        ' data-execution-count="3"><pre class="lc-output lc-stream lc-stdout">collapsed output'
+    ) in html
+    assert '<div class="lc-output lc-html"><b>bold</b></div>' in html  # sanitised: no onclick
 
 
 def project(tmp_path: Path, files: dict[str, str]) -> Path:
