@@ -18,7 +18,7 @@ import html
 import json
 import re
 from collections.abc import Mapping
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import nh3
@@ -141,6 +141,7 @@ def title_html(title: str) -> str:
     return rendered
 
 
+@lru_cache(maxsize=4096)
 def title_text(title: str) -> str:
     """A title's Markdown as plain text, for ``<title>`` and the navigation."""
     tokens = _inline().parseInline(title)

@@ -8,10 +8,12 @@ built site works under any path prefix.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -383,6 +385,13 @@ def _build(
     site: Site, output: Path, execute: BatchOptions | None, progress: Progress | None
 ) -> Built:
     root = site.root
+    # mystmd runs in its own process: the pages' cells are read (jupytext) meanwhile
+    with ThreadPoolExecutor(1) as pool:
+        parsing = pool.submit(site.myst)
+        for path in find_pages(root):
+            with contextlib.suppress(NotebookError):
+                site.read(path)
+        parsing.result()
     pages = site.pages()
     if not pages:
         raise ConfigError(f"{root}: no pages (.ipynb or .md files) to build")
