@@ -42,9 +42,12 @@ MUTATIONS = [
     Mutation(
         "myst: an include outside the folder is read",
         "src/livecells/myst/project.py",
-        'if target.startswith("/") or not resolved.is_relative_to(self.root):',
+        'if not (base / target.lstrip("/")).resolve().is_relative_to(self.root):',
         "if False:",
-        ("tests/test_myst.py::test_an_include_outside_the_folder_is_an_error_and_never_read",),
+        (
+            "tests/test_myst.py::test_an_include_outside_the_folder_is_an_error_and_never_read",
+            "tests/test_myst.py::test_serve_refuses_an_include_outside_the_folder_before_listening",
+        ),
     ),
     Mutation(
         "myst: cross-references lose their link",

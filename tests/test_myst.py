@@ -181,8 +181,8 @@ def test_an_include_outside_the_folder_is_an_error_and_never_read(tmp_path: Path
     result = livecells_build(root, tmp_path / "out")
     assert result.status == 2
     assert result.stderr.strip().splitlines()[-1] == (
-        f"livecells build: error: index.md:3: ../secret.md: outside {root}; a page may include "
-        "only files of its own folder (copy the file in)"
+        f"livecells build: error: index.md:3: ../secret.md: outside {root}; a page may "
+        "include only files of its own folder (copy the file in)"
     )
     assert not (tmp_path / "out" / "index.html").exists()
 
@@ -260,7 +260,7 @@ def test_a_broken_myst_yml_is_an_error_naming_file_and_line(tmp_path: Path) -> N
 
 
 def test_serve_refuses_an_include_outside_the_folder_before_listening(tmp_path: Path) -> None:
-    root = project(tmp_path, {"index.md": "# Page\n\n:::{include} /etc/hostname\n:::\n"})
+    root = project(tmp_path, {"index.md": "# Page\n\n![host](../../../etc/hostname.png)\n"})
     done = subprocess.run(
         [sys.executable, "-m", "livecells", "serve", str(root), "--no-browser"],
         capture_output=True,
@@ -271,8 +271,8 @@ def test_serve_refuses_an_include_outside_the_folder_before_listening(tmp_path: 
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (
-        f"livecells serve: error: index.md:3: /etc/hostname: outside {root}; a page may include "
-        "only files of its own folder (copy the file in)"
+        f"livecells serve: error: index.md:3: ../../../etc/hostname.png: outside {root}; a page "
+        "may include only files of its own folder (copy the file in)"
     )
 
 
@@ -298,3 +298,14 @@ def test_a_myst_yml_reaching_outside_the_folder_is_an_error(
     result = livecells_build(root, tmp_path / "out")
     assert result.status == 2
     assert f"livecells build: error: {message}" in result.stderr
+
+
+def test_a_root_relative_path_is_inside_the_folder(tmp_path: Path) -> None:
+    """mystmd reads ``/dot.png`` from the project's root, not the machine's."""
+    root = project(tmp_path, {"index.md": "# Page\n\n![dot](/images/dot.png)\n"})
+    (root / "images").mkdir()
+    shutil.copy(CONSTRUCTS / "dot.png", root / "images" / "dot.png")
+    result = livecells_build(root, tmp_path / "out")
+    assert result.status == 0, result.stderr
+    source = re.search(r'<img src="(_myst/dot-[0-9a-f]+\.png)"', result.html())
+    assert source is not None and (result.out / source.group(1)).is_file()

@@ -54,6 +54,7 @@ _INCLUDE = re.compile(
     r"^\s*(?:`{3,}|:{3,})\s*\{(include|literalinclude|figure|image|embed|csv-table)\}\s*(.*?)\s*$"
 )
 _FILE_OPTION = re.compile(r"^\s*:file:\s*(.*?)\s*$")
+_MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)")
 
 
 @dataclass
@@ -316,7 +317,9 @@ class MystProject:
             )
 
     def _check_sources(self, paths: list[Path]) -> None:
-        """An include, figure or literalinclude must name a file inside the folder."""
+        """What a page includes (include, literalinclude, figure, image, csv-table ``:file:``,
+        a Markdown image) must be a file inside the folder: mystmd resolves ``/x`` from the
+        project's root and ``x`` from the page's folder, and would read what ``../`` reaches."""
         for path in paths:
             if path.suffix.lower() != ".md":
                 continue
@@ -326,17 +329,17 @@ class MystProject:
                 continue
             for number, line in enumerate(lines, 1):
                 match = _INCLUDE.match(line) or _FILE_OPTION.match(line)
-                if match is None:
-                    continue
-                target = match.group(match.lastindex or 1).strip()
-                if not target or "://" in target:
-                    continue
-                resolved = (self.root / path.parent / target).resolve()
-                if target.startswith("/") or not resolved.is_relative_to(self.root):
-                    raise ConfigError(
-                        f"{path}:{number}: {target}: outside {self.root}; a page may include "
-                        "only files of its own folder (copy the file in)"
-                    )
+                targets = [match.group(match.lastindex or 1)] if match else []
+                targets += _MARKDOWN_IMAGE.findall(line)
+                for target in (t.strip() for t in targets):
+                    if not target or "://" in target or target.startswith(("#", "data:")):
+                        continue
+                    base = self.root if target.startswith("/") else self.root / path.parent
+                    if not (base / target.lstrip("/")).resolve().is_relative_to(self.root):
+                        raise ConfigError(
+                            f"{path}:{number}: {target}: outside {self.root}; a page may "
+                            "include only files of its own folder (copy the file in)"
+                        )
 
     # -- running mystmd ---------------------------------------------------------------------
 
