@@ -8,6 +8,9 @@ author's folder, kept in step file by file, never on the folder itself. It runs 
 the update check off and no terminal to prompt on. What it reads is checked first: a table of
 contents entry, an ``extends`` or an include that leaves the folder is a ConfigError naming the
 file, never read.
+
+``livecells build`` runs ``myst build --site`` once; ``livecells serve`` keeps mystmd's own
+watcher running on the shadow (:meth:`MystProject.watch`), which re-reads only an edited page.
 """
 
 from __future__ import annotations
