@@ -65,3 +65,15 @@ def test_raw_html_goes_through_the_pages_policy_and_iframes_need_trust() -> None
     iframe = {"type": "iframe", "src": "https://example.org/"}
     assert render(iframe)[0].startswith('<p><a class="lc-iframe-link"')
     assert render(iframe, trusted=True)[0].startswith('<iframe class="lc-iframe"')
+
+
+def test_a_cross_reference_never_links_to_an_unsafe_url() -> None:
+    node = {
+        "type": "crossReference",
+        "url": "javascript:alert(1)",
+        "html_id": "x",
+        "children": [text("see")],
+    }
+    assert render(node)[0] == "see"
+    node["url"] = "/other"
+    assert render(node)[0] == '<a class="lc-xref" href="../sub/other.html#x">see</a>'

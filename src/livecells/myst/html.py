@@ -387,6 +387,8 @@ class AstRenderer:
             return f'<span class="lc-unresolved">{body}</span>'
         anchor = node.get("html_id") or node.get("identifier") or ""
         base = self.links.page(str(node["url"])) if node.get("url") else ""
+        if not SAFE_URL.match(base):
+            return body
         return f'<a class="lc-xref" href="{_e(base)}#{_e(anchor)}">{body}</a>'
 
     def cite(self, node: Node) -> str:
