@@ -16,6 +16,7 @@ watcher running on the shadow (:meth:`MystProject.watch`), which re-reads only a
 from __future__ import annotations
 
 import atexit
+import hashlib
 import json
 import os
 import re
@@ -57,6 +58,7 @@ _INCLUDE = re.compile(
     r"^\s*(?:`{3,}|:{3,})\s*\{(include|literalinclude|figure|image|embed|csv-table)\}\s*(.*?)\s*$"
 )
 _FILE_OPTION = re.compile(r"^\s*:file:\s*(.*?)\s*$")
+_SHA256 = re.compile(rb'"sha256":\s*"([0-9a-f]{64})"')
 _MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)")
 
 
@@ -114,9 +116,9 @@ class MystProject:
         self._watched: tuple[tuple[str, float], ...] = ()
         self._messages: list[str] = []
         self._closed = threading.Event()
-        self._pending: dict[Path, float] = {}
-        """Pages copied into the shadow that mystmd's watcher has not written since (the stamp of
-        their AST before)."""
+        self._pending: dict[Path, str] = {}
+        """Pages copied into the shadow whose AST mystmd's watcher has not written yet (the
+        sha256 of the source copied)."""
 
     def close(self) -> None:
         """Stop mystmd's watcher (if any) and remove the shadow."""
@@ -158,6 +160,20 @@ class MystProject:
             return (self.shadow / "_build" / "site" / "content" / f"{name}.json").stat().st_mtime
         except OSError:
             return -1.0
+
+    def _written_hash(self, path: Path) -> str | None:
+        """The sha256 of the source mystmd's AST of ``path`` was made from (its file begins
+        with it), or None."""
+        result = self._result
+        page = result.pages.get(path) if result is not None else None
+        name = page.slug if page is not None else path.with_suffix("").as_posix()
+        try:
+            with open(self.shadow / "_build" / "site" / "content" / f"{name}.json", "rb") as f:
+                head = f.read(512)
+        except OSError:
+            return None
+        found = _SHA256.search(head)
+        return found.group(1).decode() if found else None
 
     def watch(self, *, interval: float = 0.1) -> None:
         """Serve mode: mystmd's own watcher (``myst start --headless``) keeps the AST of the
@@ -202,8 +218,8 @@ class MystProject:
             time.sleep(0.05)
         waiting = time.monotonic() + PAGE_WAIT
         while self._pending and time.monotonic() < waiting:
-            for path, before in list(self._pending.items()):
-                if self.content_stamp(path) != before:
+            for path, expected in list(self._pending.items()):
+                if self._written_hash(path) == expected:
                     del self._pending[path]
             if self._pending:
                 time.sleep(0.02)
@@ -247,9 +263,6 @@ class MystProject:
     def _sync(self, stamps: dict[Path, tuple[float, int]]) -> None:
         changed = [p for p, stamp in stamps.items() if self._stamps.get(p) != stamp]
         self._check_sources(changed)  # before mystmd can see them
-        for path in changed:
-            if path.suffix.lower() in (".md", ".ipynb") and path not in self._pending:
-                self._pending[path] = self.content_stamp(path)
         for gone in set(self._stamps) - set(stamps):
             (self.shadow / gone).unlink(missing_ok=True)
         for path in stamps:
@@ -259,7 +272,11 @@ class MystProject:
                 target = self.shadow / path
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.unlink(missing_ok=True)
-                shutil.copyfile(self.root / path, target)
+                data = (self.root / path).read_bytes()
+                target.write_bytes(data)
+                if path.suffix.lower() in (".md", ".ipynb"):
+                    # mystmd's AST of a page carries the sha256 of the source it read
+                    self._pending[path] = hashlib.sha256(data).hexdigest()
         configs = ("myst.yml", "_config.yml", "_toc.yml", "livecells.yml")
         reconfigure = not self._stamps or any(
             self._stamps.get(Path(name)) != stamps.get(Path(name)) for name in configs
@@ -499,13 +516,30 @@ def _locate(root: Path, message: str) -> str:
     return message
 
 
+def _read_json(file: Path) -> dict[str, Any] | None:
+    """A page's AST; mystmd's watcher writes in place, so a half-written file is read again
+    (None if it never completes, or vanished: the page is left out this time)."""
+    for _ in range(40):
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            time.sleep(0.025)
+            continue
+        except OSError:
+            return None
+        return data if isinstance(data, dict) else None
+    return None
+
+
 def _read_site(site: Path, warnings: list[str]) -> MystResult:
-    config = json.loads((site / "config.json").read_text(encoding="utf-8"))
+    config = _read_json(site / "config.json") or {}
     project = (config.get("projects") or [{}])[0]
     levels = {page.get("slug"): int(page.get("level", 1)) for page in project.get("pages", [])}
     by_slug: dict[str, MystPage] = {}
     for file in sorted((site / "content").glob("*.json")):
-        doc = json.loads(file.read_text(encoding="utf-8"))
+        doc = _read_json(file)
+        if doc is None:
+            continue
         location = str(doc.get("location", "")).lstrip("/")
         if not location:
             continue
