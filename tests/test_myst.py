@@ -3,6 +3,7 @@ the HTML; bad input as one line naming file:line (errors exit 2, the rest warnin
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -309,3 +310,21 @@ def test_a_root_relative_path_is_inside_the_folder(tmp_path: Path) -> None:
     assert result.status == 0, result.stderr
     source = re.search(r'<img src="(_myst/dot-[0-9a-f]+\.png)"', result.html())
     assert source is not None and (result.out / source.group(1)).is_file()
+
+
+def test_serve_sees_every_edit_of_a_page_in_quick_succession(tmp_path: Path) -> None:
+    """Under serve, mystmd's watcher re-reads an edited page; each edit's AST is the one
+    served (mystmd may write a page twice: the second write of an older edit is not taken
+    for the newest)."""
+    from livecells.myst.project import MystProject
+
+    root = project(tmp_path, {"a.md": "# A\n\nfirst\n", "b.md": "# B\n\nSee [A](a.md).\n"})
+    watched = MystProject(root)
+    watched.watch()
+    try:
+        assert "first" in json.dumps(watched.result().pages[Path("a.md")].mdast)
+        for word in ("second", "first", "third", "first", "fourth"):
+            (root / "a.md").write_text(f"# A\n\n{word}\n")
+            assert word in json.dumps(watched.result().pages[Path("a.md")].mdast), word
+    finally:
+        watched.close()

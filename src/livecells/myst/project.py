@@ -42,6 +42,8 @@ __all__ = ["MYST_TIMEOUT", "MystPage", "MystProject", "MystResult"]
 TEMPLATE_DIR = Path(__file__).parent / "template"
 """A site template with nothing in it: mystmd then writes the content without downloading one."""
 MYST_TIMEOUT = 600.0
+NUDGE_AFTER = 2.0
+"""Seconds after which a page mystmd's watcher has not re-read is copied into the shadow again."""
 PAGE_WAIT = 15.0
 """Seconds a served page waits for mystmd's watcher to write the AST of its edited file."""
 _CONFIGS = frozenset(Path(name) for name in ("myst.yml", "_config.yml", "_toc.yml"))
@@ -116,6 +118,7 @@ class MystProject:
         self._watched: tuple[tuple[str, float], ...] = ()
         self._messages: list[str] = []
         self._closed = threading.Event()
+        self._ready = threading.Event()
         self._pending: dict[Path, str] = {}
         """Pages copied into the shadow whose AST mystmd's watcher has not written yet (the
         sha256 of the source copied)."""
@@ -202,10 +205,13 @@ class MystProject:
         watcher = self._watcher
         assert watcher is not None and watcher.stdout is not None
         for line in watcher.stdout:
+            if "Content server started" in line:
+                self._ready.set()  # its watcher is on
             for message in _messages(line):
                 located = _locate(self.root, message)
                 if located not in self._messages:
                     self._messages.append(located)
+        self._ready.set()  # mystmd stopped: nothing to wait for
 
     def _watched_result(self) -> MystResult:
         site = self.shadow / "_build" / "site"
@@ -216,11 +222,18 @@ class MystProject:
             if time.monotonic() > deadline:
                 raise ConfigError(f"{self.root}: mystmd wrote no pages in {MYST_TIMEOUT:.0f} s")
             time.sleep(0.05)
-        waiting = time.monotonic() + PAGE_WAIT
-        while self._pending and time.monotonic() < waiting:
+        self._ready.wait(MYST_TIMEOUT)
+        began = time.monotonic()
+        nudged = began
+        while self._pending and time.monotonic() < began + PAGE_WAIT:
             for path, expected in list(self._pending.items()):
                 if self._written_hash(path) == expected:
                     del self._pending[path]
+            if self._pending and time.monotonic() - nudged > NUDGE_AFTER:
+                # a change mystmd's watcher missed (made while it was starting): again
+                for path in self._pending:
+                    (self.shadow / path).write_bytes((self.shadow / path).read_bytes())
+                nudged = time.monotonic()
             if self._pending:
                 time.sleep(0.02)
         self._pending.clear()  # mystmd did not write them (broken?): what it has
