@@ -284,8 +284,9 @@ class MystProject:
             if path in changed or not (self.shadow / path).exists():
                 target = self.shadow / path
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.unlink(missing_ok=True)
                 data = (self.root / path).read_bytes()
+                # in place: mystmd's watcher re-reads a changed page, but rebuilds the whole
+                # site for a file removed and added again
                 target.write_bytes(data)
                 if path.suffix.lower() in (".md", ".ipynb"):
                     # mystmd's AST of a page carries the sha256 of the source it read
