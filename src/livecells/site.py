@@ -138,6 +138,11 @@ class Site:
             self._myst = MystProject(self.root, skip=self.output)
         self._myst.prepare()
 
+    def mystmd_started(self, timeout: float) -> bool:
+        """Whether mystmd has been started (by :meth:`myst`, in another thread), waiting up
+        to ``timeout`` seconds."""
+        return self._myst is not None and self._myst.started.wait(timeout)
+
     def watch(self) -> None:
         """Serve mode: mystmd watches its copy of the folder and rewrites an edited page's AST
         at once (:meth:`MystProject.watch`)."""
@@ -386,8 +391,11 @@ def _build(
 ) -> Built:
     root = site.root
     # mystmd runs in its own process: the pages' cells are read (jupytext) meanwhile
+    site.check()  # the copy and its checks, here; mystmd's run, in the thread
     with ThreadPoolExecutor(1) as pool:
         parsing = pool.submit(site.myst)
+        while not parsing.done() and not site.mystmd_started(0.05):
+            pass
         for path in find_pages(root):
             with contextlib.suppress(NotebookError):
                 site.read(path)

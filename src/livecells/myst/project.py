@@ -119,6 +119,8 @@ class MystProject:
         self._messages: list[str] = []
         self._closed = threading.Event()
         self._ready = threading.Event()
+        self.started = threading.Event()
+        """Set once mystmd has been started (a build reads the pages' cells meanwhile)."""
         self._pending: dict[Path, str] = {}
         """Pages copied into the shadow whose AST mystmd's watcher has not written yet (the
         sha256 of the source copied)."""
@@ -409,6 +411,7 @@ class MystProject:
 
     def _myst(self, args: list[str], *, answers: str = "") -> subprocess.CompletedProcess[str]:
         command, env = self._command(args)
+        self.started.set()
         try:
             return subprocess.run(
                 command,
