@@ -264,6 +264,70 @@ MUTATIONS = [
         ("tests/test_frontend.py::test_the_client_unit_tests_pass",),
     ),
     Mutation(
+        "myst: mystmd runs in the author's folder instead of its private copy",
+        "src/livecells/myst/project.py",
+        "return subprocess.run(\n                command,\n                cwd=self.shadow,",
+        "return subprocess.run(\n                command,\n                cwd=self.root,",
+        ("tests/test_myst.py::test_headings_have_anchors_with_a_link_icon",),
+    ),
+    Mutation(
+        "myst: serve does not wait for the edited page's new AST",
+        "src/livecells/myst/project.py",
+        "if self._written_hash(path) == expected:",
+        "if True:",
+        ("tests/test_myst.py::test_serve_sees_every_edit_of_a_page_in_quick_succession",),
+    ),
+    Mutation(
+        "myst: an include outside the folder is read",
+        "src/livecells/myst/project.py",
+        'if not (base / target.lstrip("/")).resolve().is_relative_to(self.root):',
+        "if False:",
+        (
+            "tests/test_myst.py::test_an_include_outside_the_folder_is_an_error_and_never_read",
+            "tests/test_myst.py::test_serve_refuses_an_include_outside_the_folder_before_listening",
+        ),
+    ),
+    Mutation(
+        "myst: cross-references lose their link",
+        "src/livecells/myst/html.py",
+        """return f'<a class="lc-xref" href="{_e(base)}#{_e(anchor)}">{body}</a>'""",
+        "return body",
+        ("tests/test_myst.py::test_cross_references_are_links_with_their_text",),
+    ),
+    Mutation(
+        "render: a remove-cell cell reaches the page",
+        "src/livecells/render.py",
+        'if block.get("visibility") == "remove":\n        return ""',
+        "pass",
+        ("tests/test_myst.py::test_cell_tags_are_honoured",),
+    ),
+    Mutation(
+        "myst: prose text is not escaped",
+        "src/livecells/myst/html.py",
+        """    def text(self, node: Node) -> str:
+        return _e(node.get("value", ""))""",
+        """    def text(self, node: Node) -> str:
+        return str(node.get("value", ""))""",
+        ("tests/test_myst_html.py::test_text_and_attributes_are_escaped",),
+    ),
+    Mutation(
+        "myst: an unknown node type is dropped silently",
+        "src/livecells/myst/html.py",
+        """            self.warnings.append(""",
+        """            return ""
+            self.warnings.append(""",
+        ("tests/test_myst_html.py",),
+    ),
+    Mutation(
+        "myst: an untrusted page embeds iframes",
+        "src/livecells/myst/html.py",
+        "if not self.trusted:",
+        "if False:",
+        (
+            "tests/test_render.py::test_an_untrusted_pages_markdown_keeps_its_prose_and_loses_what_could_run",
+        ),
+    ),
+    Mutation(
         "public: connected kernels are never culled (cull_connected off)",
         "src/livecells/commands/serve.py",
         '"MappingKernelManager.cull_connected": True,',

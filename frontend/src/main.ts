@@ -12,6 +12,8 @@ import { type Choice, configuredChoice, createRuntime, RUNTIME_LABELS } from "./
 import { liveSessions, MAX_SESSIONS, PyodideRuntime } from "./runtimes/pyodide";
 import type { Runtime } from "./runtimes/runtime";
 import { SettingsDialog, savedChoice } from "./settings";
+import { renderDiagrams } from "./mermaid";
+import { mountTabs } from "./tabs";
 
 function watchForChanges(config: PageConfig): void {
   if (!config.watch || !config.path || typeof EventSource === "undefined") return;
@@ -30,6 +32,8 @@ export function main(): void {
   for (const prose of page.querySelectorAll<HTMLElement>(".lc-markdown, .lc-latex, .lc-markdown-output")) {
     if (hasMath(prose.textContent || "")) void typeset(prose, config.math, config.staticUrl);
   }
+  mountTabs(page);
+  void renderDiagrams(page);
   watchForChanges(config);
   if (config.runtime === null) return;
 

@@ -253,12 +253,16 @@ def command(args: argparse.Namespace) -> int:
     root = Path(args.directory)
     if not root.is_dir():
         return fail("serve", f"{root}: not a directory")
+    site = Site(root, default_runtime="livecells")
     try:
-        Site(root, default_runtime="livecells").project  # noqa: B018 - fail early on bad config
+        site.project  # noqa: B018 - fail early on bad config
+        site.check()  # and on a toc entry or include outside the folder
         own = server_arguments(args)
         _check_kernel_memory(own, root.resolve())
     except (ConfigError, NotebookError) as exc:
         return fail("serve", str(exc))
+    finally:
+        site.close()
     extra = list(getattr(args, "extra", []))
     # What the operator sets outright wins (traitlets refuses a key given twice).
     given = {arg.split("=", 1)[0] for arg in extra}

@@ -12,6 +12,7 @@ that its file changed so it reloads.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import mimetypes
 import os
@@ -28,6 +29,7 @@ from traitlets import Bool, Integer, List, Unicode
 
 from livecells.assets import STATIC_DIR
 from livecells.errors import ConfigError, NotebookError
+from livecells.myst.project import ASSETS as MYST_ASSETS
 from livecells.notebooks import SKIPPED_DIRS
 from livecells.pageconfig import Served
 from livecells.pagefiles import FILES_DIR, LISTING, Rules, listable, listing_root
@@ -44,7 +46,7 @@ from livecells.wheels import fetch_wheels
 
 __all__ = ["LivecellsApp"]
 
-WATCH_INTERVAL = 0.5
+WATCH_INTERVAL = 0.1
 CHUNK = 64 * 1024
 """Bytes of a file read and sent at a time: a large file never sits whole in memory."""
 MAX_URL_PATH = 1024
@@ -128,6 +130,7 @@ class LivecellsApp(ExtensionApp):
             auto_run=self.auto_run,
         )
         site = Site(root, default_runtime="livecells", served=serving)
+        site.watch()  # mystmd keeps the pages' AST current as files change
         # Served pages carry the built pages' CSP: a page's raw HTML, on this origin with the
         # author's login, must not run scripts that reach the server's API.
         site.csp = True
@@ -259,12 +262,14 @@ class PageHandler(_SiteHandler):
         site = self.site
         if not _servable(url):
             raise web.HTTPError(404)
+        loop = IOLoop.current()
         try:
-            path = site.find(url)
+            # mystmd may run again (a file changed): off the event loop, kernels keep talking
+            path = await loop.run_in_executor(None, site.find, url)
             if path is not None:
                 self.xsrf_token  # noqa: B018 - sets the _xsrf cookie the client's POSTs echo
                 at = Path("index.html") if url.strip("/") in ("", "index.html") else None
-                body = site.render(path, at=at)
+                body = await loop.run_in_executor(None, _render, site, path, at)
                 for name, value in ISOLATION_HEADERS.items():
                     self.set_header(name, value)
                 self.set_header("X-Content-Type-Options", "nosniff")
@@ -277,6 +282,9 @@ class PageHandler(_SiteHandler):
             self.set_status(500)
             self.set_header("Content-Type", "text/html; charset=utf-8")
             self.finish(_error_page(str(exc)))
+            return
+        if url.startswith(f"{MYST_ASSETS}/"):  # images and files mystmd copied, hashed
+            await self._send_file(site.myst().public, url.removeprefix(f"{MYST_ASSETS}/"))
             return
         await self._send_file(site.root, url)
 
@@ -352,7 +360,8 @@ class AssetHandler(web.StaticFileHandler):
 
 
 class ChangesHandler(_SiteHandler):
-    """Server-sent events: ``changed`` once the page's file (or the project's config) changes."""
+    """Server-sent events: ``changed`` once mystmd rewrote the page's AST (or the project's
+    config changed)."""
 
     @web.authenticated
     async def get(self) -> None:
@@ -363,20 +372,31 @@ class ChangesHandler(_SiteHandler):
         target = (site.root / page).resolve()
         if not target.is_relative_to(site.root):
             raise web.HTTPError(404)
-        watched = [target, site.root / "livecells.yml", site.root / "myst.yml"]
+        watched = [site.root / "livecells.yml", site.root / "myst.yml"]
+        relative = target.relative_to(site.root)
+
+        def stamps() -> list[float]:
+            # the page's new AST, not its file: a reload before mystmd wrote it shows the old
+            return [site.content_stamp(relative), *(_stamp(path) for path in watched)]
+
         self.set_header("Content-Type", "text/event-stream")
         self.set_header("Cache-Control", "no-store")
-        before = [_stamp(path) for path in watched]
+        before = stamps()
         self.write(": watching\n\n")
         await self.flush()
-        while True:
+        for beat in itertools.count(1):
             await asyncio.sleep(WATCH_INTERVAL)
-            if [_stamp(path) for path in watched] != before:
+            if stamps() != before:
                 self.write("event: changed\ndata: {}\n\n")
                 await self.flush()  # raises StreamClosedError once the reader left
                 return
-            self.write(": still watching\n\n")
-            await self.flush()
+            if beat % 5 == 0:
+                self.write(": still watching\n\n")
+                await self.flush()
+
+
+def _render(site: Site, path: Path, at: Path | None) -> str:
+    return site.render(path, at=at)
 
 
 def _stamp(path: Path) -> float:
