@@ -7,6 +7,9 @@ export interface PageConfig {
   runtime: RuntimeName | null;
   /** The runtimes the reader may switch to, the page's own first. */
   runtimes: RuntimeName[];
+  /** The runtime the project configures, when the page starts on another here (`livecells
+   * serve` starts Binder pages on its own kernels). */
+  configured: RuntimeName | null;
   kernelName: string;
   baseUrl: string;
   server: { url: string; token: string | null } | null;
@@ -39,6 +42,7 @@ export interface PyodideSettings {
 const DEFAULTS: PageConfig = {
   runtime: null,
   runtimes: [],
+  configured: null,
   kernelName: "python3",
   baseUrl: "/",
   server: null,

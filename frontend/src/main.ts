@@ -7,7 +7,7 @@ import { type Session, SessionExplorer } from "./explorer";
 import { hasMath, typeset } from "./math";
 import { type RenderOptions, updateDisplay } from "./outputs";
 import { Panel } from "./panel";
-import { type Choice, configuredChoice, createRuntime, RUNTIME_LABELS } from "./runtimes/factory";
+import { type Choice, configuredChoice, createRuntime, runtimeLabel } from "./runtimes/factory";
 import { liveSessions, MAX_SESSIONS, PyodideRuntime } from "./runtimes/pyodide";
 import type { Runtime } from "./runtimes/runtime";
 import { SettingsDialog, savedChoice } from "./settings";
@@ -93,7 +93,7 @@ export function main(): void {
     choice = next;
     runtime = createRuntime(next, config, log);
     attach(runtime);
-    panel.setRuntime(next.runtime, RUNTIME_LABELS[next.runtime]);
+    panel.setRuntime(next.runtime, runtimeLabel(next.runtime, config));
     panel.setJupyterLink(null);
     power();
   };
@@ -148,7 +148,7 @@ export function main(): void {
       },
     },
     choice.runtime,
-    RUNTIME_LABELS[choice.runtime],
+    runtimeLabel(choice.runtime, config),
     config.runtimes.length > 1,
   );
   page.prepend(panel.element);

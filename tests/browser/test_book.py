@@ -26,6 +26,8 @@ from tests.conftest import start_jupyter_server, start_livecells_serve
 from livecells.site import build
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
+TITLE = "  title: livecells examples\n"
+"""The line of examples/livecells.yml after which a test adds its settings."""
 ARTIFACTS = (
     Path(os.environ.get("LIVECELLS_ARTIFACTS") or Path(__file__).parents[1] / "artifacts")
     / "screenshots"
@@ -67,7 +69,7 @@ def book_copy(root: Path, jupyter: object | None = None) -> Path:
     if jupyter is not None:
         config = (root / "livecells.yml").read_text()
         (root / "livecells.yml").write_text(
-            config.replace("  jupyter: true\n", f"  jupyter: {json.dumps(jupyter)}\n")
+            config.replace(TITLE, f"{TITLE}  jupyter: {json.dumps(jupyter)}\n")
         )
     return root
 
