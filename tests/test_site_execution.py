@@ -101,9 +101,7 @@ def test_the_project_config_turns_execution_on(
 ) -> None:
     config = book / "livecells.yml"
     config.write_text(
-        config.read_text().replace(
-            TITLE, f"{TITLE}  livecells:\n    execute: true\n"
-        )
+        config.read_text().replace(TITLE, f"{TITLE}  livecells:\n    execute: true\n")
     )
     done = build(capsys, book)
     assert done.status == 0, done.err
@@ -115,9 +113,7 @@ def test_the_execute_flag_overrides_the_projects_false_but_not_a_pages(
 ) -> None:
     config = book / "livecells.yml"
     config.write_text(
-        config.read_text().replace(
-            TITLE, f"{TITLE}  livecells:\n    execute: false\n"
-        )
+        config.read_text().replace(TITLE, f"{TITLE}  livecells:\n    execute: false\n")
     )
     assert build(capsys, book).status == 0
     assert "stale output" in page(book, "fresh.html")

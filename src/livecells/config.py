@@ -13,8 +13,9 @@ in a ``livecells.yml`` that does not say, execution is on with the context's def
 (the serving kernels under ``livecells serve``, Pyodide in a build); a ``myst.yml`` without
 ``jupyter`` keeps it off, as MyST does. A page's frontmatter ``jupyter:`` replaces the
 project's for that page, its ``livecells:`` overrides keys one by one. The rest of a
-``myst.yml`` is MyST's business and is ignored; a wrong key or type under ``jupyter`` or ``livecells`` is a
-:class:`~livecells.errors.ConfigError` that names the file, the key and what is allowed.
+``myst.yml`` is MyST's business and is ignored; a wrong key or type under ``jupyter`` or
+``livecells`` is a :class:`~livecells.errors.ConfigError` that names the file, the key and what
+is allowed.
 """
 
 from __future__ import annotations
