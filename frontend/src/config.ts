@@ -37,6 +37,8 @@ export interface PyodideSettings {
   preload: boolean;
   lockFileURL: string | null;
   snapshot: boolean;
+  /** `livecells serve` is still resolving the page's wheels: it says so, and reloads once ready. */
+  preparing: boolean;
 }
 
 const DEFAULTS: PageConfig = {

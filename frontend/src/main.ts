@@ -47,8 +47,10 @@ export function main(): void {
   // Pyodide takes seconds to fetch and compile: with `preload` it boots when the page opens
   // (no cell runs before the reader asks), so Start finds Python ready.
   let powered = false;
+  // `livecells serve` still resolving this page's wheels: nothing starts before it reloads.
+  const preparing = choice.runtime === "pyodide" && config.pyodide?.preparing === true;
   let preloading: Promise<void> | null =
-    runtime instanceof PyodideRuntime && config.pyodide?.preload !== false ? runtime.start() : null;
+    runtime instanceof PyodideRuntime && config.pyodide?.preload !== false && !preparing ? runtime.start() : null;
   preloading?.catch(() => undefined);
 
   const power = () => {
@@ -154,6 +156,10 @@ export function main(): void {
   page.prepend(panel.element);
   cells.forEach((cell) => cell.setEnabled(false));
   attach(runtime);
+  if (preparing) {
+    const reload = config.watch ? "this page reloads when they are ready" : "reload the page in a minute";
+    panel.wait(`Preparing this page's Python packages on the server (its requirements): ${reload}`);
+  }
   (window as unknown as { livecells: unknown }).livecells = {
     config,
     queue,

@@ -330,6 +330,7 @@ OPTION_KEYS = {
     "pyodide": "a mapping of "
     + ", ".join(["indexURL", "timeoutMs", "autoloadImports", "figureFormats", "preload"]),
     "execute": "true, false, or a mapping of allow_errors, timeout, cache",
+    "wheelsTimeout": "a positive number of seconds: how long resolving Pyodide wheels may take",
 }
 EXECUTE_KEYS = {
     "allow_errors": "a boolean: a cell that raises does not fail the build (default false)",
@@ -366,6 +367,12 @@ def parse_options(value: object, *, where: str) -> dict[str, Any]:
         _pyodide(value["pyodide"], f"{where}.pyodide")
     if value.get("execute") is not None:
         _execute(value["execute"], f"{where}.execute")
+    bound = value.get("wheelsTimeout")
+    if bound is not None and (
+        isinstance(bound, bool) or not isinstance(bound, int | float) or bound <= 0
+    ):
+        expected = OPTION_KEYS["wheelsTimeout"]
+        raise ConfigError(f"{where}.wheelsTimeout: expected {expected}, got {_show(bound)}")
     runtimes = value.get("runtimes")
     if runtimes is not None and not (
         isinstance(runtimes, list) and all(item in PAGE_RUNTIMES for item in runtimes)

@@ -71,6 +71,9 @@ class PyodideSettings:
     """Load Python when the page opens, so the first run does not wait (no cell runs)."""
     lock_file_url: str | None = field(default=None, metadata={"json": "lockFileURL"})
     snapshot: bool = True
+    preparing: bool = False
+    """``livecells serve`` is still resolving the page's wheels: the page says so, and
+    reloads once they are ready."""
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from livecells.errors import ConfigError, NotebookError
 from livecells.pageconfig import Served
 from livecells.server.public import PublicWebsocketConnection, VisitorKernels
 from livecells.site import ASSETS, Site
-from livecells.wheels import fetch_wheels
+from livecells.wheels import DEFAULT_TIMEOUT, fetch_wheels
 
 __all__ = ["LivecellsApp"]
 
@@ -61,7 +61,7 @@ class LivecellsApp(ExtensionApp):
     directory = Unicode(
         "", config=True, help="The folder to serve (default: the server's root_dir)."
     )
-    wheels_dir: Path | None = None
+    wheels: WheelsPreparation
 
     auto_run = Bool(
         None, allow_none=True, config=True, help="Override the project's autoRun for every page."
@@ -121,30 +121,15 @@ class LivecellsApp(ExtensionApp):
             self.settings["kernel_websocket_connection_class"] = GatewayWebSocketConnection
         elif self.public:
             self.settings["kernel_websocket_connection_class"] = PublicWebsocketConnection
-        self.wheels_dir = self._prepare_wheels(site)
-
-    def _prepare_wheels(self, site: Site) -> Path | None:
-        """Pages on the Pyodide runtime get their packages' wheels, as a build would ship
-        them (fetched once into the cache); a failure leaves those pages without them."""
-        try:
-            requirements = site.pyodide_requirements()
-            if not requirements:
-                return None
-            wheels = fetch_wheels(requirements)
-        except ConfigError as exc:
-            self.log.warning("livecells: Pyodide pages will lack their packages: %s", exc)
-            return None
-        for problem in wheels.problems:
-            self.log.warning("livecells: %s", problem)
-        site.wheels = True
-        return wheels.directory
+        self.wheels = WheelsPreparation(site, self.log)
+        self.settings["livecells_wheels"] = self.wheels
+        # Resolved once the server listens, never before: pip may take minutes.
+        IOLoop.current().add_callback(self.wheels.run)
 
     def initialize_handlers(self) -> None:
-        if self.wheels_dir is not None:
-            wheels = {"path": str(self.wheels_dir)}
-            self.handlers.append((rf"/livecells/{ASSETS}/wheels/(.*)", AssetHandler, wheels))
         self.handlers.extend(
             [
+                (rf"/livecells/{ASSETS}/wheels/(.*)", WheelsHandler, {"wheels": self.wheels}),
                 (rf"/livecells/{ASSETS}/(.*)", AssetHandler, {"path": str(STATIC_DIR)}),
                 *([] if self.public else [(r"/livecells/api/changes", ChangesHandler)]),
                 (r"/livecells/(.*)", PageHandler),
@@ -221,6 +206,71 @@ class AssetHandler(web.StaticFileHandler):
         self.set_header("Cache-Control", "no-cache")
 
 
+class WheelsPreparation:
+    """The wheels of the site's Pyodide pages, resolved in the background once ``livecells
+    serve`` listens (fetched once into the cache): meanwhile the pages that need them say they
+    are preparing, and reload when they are ready (:class:`ChangesHandler`); a failure, or
+    ``livecells.wheelsTimeout`` exceeded, is logged naming the file and leaves those pages
+    without them."""
+
+    def __init__(self, site: Site, log: Any) -> None:
+        self.site = site
+        self.log = log
+        self.directory: Path | None = None
+        self.done = asyncio.Event()
+        site.wheels_preparing = True
+
+    async def run(self) -> None:
+        try:
+            self.directory = await asyncio.to_thread(self._resolve)
+        finally:
+            self.site.wheels = self.directory is not None
+            self.site.wheels_preparing = False
+            self.done.set()
+
+    def _resolve(self) -> Path | None:
+        try:
+            requirements = self.site.pyodide_requirements()
+            if not requirements:
+                return None
+            self.log.info("livecells: resolving the Pyodide pages' wheels in the background")
+            wheels = fetch_wheels(
+                list(requirements),
+                timeout=self.site.project.options.get("wheelsTimeout", DEFAULT_TIMEOUT),
+                sources=requirements,
+            )
+        except ConfigError as exc:
+            self.log.warning("livecells: Pyodide pages will lack their packages: %s", exc)
+            return None
+        for problem in wheels.problems:
+            self.log.warning("livecells: %s", problem)
+        return wheels.directory
+
+
+class WheelsHandler(web.RequestHandler):
+    """The resolved wheels and their lock file (public, as in a built site; 404 until they
+    are ready)."""
+
+    def initialize(self, wheels: WheelsPreparation) -> None:
+        self.wheels = wheels
+
+    def get(self, path: str) -> None:
+        if self.wheels.directory is None:
+            raise web.HTTPError(404)
+        root = self.wheels.directory.resolve()
+        target = (root / path).resolve()
+        if not target.is_relative_to(root) or not target.is_file():
+            raise web.HTTPError(404)
+        kind, _ = mimetypes.guess_type(target.name)
+        self.set_header("Content-Type", kind or "application/octet-stream")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Cross-Origin-Resource-Policy", "same-origin")
+        self.set_header("Cache-Control", "no-cache")
+        for name, value in ISOLATION_HEADERS.items():
+            self.set_header(name, value)
+        self.finish(target.read_bytes())
+
+
 class ChangesHandler(_SiteHandler):
     """Server-sent events: ``changed`` once the page's file (or the project's config) changes."""
 
@@ -234,12 +284,15 @@ class ChangesHandler(_SiteHandler):
         watched = [target, site.root / "livecells.yml", site.root / "myst.yml"]
         self.set_header("Content-Type", "text/event-stream")
         self.set_header("Cache-Control", "no-store")
+        wheels: WheelsPreparation = self.settings["livecells_wheels"]
+        preparing = not wheels.done.is_set()
         before = [_stamp(path) for path in watched]
         self.write(": watching\n\n")
         await self.flush()
         while True:
             await asyncio.sleep(WATCH_INTERVAL)
-            if [_stamp(path) for path in watched] != before:
+            ready = preparing and wheels.done.is_set()  # a page that said "preparing" reloads
+            if ready or [_stamp(path) for path in watched] != before:
                 self.write("event: changed\ndata: {}\n\n")
                 await self.flush()  # raises StreamClosedError once the reader left
                 return
