@@ -33,6 +33,43 @@ class Mutation:
 
 MUTATIONS = [
     Mutation(
+        "myst: mystmd runs in the author's folder instead of its private copy",
+        "src/livecells/myst/project.py",
+        "cwd=self.shadow,",
+        "cwd=self.root,",
+        ("tests/test_myst.py::test_headings_have_anchors_with_a_link_icon",),
+    ),
+    Mutation(
+        "myst: an include outside the folder is read",
+        "src/livecells/myst/project.py",
+        'if target.startswith("/") or not resolved.is_relative_to(self.root):',
+        "if False:",
+        ("tests/test_myst.py::test_an_include_outside_the_folder_is_an_error_and_never_read",),
+    ),
+    Mutation(
+        "myst: cross-references lose their link",
+        "src/livecells/myst/html.py",
+        """return f'<a class="lc-xref" href="{_e(base)}#{_e(anchor)}">{body}</a>'""",
+        "return body",
+        ("tests/test_myst.py::test_cross_references_are_links_with_their_text",),
+    ),
+    Mutation(
+        "render: a remove-cell cell reaches the page",
+        "src/livecells/render.py",
+        'if block.get("visibility") == "remove":\n        return ""',
+        "pass",
+        ("tests/test_myst.py::test_cell_tags_are_honoured",),
+    ),
+    Mutation(
+        "myst: an untrusted page embeds iframes",
+        "src/livecells/myst/html.py",
+        "if not self.trusted:",
+        "if False:",
+        (
+            "tests/test_render.py::test_an_untrusted_pages_markdown_keeps_its_prose_and_loses_what_could_run",
+        ),
+    ),
+    Mutation(
         "public: connected kernels are never culled (cull_connected off)",
         "src/livecells/commands/serve.py",
         '"MappingKernelManager.cull_connected": True,',

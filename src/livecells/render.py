@@ -1,12 +1,14 @@
-"""Pages to HTML: prose, code cells with their stored outputs (the static fallback that reads
-without JavaScript), the site's navigation, and the ``PageConfig`` the browser client reads.
+"""Pages to HTML: prose (mystmd's AST through :mod:`livecells.myst.html`), code cells with
+their stored outputs (the static fallback that reads without JavaScript) and their visibility
+(``remove-*`` never reaches the HTML, ``hide-*`` is collapsed behind a toggle), the site's
+navigation, and the ``PageConfig`` the browser client reads.
 
 Stored outputs come from files anyone may have written, so they are sanitised here as live
 outputs are in the browser: HTML through nh3 (an allowlist; scripts, handlers and
 ``javascript:`` URLs dropped), SVG only as an ``<img>`` (where scripts never run), text escaped.
-Markdown cells are too, unless the page is trusted (``livecells: trusted: true``), as Jupyter
-treats the Markdown of a notebook it has not trusted: raw HTML in a downloaded notebook would
-otherwise run on the serving origin, with its author's login.
+The raw HTML of the prose is too, unless the page is trusted (``livecells: trusted: true``), as
+Jupyter treats the Markdown of a notebook it has not trusted: raw HTML in a downloaded notebook
+would otherwise run on the serving origin, with its author's login.
 """
 
 from __future__ import annotations
@@ -21,14 +23,16 @@ from typing import Any
 
 import nh3
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from livecells.assets import Head, json_in_html
-from livecells.markdown import render_markdown
+from livecells.myst.html import AstRenderer, Links, Node
+from livecells.myst.project import MystPage
 from livecells.pageconfig import PageConfig
 from livecells.pages import Cell, Page
 
-__all__ = ["ansi_to_html", "render_outputs", "render_page"]
+__all__ = ["ansi_to_html", "render_outputs", "render_page", "title_html", "title_text"]
 
 MIME_ORDER = (
     "text/html",
@@ -59,6 +63,8 @@ def _templates() -> Environment:
 def render_page(
     page: Page,
     *,
+    myst: MystPage,
+    links: Links,
     config: PageConfig,
     root_url: str,
     site_title: str,
@@ -66,20 +72,51 @@ def render_page(
     previous: dict[str, str] | None = None,
     following: dict[str, str] | None = None,
     head: Head | None = None,
+    warnings: list[str] | None = None,
 ) -> str:
     """The page's HTML. ``root_url`` is the relative way back to the site's root (``""`` or
-    ``"../"``...), so the same files work under any prefix, served or static."""
-    cells = [
-        _cell_html(index, cell, page.language, trusted=config.trusted)
-        for index, cell in enumerate(page.cells)
-    ]
+    ``"../"``...), so the same files work under any prefix, served or static. The renderer's
+    warnings (a node type it does not know) are added to ``warnings``."""
+    code_cells = [(index, cell) for index, cell in enumerate(page.cells) if cell.kind == "code"]
+    seen = iter(code_cells)
+
+    def cell(block: Node, code: Node) -> str:
+        index, found = next(seen, (None, None))
+        if index is None or found is None:  # mystmd saw more cells than jupytext: no outputs
+            index, found = len(page.cells) + len(code_cells), Cell("code", str(code["value"]))
+        return _code_cell(index, found, page.language, block=block, code=code)
+
+    def raw_html(value: str) -> str:
+        return value if config.trusted else clean_prose(value)
+
+    renderer = AstRenderer(
+        myst.path.as_posix(),
+        links,
+        cell=cell,
+        raw_html=raw_html,
+        citations=myst.citations,
+        trusted=config.trusted,
+    )
+    sections = []
+    for block in myst.mdast.get("children", ()):
+        body = renderer.render(block)
+        if not body.strip():
+            continue
+        if block.get("kind") == "notebook-code":
+            sections.append(Markup(body))
+        else:
+            sections.append(Markup(f'<section class="lc-markdown">{body}</section>'))
+    if warnings is not None:
+        warnings.extend(renderer.warnings)
     config_json = json_in_html(config.to_json())
     return (
         _templates()
         .get_template("page.html")
         .render(
             page=page,
-            cells=cells,
+            title_html=Markup(title_html(myst.title)),
+            title_text=title_text(myst.title),
+            cells=sections,
             config_json=Markup(config_json),
             root_url=root_url,
             static_url=root_url + "_livecells/",
@@ -93,24 +130,60 @@ def render_page(
     )
 
 
-def _cell_html(index: int, cell: Cell, language: str, *, trusted: bool) -> Markup:
-    if cell.kind == "markdown":
-        prose = render_markdown(cell.source)
-        return Markup(
-            f'<section class="lc-markdown">{prose if trusted else clean_prose(prose)}</section>'
-        )
-    if cell.kind == "raw":
-        return Markup(f'<pre class="lc-raw">{html.escape(cell.source)}</pre>')
+@cache
+def _inline() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": False})
+
+
+def title_html(title: str) -> str:
+    """A title's Markdown (``Every *construct*``) as inline HTML, raw HTML escaped."""
+    rendered: str = _inline().renderInline(title)
+    return rendered
+
+
+def title_text(title: str) -> str:
+    """A title's Markdown as plain text, for ``<title>`` and the navigation."""
+    tokens = _inline().parseInline(title)
+    parts = [
+        child.content
+        for token in tokens
+        for child in token.children or ()
+        if child.type in ("text", "code_inline")
+    ]
+    return "".join(parts).strip() or title
+
+
+def _code_cell(index: int, cell: Cell, language: str, *, block: Node, code: Node) -> str:
+    """A live code cell (or, when its input is removed, its outputs alone: not offered live),
+    with ``hide-*`` as ``<details>`` toggles the client leaves alone (a hidden input still runs
+    with the others)."""
+    if block.get("visibility") == "remove":
+        return ""
+    outputs_node: Node = next(
+        (child for child in block.get("children", ()) if child.get("type") == "outputs"), {}
+    )
+    outputs_visibility = outputs_node.get("visibility", "show")
+    stored = "" if outputs_visibility == "remove" else render_outputs(cell.outputs)
     count = "" if cell.execution_count is None else str(cell.execution_count)
+    outputs = f'<div class="lc-outputs" data-execution-count="{count}">{stored}</div>'
+    if outputs_visibility == "hide":
+        outputs = (
+            f'<details class="lc-hide-output"><summary>Show output</summary>{outputs}</details>'
+        )
+    if code.get("visibility") == "remove":
+        return f'<div class="lc-static-cell" id="cell-{index}">{outputs}</div>'
+    source = f'<pre class="lc-source"><code>{html.escape(cell.source)}</code></pre>'
+    if code.get("visibility") == "hide":
+        source = f'<details class="lc-hide-input"><summary>Show code</summary>{source}</details>'
     tags = " ".join(cell.tags)
-    return Markup(
+    live = (
         f'<div class="lc-cell" id="cell-{index}" data-cell-index="{index}"'
         f' data-language="{html.escape(language)}"'
-        f' data-tags="{html.escape(tags)}">'
-        f'<pre class="lc-source"><code>{html.escape(cell.source)}</code></pre>'
-        f'<div class="lc-outputs" data-execution-count="{count}">'
-        f"{render_outputs(cell.outputs)}</div></div>"
+        f' data-tags="{html.escape(tags)}">{source}{outputs}</div>'
     )
+    if block.get("visibility") == "hide":
+        return f'<details class="lc-hide-cell"><summary>Show code cell</summary>{live}</details>'
+    return live
 
 
 _PROSE_ATTRIBUTES = {
@@ -180,7 +253,7 @@ def _mime_html(data: Mapping[str, Any]) -> str:
                 f'src="data:{mime};base64,{encoded}"></div>'
             )
         if mime == "text/markdown":
-            body = nh3.clean(render_markdown(_text(value)))
+            body = nh3.clean(_outputs_markdown().render(_text(value)))
             return f'<div class="lc-output lc-markdown-output">{body}</div>'
         if mime == "text/latex":
             return f'<div class="lc-output lc-latex lc-math">{html.escape(_text(value))}</div>'
@@ -189,6 +262,12 @@ def _mime_html(data: Mapping[str, Any]) -> str:
             return f'<pre class="lc-output lc-json">{html.escape(text)}</pre>'
         return f'<pre class="lc-output lc-text">{ansi_to_html(_text(value))}</pre>'
     return ""
+
+
+@cache
+def _outputs_markdown() -> MarkdownIt:
+    """A ``text/markdown`` output is CommonMark with tables (what Jupyter renders), cleaned."""
+    return MarkdownIt("commonmark", {"html": True}).enable("table").enable("strikethrough")
 
 
 def _text(value: Any) -> str:

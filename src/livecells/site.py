@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,10 +26,13 @@ from livecells.config import (
     page_settings,
 )
 from livecells.errors import ConfigError, NotebookError
+from livecells.myst.html import Links
+from livecells.myst.project import ASSETS as MYST_ASSETS
+from livecells.myst.project import MystProject, MystResult
 from livecells.notebooks import SKIPPED_DIRS
 from livecells.pageconfig import PageConfig, Served, page_config, pyodide_settings, served
 from livecells.pages import Page, find_pages, page_url, read_page
-from livecells.render import render_page
+from livecells.render import render_page, title_text
 from livecells.site_execution import Execution, execute_pages, execute_requested
 from livecells.wheels import (
     DEFAULT_TIMEOUT,
@@ -45,6 +49,8 @@ if TYPE_CHECKING:
 __all__ = ["STATIC_DIR", "Built", "Site", "build"]
 
 """The built browser client (``npm run build`` in ``frontend/``, run by the package build)."""
+RESCAN_AFTER = 0.2
+"""Seconds a look at the folder (has a file changed? then mystmd runs again) stays current."""
 ASSETS = "_livecells"
 """Where a site keeps the client's files, relative to its root."""
 HEADERS = """\
@@ -100,6 +106,13 @@ class Site:
         self._cache: dict[Path, _Cached] = {}
         self._project_stamp: tuple[float, ...] | None = None
         self._project: Project | None = None
+        self.output: Path | None = None
+        """A build's output folder, when it is inside ``root`` (mystmd must not read it)."""
+        self._myst: MystProject | None = None
+        self._myst_result: MystResult | None = None
+        self._myst_checked = 0.0
+        self.warnings: dict[Path | None, list[str]] = {}
+        """What mystmd (under ``None``) and the renderer (per page) warned about."""
 
     # -- the project and its pages ------------------------------------------------------------
 
@@ -112,14 +125,30 @@ class Site:
             self._project_stamp = stamp
         return self._project
 
+    def myst(self, *, fresh: bool = False) -> MystResult:
+        """What mystmd makes of the folder now (run again when a file changed); ``fresh``
+        looks at the folder again even if it just did."""
+        if self._myst is None:
+            self._myst = MystProject(self.root, skip=self.output)
+        # One look at the folder serves a whole render (the navigation asks for every title).
+        now = time.monotonic()
+        if fresh or self._myst_result is None or now - self._myst_checked > RESCAN_AFTER:
+            self._myst_result = self._myst.result()
+            self._myst_checked = time.monotonic()
+            self.warnings[None] = self._myst_result.warnings
+        return self._myst_result
+
+    def close(self) -> None:
+        """Remove mystmd's private copy of the folder."""
+        if self._myst is not None:
+            self._myst.close()
+
     def pages(self) -> list[Path]:
-        """Every page: those in the table of contents first, in its order, then the rest (a
-        root ``index`` page first among them, as MyST does)."""
-        ordered = [entry for entry in _files(self.project.toc or ())]
-        listed = set(ordered)
-        rest = [path for path in find_pages(self.root) if path not in listed]
-        rest.sort(key=lambda path: page_url(path) != "index.html")
-        return ordered + rest
+        """Every page mystmd read: those in the table of contents first, in its order, then
+        the rest in mystmd's (its index first)."""
+        found = self.myst().order
+        ordered = [entry for entry in _files(self.project.toc or ()) if entry in found]
+        return ordered + [path for path in found if path not in ordered]
 
     def read(self, path: Path) -> Page:
         """The page at ``path`` (relative to the root), re-read when its file changed."""
@@ -138,16 +167,15 @@ class Site:
         """The page a URL path (``a/b.html``, ``a/b.ipynb``, ``""`` for the index) names."""
         url = url.strip("/") or "index.html"
         pages = self.pages()
-        for path in pages:
+        for path in [*pages, *find_pages(self.root)]:  # a page mystmd could not read: its error
             if url in (page_url(path), path.as_posix()):
                 return path
         return pages[0] if pages and url == "index.html" else None
 
     def title_of(self, path: Path) -> str:
-        try:
-            return self.read(path).title
-        except NotebookError:
-            return path.stem
+        """The page's title as plain text (mystmd's, from frontmatter or first heading)."""
+        found = self.myst().pages.get(path)
+        return title_text(found.title) if found is not None else path.stem
 
     # -- rendering ------------------------------------------------------------------------
 
@@ -155,7 +183,13 @@ class Site:
         """The HTML of the page at ``path``; ``at`` is where it is served from, when that is
         not its own URL (the index)."""
         project = self.project
+        result = self.myst()
         page = self.read(path)
+        if path not in result.pages:  # a page newer than the last look at the folder
+            result = self.myst(fresh=True)
+        myst = result.pages.get(path)
+        if myst is None:
+            raise NotebookError(f"{path}: mystmd did not read this page (see its warnings)")
         location = at if at is not None else Path(page_url(path))
         root_url = "../" * (len(location.parts) - 1)
         jupyter, options = page_settings(project, page.frontmatter, page=path.as_posix())
@@ -179,8 +213,12 @@ class Site:
         index = order.index(path) if path in order else -1
         previous = order[index - 1] if index > 0 else None
         following = order[index + 1] if 0 <= index < len(order) - 1 else None
-        return render_page(
+        warnings: list[str] = []
+        links = Links(result.page_urls(), root_url, MYST_ASSETS + "/")
+        html = render_page(
             page,
+            myst=myst,
+            links=links,
             config=config,
             root_url=root_url,
             site_title=project.title,
@@ -188,7 +226,10 @@ class Site:
             previous=self._link(previous, root_url),
             following=self._link(following, root_url),
             head=head,
+            warnings=warnings,
         )
+        self.warnings[path] = warnings
+        return html
 
     def _config(self, page: Page, jupyter: Jupyter, options: Mapping[str, Any]) -> PageConfig:
         """The configured part of a page's ``PageConfig``."""
@@ -298,6 +339,8 @@ class Built:
     problems: list[str]
     execution: Execution | None = None
     """What executing the pages did (``livecells build --execute``)."""
+    warnings: list[str] = field(default_factory=list)
+    """mystmd's and the renderer's warnings, one line each (``file:line: message``)."""
 
 
 def build(
@@ -324,6 +367,17 @@ def build(
     _check_links(root.resolve(), output)
     site = Site(root, default_runtime=default_runtime)
     site.csp = True
+    site.output = output
+    try:
+        return _build(site, output, execute, progress)
+    finally:
+        site.close()
+
+
+def _build(
+    site: Site, output: Path, execute: BatchOptions | None, progress: Progress | None
+) -> Built:
+    root = site.root
     pages = site.pages()
     if not pages:
         raise ConfigError(f"{root}: no pages (.ipynb or .md files) to build")
@@ -342,6 +396,12 @@ def build(
         )
         built.problems += wheels.problems
         site.wheels = True
+    for path in find_pages(root):
+        if path not in pages:  # mystmd could not read it (or a toc leaves it out)
+            try:
+                read_page(root, path)
+            except NotebookError as exc:
+                built.problems.append(str(exc))
     for path in pages:
         try:
             html = site.render(path)
@@ -355,10 +415,20 @@ def build(
             (output / "index.html").write_text(site.render(path, at=Path("index.html")), "utf-8")
         built.pages.append(path)
     shutil.copytree(STATIC_DIR, output / ASSETS, dirs_exist_ok=True, ignore=_server_only)
+    public = site.myst().public
+    if public.is_dir():
+        shutil.copytree(public, output / MYST_ASSETS, dirs_exist_ok=True, ignore=_sources)
+    for found in site.warnings.values():
+        built.warnings += [warning for warning in found if warning not in built.warnings]
     _copy_assets(site.root, output, set(pages))
     if not (site.root / "_headers").exists():
         (output / "_headers").write_text(HEADERS, encoding="utf-8")
     return built
+
+
+def _sources(directory: str, names: list[str]) -> list[str]:
+    """mystmd's copies of the pages' sources (its downloads) are not published."""
+    return [name for name in names if name.endswith((".md", ".ipynb"))]
 
 
 def _server_only(directory: str, names: list[str]) -> list[str]:

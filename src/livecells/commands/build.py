@@ -61,6 +61,8 @@ def command(args: argparse.Namespace) -> int:
         )
     except LivecellsError as exc:  # the config, the client build, the cache folder
         return fail("build", str(exc))
+    for warning in built.warnings:
+        print(f"livecells build: warning: {warning}", file=sys.stderr)
     for problem in built.problems:
         fail("build", problem)
     if built.execution is not None:

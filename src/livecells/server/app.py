@@ -26,6 +26,7 @@ from traitlets import Bool, Integer, Unicode
 
 from livecells.assets import STATIC_DIR
 from livecells.errors import ConfigError, NotebookError
+from livecells.myst.project import ASSETS as MYST_ASSETS
 from livecells.pageconfig import Served
 from livecells.server.public import PublicWebsocketConnection, VisitorKernels
 from livecells.site import ASSETS, Site
@@ -162,12 +163,14 @@ class PageHandler(_SiteHandler):
     @web.authenticated
     async def get(self, url: str) -> None:
         site = self.site
+        loop = IOLoop.current()
         try:
-            path = site.find(url)
+            # mystmd may run again (a file changed): off the event loop, kernels keep talking
+            path = await loop.run_in_executor(None, site.find, url)
             if path is not None:
                 self.xsrf_token  # noqa: B018 - sets the _xsrf cookie the client's POSTs echo
                 at = Path("index.html") if url.strip("/") in ("", "index.html") else None
-                body = site.render(path, at=at)
+                body = await loop.run_in_executor(None, _render, site, path, at)
                 for name, value in ISOLATION_HEADERS.items():
                     self.set_header(name, value)
                 self.set_header("X-Content-Type-Options", "nosniff")
@@ -180,6 +183,9 @@ class PageHandler(_SiteHandler):
             self.set_status(500)
             self.set_header("Content-Type", "text/html; charset=utf-8")
             self.finish(_error_page(str(exc)))
+            return
+        if url.startswith(f"{MYST_ASSETS}/"):  # images and files mystmd copied, hashed
+            self._send_file(site.myst().public, url.removeprefix(f"{MYST_ASSETS}/"))
             return
         self._send_file(site.root, url)
 
@@ -298,6 +304,10 @@ class ChangesHandler(_SiteHandler):
                 return
             self.write(": still watching\n\n")
             await self.flush()
+
+
+def _render(site: Site, path: Path, at: Path | None) -> str:
+    return site.render(path, at=at)
 
 
 def _stamp(path: Path) -> float:

@@ -1,0 +1,367 @@
+"""Running mystmd (PyPI ``mystmd``: the MyST reference implementation, a Node.js program) on a
+folder and reading what it wrote: each page's AST, the project's page order, its messages.
+
+mystmd writes into the folder it reads (``_build/``; ``myst init`` even renames a Jupyter Book
+1 project's ``_config.yml`` and ``_toc.yml``), so it runs on a private *shadow* copy of the
+author's folder, kept in step file by file, never on the folder itself. It runs offline:
+``myst build --site`` with a local, empty site template (a named template would be downloaded),
+the update check off and no terminal to prompt on. What it reads is checked first: a table of
+contents entry, an ``extends`` or an include that leaves the folder is a ConfigError naming the
+file, never read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+from livecells import yamldoc
+from livecells.errors import ConfigError, RuntimeNotAvailable
+from livecells.notebooks import SKIPPED_DIRS
+
+__all__ = ["MYST_TIMEOUT", "MystPage", "MystProject", "MystResult"]
+
+TEMPLATE_DIR = Path(__file__).parent / "template"
+"""A site template with nothing in it: mystmd then writes the content without downloading one."""
+MYST_TIMEOUT = 600.0
+ASSETS = "_myst"
+"""Where a site keeps the files mystmd copied under hashed names (images, downloads)."""
+_MESSAGE = re.compile(r"^(⛔️|⚠️|🚫|❌)\s*(.*)$")
+_WHERE = re.compile(r"^(\S+?\.(?:md|ipynb|yml|bib))(?::(\d+)(?::\d+)?)?\s+(.*)$")
+_IGNORED = (
+    # mystmd does not know these frontmatter keys; livecells does (its page config).
+    re.compile(r"extra key ignored: (jupyter|livecells|kernelspec)\b"),
+    re.compile(r"Usage of the \{doc\} role is not recommended"),
+)
+_INCLUDE = re.compile(
+    r"^\s*(?:`{3,}|:{3,})\s*\{(include|literalinclude|figure|image|embed|csv-table)\}\s*(.*?)\s*$"
+)
+_FILE_OPTION = re.compile(r"^\s*:file:\s*(.*?)\s*$")
+
+
+@dataclass
+class MystPage:
+    """One page as mystmd wrote it."""
+
+    path: Path
+    """The source, relative to the folder."""
+    slug: str
+    title: str
+    """The title as the author wrote it (Markdown allowed)."""
+    frontmatter: dict[str, Any]
+    mdast: dict[str, Any]
+    citations: dict[str, Any]
+    level: int = 1
+
+
+@dataclass
+class MystResult:
+    """What one mystmd run produced."""
+
+    pages: dict[Path, MystPage]
+    order: list[Path]
+    """The site's pages, in mystmd's order (its index first)."""
+    title: str | None
+    public: Path
+    """The files mystmd copied under hashed names."""
+    warnings: list[str] = field(default_factory=list)
+
+    def page_urls(self) -> dict[str, str]:
+        """mystmd's URL of each page (``/slug``) -> ours (``path.html``)."""
+        urls = {
+            f"/{page.slug}": page.path.with_suffix(".html").as_posix()
+            for page in self.pages.values()
+        }
+        if self.order:
+            urls["/"] = self.order[0].with_suffix(".html").as_posix()
+        return urls
+
+
+class MystProject:
+    """mystmd on a shadow of ``root``; :meth:`result` runs it again when a file changed."""
+
+    def __init__(self, root: Path, *, skip: Path | None = None) -> None:
+        self.root = root.resolve()
+        self.skip = skip.resolve() if skip is not None else None
+        self._shadow_dir = tempfile.TemporaryDirectory(prefix="livecells-myst-")
+        self.shadow = Path(self._shadow_dir.name) / "project"
+        self.shadow.mkdir()
+        self._stamps: dict[Path, tuple[float, int]] = {}
+        self._result: MystResult | None = None
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._shadow_dir.cleanup()
+
+    def result(self) -> MystResult:
+        """The pages as mystmd renders the folder now (run again only when a file changed)."""
+        with self._lock:
+            stamps = self._scan()
+            if self._result is None or stamps != self._stamps:
+                self._sync(stamps)
+                self._result = self._run()
+            return self._result
+
+    # -- the shadow -------------------------------------------------------------------------
+
+    def _scan(self) -> dict[Path, tuple[float, int]]:
+        found: dict[Path, tuple[float, int]] = {}
+        for directory, dirnames, filenames in os.walk(self.root):
+            here = Path(directory)
+            dirnames[:] = sorted(
+                name
+                for name in dirnames
+                if not name.startswith(".")
+                and name not in SKIPPED_DIRS
+                and (self.skip is None or (here / name).resolve() != self.skip)
+            )
+            for name in filenames:
+                path = here / name
+                if name.startswith(".") or name.endswith(".livecells-tmp"):
+                    continue
+                try:
+                    if path.is_symlink() and not path.resolve().is_relative_to(self.root):
+                        continue  # never copy what a link points at outside the folder
+                    info = path.stat()
+                except OSError:
+                    continue
+                found[path.relative_to(self.root)] = (info.st_mtime, info.st_size)
+        return found
+
+    def _sync(self, stamps: dict[Path, tuple[float, int]]) -> None:
+        for gone in set(self._stamps) - set(stamps):
+            (self.shadow / gone).unlink(missing_ok=True)
+        for path, stamp in stamps.items():
+            if self._stamps.get(path) != stamp or not (self.shadow / path).exists():
+                target = self.shadow / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.unlink(missing_ok=True)
+                shutil.copyfile(self.root / path, target)
+        self._stamps = stamps
+        for name in ("myst.yml", "_config.yml", "_toc.yml"):
+            if not (self.root / name).exists():
+                (self.shadow / name).unlink(missing_ok=True)
+        for backup in ("._config.yml.bak", "._toc.yml.bak"):
+            (self.shadow / backup).unlink(missing_ok=True)
+        self._configure()
+        self._check_sources()
+
+    def _configure(self) -> None:
+        """The shadow's ``myst.yml``: the author's (a Jupyter Book 1 project's upgraded by
+        mystmd itself, a livecells.yml's title, or none), with the local template."""
+        source = "myst.yml"
+        if (self.root / "myst.yml").is_file():
+            data = _load(self.root / "myst.yml", "myst.yml")
+        elif (self.root / "_config.yml").is_file() or (self.root / "_toc.yml").is_file():
+            self._upgrade_jupyter_book()
+            data = _load(self.shadow / "myst.yml", "_config.yml")
+            source = "_toc.yml"
+        else:
+            data = {"version": 1, "project": {}}
+            if (self.root / "livecells.yml").is_file():
+                own = _load(self.root / "livecells.yml", "livecells.yml").get("project") or {}
+                if isinstance(own, dict):
+                    # its toc orders the pages, but every page of the folder is built
+                    data["project"] = {k: own[k] for k in ("title",) if k in own}
+        project = data.get("project")
+        if isinstance(project, dict):
+            _check_toc(project.get("toc"), self.shadow, source)
+            project.pop("jupyter", None)  # livecells reads it; mystmd would resolve Binder
+            project.pop("livecells", None)
+        _check_extends(data.get("extends"), self.shadow, "myst.yml")
+        site = data.get("site")
+        site = dict(site) if isinstance(site, dict) else {}
+        site["template"] = str(TEMPLATE_DIR)
+        data["site"] = site
+        data.setdefault("version", 1)
+        target = self.shadow / "myst.yml"
+        target.unlink(missing_ok=True)
+        target.write_text(json.dumps(data), encoding="utf-8")  # JSON is YAML
+
+    def _upgrade_jupyter_book(self) -> None:
+        (self.shadow / "myst.yml").unlink(missing_ok=True)
+        self._myst(["init"], answers="Y\nn\n")
+        if not (self.shadow / "myst.yml").is_file():
+            raise ConfigError(
+                "_config.yml: mystmd could not upgrade this Jupyter Book 1 project (myst init "
+                "wrote no myst.yml): check _config.yml and _toc.yml"
+            )
+
+    def _check_sources(self) -> None:
+        """An include, figure or literalinclude must name a file inside the folder."""
+        for path in self._stamps:
+            if path.suffix.lower() != ".md":
+                continue
+            try:
+                lines = (self.root / path).read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError):
+                continue
+            for number, line in enumerate(lines, 1):
+                match = _INCLUDE.match(line) or _FILE_OPTION.match(line)
+                if match is None:
+                    continue
+                target = match.group(match.lastindex or 1).strip()
+                if not target or "://" in target:
+                    continue
+                resolved = (self.root / path.parent / target).resolve()
+                if target.startswith("/") or not resolved.is_relative_to(self.root):
+                    raise ConfigError(
+                        f"{path}:{number}: {target}: outside {self.root}; a page may include "
+                        "only files of its own folder (copy the file in)"
+                    )
+
+    # -- running mystmd ---------------------------------------------------------------------
+
+    def _myst(self, args: list[str], *, answers: str = "") -> subprocess.CompletedProcess[str]:
+        from livecells.node import node_executable
+
+        spec = find_spec("mystmd_py")
+        if spec is None or not spec.submodule_search_locations:
+            raise RuntimeNotAvailable("livecells needs mystmd to read pages: `pip install mystmd`")
+        script = Path(next(iter(spec.submodule_search_locations))) / "myst.cjs"
+        env = {
+            **os.environ,
+            "NO_UPDATE_NOTIFIER": "1",
+            "CI": "1",
+            "MYST_LANG": "PYTHON",
+            "NODE_COMPILE_CACHE": str(Path(tempfile.gettempdir()) / "livecells-node-cache"),
+        }
+        try:
+            return subprocess.run(
+                [node_executable(minimum=(20, 0)), str(script), *args],
+                cwd=self.shadow,
+                env=env,
+                input=answers,
+                capture_output=True,
+                text=True,
+                timeout=MYST_TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise ConfigError(
+                f"{self.root}: mystmd took more than {MYST_TIMEOUT:.0f} s and was stopped"
+            ) from None
+
+    def _run(self) -> MystResult:
+        shutil.rmtree(self.shadow / "_build" / "site", ignore_errors=True)
+        done = self._myst(["build", "--site"])
+        warnings = [_locate(self.root, w) for w in _messages(done.stdout + "\n" + done.stderr)]
+        site = self.shadow / "_build" / "site"
+        if not (site / "config.json").is_file():
+            last = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[-1]
+            raise ConfigError(f"{self.root}: mystmd could not read the project: {last}")
+        return _read_site(site, warnings)
+
+
+def _load(path: Path, name: str) -> dict[str, Any]:
+    try:
+        data = yamldoc.load(path.read_text(encoding="utf-8"))
+    except Exception as exc:  # yaml's errors, a document too large, a read error
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{name}{where}: not valid YAML: {problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{name}: expected a mapping of keys to values at the top")
+    return data
+
+
+def _inside(root: Path, value: str) -> bool:
+    return not value.startswith("/") and (root / value).resolve().is_relative_to(root.resolve())
+
+
+def _check_toc(entries: object, root: Path, source: str) -> None:
+    if not isinstance(entries, list):
+        return
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        for key in ("file", "glob", "pattern"):
+            value = entry.get(key)
+            if isinstance(value, str) and not _inside(root, value):
+                raise ConfigError(
+                    f"{source}: toc entry {key}: {value}: outside the book's folder; list only "
+                    "the book's own files"
+                )
+        _check_toc(entry.get("children"), root, source)
+
+
+def _check_extends(value: object, root: Path, source: str) -> None:
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, str) and "://" not in item and not _inside(root, item):
+            raise ConfigError(f"{source}: extends: {item}: outside the book's folder; copy it in")
+
+
+def _messages(output: str) -> list[str]:
+    """mystmd's errors and warnings, one line each, as ``file:line: message``."""
+    found: list[str] = []
+    for line in output.splitlines():
+        match = _MESSAGE.match(line.strip())
+        if match is None:
+            continue
+        text = match.group(2).strip()
+        if any(pattern.search(text) for pattern in _IGNORED):
+            continue
+        where = _WHERE.match(text)
+        if where is not None:
+            location = where.group(1) + (f":{where.group(2)}" if where.group(2) else "")
+            text = f"{location}: {where.group(3).strip()}"
+        if text not in found:
+            found.append(text)
+    return found
+
+
+def _locate(root: Path, message: str) -> str:
+    """``file: message`` -> ``file:line: message`` where mystmd gave no line: the first line of
+    the file holding what the message names (a quoted name, or the word after the last colon)."""
+    match = re.match(r"^([^:\s]+\.md): (.*)$", message)
+    if match is None:
+        return message
+    file, text = match.groups()
+    wanted = re.findall(r'"([^"]+)"', text) or [text.rsplit(": ", 1)[-1].strip()]
+    try:
+        lines = (root / file).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return message
+    for name in wanted:
+        for number, line in enumerate(lines, 1):
+            if name and name in line:
+                return f"{file}:{number}: {text}"
+    return message
+
+
+def _read_site(site: Path, warnings: list[str]) -> MystResult:
+    config = json.loads((site / "config.json").read_text(encoding="utf-8"))
+    project = (config.get("projects") or [{}])[0]
+    levels = {page.get("slug"): int(page.get("level", 1)) for page in project.get("pages", [])}
+    by_slug: dict[str, MystPage] = {}
+    for file in sorted((site / "content").glob("*.json")):
+        doc = json.loads(file.read_text(encoding="utf-8"))
+        location = str(doc.get("location", "")).lstrip("/")
+        if not location:
+            continue
+        frontmatter = doc.get("frontmatter") or {}
+        page = MystPage(
+            path=Path(location),
+            slug=str(doc.get("slug", file.stem)),
+            title=str(frontmatter.get("title") or Path(location).stem),
+            frontmatter=frontmatter,
+            mdast=doc.get("mdast") or {"type": "root", "children": []},
+            citations=(doc.get("references") or {}).get("cite") or {},
+        )
+        page.level = levels.get(page.slug, 1)
+        by_slug[page.slug] = page
+    slugs = [project.get("index"), *(p.get("slug") for p in project.get("pages", []))]
+    order = [by_slug[slug].path for slug in slugs if slug in by_slug]
+    pages = {page.path: page for page in by_slug.values()}
+    order += sorted(path for path in pages if path not in order)
+    return MystResult(pages, order, project.get("title"), site / "public", warnings)

@@ -1,0 +1,242 @@
+"""Pages through mystmd: every MyST construct of ``tests/myst/constructs`` built and found in
+the HTML; bad input as one line naming file:line (errors exit 2, the rest warnings)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+CONSTRUCTS = Path(__file__).parent / "myst" / "constructs"
+SRC = str(Path(__file__).parents[1] / "src")
+
+
+@dataclass
+class Build:
+    status: int
+    stderr: str
+    out: Path
+
+    def html(self, name: str = "index.html") -> str:
+        return (self.out / name).read_text(encoding="utf-8")
+
+
+def livecells_build(root: Path, out: Path) -> Build:
+    env = {**os.environ, "PYTHONPATH": SRC}
+    done = subprocess.run(
+        [sys.executable, "-m", "livecells", "build", str(root), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    return Build(done.returncode, done.stderr, out)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    root = tmp_path_factory.mktemp("constructs") / "book"
+    shutil.copytree(CONSTRUCTS, root)
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    result = livecells_build(root, root.parent / "out")
+    # mystmd ran on a private copy: the author's folder is as it was (no _build, no myst.yml)
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+    return result
+
+
+def test_the_page_builds_with_the_unknown_directive_as_a_warning_naming_file_and_line(
+    built: Build,
+) -> None:
+    assert built.status == 0, built.stderr
+    warnings = [line for line in built.stderr.splitlines() if "warning" in line]
+    assert warnings == ["livecells build: warning: index.md:110: unknown directive: unknown-thing"]
+    assert '<pre class="lc-unknown">Still shown.</pre>' in built.html()
+
+
+def test_headings_have_anchors_with_a_link_icon(built: Build) -> None:
+    assert (
+        '<h2 id="sec-first">First section<a class="lc-anchor" href="#sec-first"'
+        ' aria-label="Link to this section">#</a></h2>'
+    ) in built.html()
+
+
+def test_cross_references_are_links_with_their_text(built: Build) -> None:
+    html = built.html()
+    for link in (
+        '<a class="lc-xref" href="#sec-first">First section</a>',  # {ref} and [](#label)
+        '<a class="lc-xref" href="#fig-dot">Figure\u00a01</a>',  # {numref}
+        '<a class="lc-xref" href="#eq-energy">(1)</a>',  # {eq}
+        '<a href="other.html">The other page</a>',  # {doc}
+        '<a class="lc-xref" href="other.html#term-widget">Widget</a>',  # {term}
+        '<a href="other.html">the other page</a>',  # [text](other.md)
+        '<a class="lc-cite" href="#cite-knuth1984">Knuth (1984)</a>',  # {cite}
+    ):
+        assert link in html
+    assert html.count('<a class="lc-xref" href="#sec-first">First section</a>') == 2
+    assert '<div class="lc-equation" id="eq-energy">' in html
+    assert '<li id="cite-knuth1984">Knuth, D. E. (1984). <i>The TeXbook</i>.' in html
+    assert '<a class="lc-xref" href="index.html#sec-first">the first section</a>' in built.html(
+        "other.html"
+    )
+
+
+def test_no_role_or_directive_reaches_the_page_as_text(built: Build) -> None:
+    main = re.search(r"<main.*</main>", built.html(), re.S)
+    assert main is not None
+    assert re.findall(r"\{[\w:-]+\}`|```|:::|\+\+\+|% a comment", main.group(0)) == []
+    assert "a comment that never reaches the page" not in built.html()
+
+
+def test_inline_roles(built: Build) -> None:
+    html = built.html()
+    assert '<abbr title="HyperText Markup Language">HTML</abbr>' in html
+    assert "<kbd>Ctrl+C</kbd>" in html and "H<sub>2</sub>O" in html and "x<sup>2</sup>" in html
+
+
+def test_images_are_copied_under_hashed_names(built: Build) -> None:
+    sources = re.findall(r'<img src="([^"]+)"', built.html())
+    assert len(sources) == 2
+    for source in sources:
+        assert re.fullmatch(r"_myst/dot-[0-9a-f]{32}\.png", source)
+        assert (built.out / source).read_bytes() == (CONSTRUCTS / "dot.png").read_bytes()
+    assert '<figure class="lc-figure" id="fig-dot">' in built.html()
+    assert "Figure\u00a01:</span> A <strong>caption</strong> for the dot." in built.html()
+
+
+def test_title_markdown_in_the_page_and_plain_text_in_title_and_navigation(built: Build) -> None:
+    html = built.html()
+    assert '<h1 class="lc-title">Every <em>construct</em></h1>' in html
+    assert "<title>Every construct · " in html
+    assert 'aria-current="page">Every construct</a>' in html
+    assert 'rel="next" href="other.html">The other page →' in html
+
+
+def test_directives_render_as_accessible_html(built: Build) -> None:
+    html = built.html()
+    assert (
+        '<aside class="admonition note"><p class="admonition-title">A <em>titled</em> note' in html
+    )
+    assert html.count('role="tab"') == 2 and html.count('role="tabpanel"') == 2
+    assert '<details class="lc-dropdown"><summary>Open me</summary>' in html
+    assert '<div class="lc-grid" data-columns="2"><div class="lc-card">' in html
+    assert '<p class="admonition-title">Exercise\u00a01 (Add numbers)</p>' in html
+    # solutions are collapsed
+    assert '<details class="lc-solution"><summary>Solution to <a class="lc-xref"' in html
+    assert '<p class="admonition-title">Theorem\u00a01 (Pythagoras)</p>' in html
+    assert "<th><p>Name</p>\n</th>" in html and "<th>Col A</th>" in html
+    assert "<p>Included <strong>snippet</strong> text.</p>" in html
+    assert "first = 1\nsecond = 2</code>" in html and "third" not in html
+    assert '<pre class="lc-mermaid">graph TD\n  A --&gt; B</pre>' in html
+
+
+def test_cell_tags_are_honoured(built: Build) -> None:
+    html = built.html()
+    assert "removed cell" not in html  # remove-cell
+    assert "removed input" not in html  # remove-input: not offered live either
+    assert html.count('class="lc-cell"') == 3
+    hidden = re.search(
+        r'<div class="lc-cell"[^>]*data-tags="hide-input">(.*?)</div></div>', html, re.S
+    )
+    assert hidden is not None
+    assert hidden.group(1).startswith(
+        '<details class="lc-hide-input"><summary>Show code</summary><pre class="lc-source">'
+    )
+    assert '<details class="lc-hide-output"><summary>Show output</summary>' in html
+
+
+def project(tmp_path: Path, files: dict[str, str]) -> Path:
+    root = tmp_path / "book"
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def test_an_include_outside_the_folder_is_an_error_and_never_read(tmp_path: Path) -> None:
+    (tmp_path / "secret.md").write_text("TOP SECRET\n")
+    root = project(tmp_path, {"index.md": "# Page\n\n```{include} ../secret.md\n```\n"})
+    result = livecells_build(root, tmp_path / "out")
+    assert result.status == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"livecells build: error: index.md:3: ../secret.md: outside {root}; a page may include "
+        "only files of its own folder (copy the file in)"
+    )
+    assert not (tmp_path / "out" / "index.html").exists()
+
+
+def test_a_toc_entry_outside_the_folder_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "outside.md").write_text("# Outside\n")
+    root = project(
+        tmp_path,
+        {
+            "index.md": "# Page\n",
+            "_config.yml": "title: JB1\n",
+            "_toc.yml": "format: jb-book\nroot: index\nchapters:\n- file: ../outside\n",
+        },
+    )
+    result = livecells_build(root, tmp_path / "out")
+    assert result.status == 2
+    assert "livecells build: error: _toc.yml: toc entry file: ../outside: outside" in (
+        result.stderr
+    )
+
+
+def test_a_jupyter_book_1_project_is_upgraded_on_a_copy(tmp_path: Path) -> None:
+    root = project(
+        tmp_path,
+        {
+            "intro.md": "# Intro\n\nHello.\n",
+            "ch1.md": "# Chapter *one*\n",
+            "_config.yml": "title: My JB1 Book\n",
+            "_toc.yml": "format: jb-book\nroot: intro\nchapters:\n- file: ch1\n",
+        },
+    )
+    result = livecells_build(root, tmp_path / "out")
+    assert result.status == 0, result.stderr
+    assert sorted(p.name for p in root.iterdir()) == [
+        "_config.yml",
+        "_toc.yml",
+        "ch1.md",
+        "intro.md",
+    ]
+    index = result.html()
+    assert '<h1 class="lc-title">Intro</h1>' in index
+    assert 'rel="next" href="ch1.html">Chapter one →' in index
+
+
+def test_unresolved_references_and_missing_includes_are_warnings_naming_the_line(
+    tmp_path: Path,
+) -> None:
+    root = project(
+        tmp_path,
+        {"index.md": "# Page\n\nSee {ref}`nowhere`.\n\n```{include} missing.md\n```\n"},
+    )
+    result = livecells_build(root, tmp_path / "out")
+    assert result.status == 0
+    warnings = [line for line in result.stderr.splitlines() if "warning:" in line]
+    assert (
+        'livecells build: warning: index.md:5: Include Directive: Could not find "missing.md" '
+        'relative to "index.md"'
+    ) in warnings
+    assert (
+        "livecells build: warning: index.md:3: Cross reference target was not found: nowhere"
+        in (warnings)
+    )
+
+
+def test_a_broken_myst_yml_is_an_error_naming_file_and_line(tmp_path: Path) -> None:
+    root = project(tmp_path, {"index.md": "# Page\n", "myst.yml": "version: 1\nproject: [\n"})
+    result = livecells_build(root, tmp_path / "out")
+    assert result.status == 2
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("livecells build: error: myst.yml:3: not valid YAML: expected the node content")
+    )
