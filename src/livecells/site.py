@@ -78,9 +78,11 @@ class _Cached:
 class Site:
     """The pages under ``root`` with the project's configuration.
 
-    ``default_runtime`` is what ``jupyter: true`` means here: ``livecells`` when served (the
-    server's own kernels), ``pyodide`` for a static build. ``served`` is what a serving
-    ``livecells serve`` adds to every page's config.
+    ``default_runtime`` is the runtime of pages whose configuration chooses none (no project
+    file, or a ``livecells.yml`` without ``jupyter``): ``livecells`` when served (the server's
+    own kernels, which then also run Binder pages, MyST's ``jupyter: true``), ``pyodide`` for
+    a static build. ``served`` is what a serving ``livecells serve`` adds to every page's
+    config.
     """
 
     def __init__(
