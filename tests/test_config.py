@@ -534,3 +534,11 @@ def test_a_page_may_name_its_own_github_repository(tmp_path: Path) -> None:
     loaded = load_project(project(tmp_path, text))
     settings, _ = page_settings(loaded, {"github": "p/q"}, page="p.md")
     assert settings.binder is not None and settings.binder.repo == "https://github.com/p/q"
+
+
+def test_mysts_local_key_is_accepted_and_means_the_contexts_own_kernels() -> None:
+    """``local`` was myst-theme's development server setting (overriding binder and server
+    under ``myst start``); ``livecells serve``'s own kernels play that part."""
+    jupyter = parse_jupyter({"local": {"url": "http://localhost:8888", "token": "t"}}, where=WHERE)
+    assert (jupyter.enabled, jupyter.runtime) == (True, None)
+    assert runtime_of({"local": True, "lite": True}, "livecells") == "pyodide"
