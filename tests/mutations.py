@@ -632,6 +632,49 @@ MUTATIONS = [
         "if (false) {",
         ("tests/test_frontend.py::test_the_client_unit_tests_pass",),
     ),
+    Mutation(
+        "config: jupyter: true means Pyodide again, not MyST's Binder",
+        "src/livecells/config.py",
+        'if value is True or value == "binder":',
+        "if value is True:\n        return Jupyter(enabled=True, lite=True)\n"
+        '    if value == "binder":',
+        ("tests/test_wheels.py::test_a_binder_build_never_resolves_the_binder_requirements",),
+    ),
+    Mutation(
+        "pageconfig: Pyodide is offered beside Binder and servers unasked",
+        "src/livecells/pageconfig.py",
+        'pyodide = jupyter.lite or jupyter.runtime is None or chosen == "pyodide"',
+        "pyodide = True",
+        ("tests/test_wheels.py::test_a_lite_page_beside_binder_pages_resolves_only_its_own",),
+    ),
+    Mutation(
+        "serve: the wheels are resolved before the server listens",
+        "src/livecells/server/app.py",
+        "IOLoop.current().add_callback(self.wheels.run)",
+        "self.wheels.directory = self.wheels._resolve()",
+        ("tests/browser/test_serve_wheels.py",),
+    ),
+    Mutation(
+        "wheels: no time bound on pip",
+        "src/livecells/wheels.py",
+        "check=False, timeout=left",
+        "check=False",
+        ("tests/test_wheels.py::test_resolving_past_the_time_bound_is_one_line_naming_the_file",),
+    ),
+    Mutation(
+        "notebooks: a kernelspec without display_name is passed on as it is",
+        "src/livecells/notebooks.py",
+        'spec.setdefault("display_name", f"{spec[\'name\']} Kernel")',
+        "pass",
+        ("tests/test_notebooks.py",),
+    ),
+    Mutation(
+        "client: the served Binder page does not name the configured runtime",
+        "frontend/src/runtimes/factory.ts",
+        "if (name === configured) return `${label} (the site's configured runtime)`;",
+        "",
+        ("tests/test_frontend.py::test_the_client_unit_tests_pass",),
+    ),
 ]
 
 

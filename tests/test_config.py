@@ -50,9 +50,50 @@ def runtime_of(value: object, default: str = "livecells") -> str | None:
 # -- MyST's forms ---------------------------------------------------------------------------
 
 
-def test_true_means_the_contexts_default_runtime() -> None:
-    assert runtime_of(True, "livecells") == "livecells"
-    assert runtime_of(True, "pyodide") == "pyodide"
+def test_true_means_binder_and_only_livecells_serve_starts_on_its_own_kernels() -> None:
+    """MyST: ``jupyter: true`` is Binder. Under ``livecells serve`` the page starts on the
+    serving kernels, says Binder is the configured one, and offers it."""
+    assert runtime_of(True, "pyodide") == "binder"
+    served = page_config(
+        parse_jupyter(True, where=WHERE),
+        default_runtime="livecells",
+        auto_run=True,
+        trusted=False,
+        kernel_name=None,
+    )
+    assert (served["runtime"], served["configured"]) == ("livecells", "binder")
+    assert served["runtimes"] == ["livecells", "server", "binder"]
+    assert served["binder"]["repo"] == "executablebooks/thebe-binder-base"
+
+
+def test_a_configured_runtime_is_not_replaced_by_serve_unless_binder() -> None:
+    assert runtime_of("lite", "livecells") == "pyodide"
+    assert runtime_of({"server": {"url": "http://h/", "token": "t"}}, "livecells") == "server"
+    forced = page_config(
+        parse_jupyter(True, where=WHERE),
+        default_runtime="livecells",
+        auto_run=True,
+        trusted=False,
+        kernel_name=None,
+        runtime="binder",
+    )
+    assert (forced["runtime"], forced["configured"]) == ("binder", None)
+
+
+def test_no_runtime_configured_means_the_contexts_default(tmp_path: Path) -> None:
+    """No project file, or a livecells.yml without ``jupyter``: live, on the serving kernels
+    under serve and Pyodide in a build (livecells' own default, not MyST's)."""
+    for folder, text in [("none", None), ("lc", "project:\n  title: T\n")]:
+        root = tmp_path / folder
+        root.mkdir()
+        if text:
+            project(root, text, "livecells.yml")
+        jupyter = load_project(root).jupyter
+        for default in ("livecells", "pyodide"):
+            config = page_config(
+                jupyter, default_runtime=default, auto_run=True, trusted=False, kernel_name=None
+            )
+            assert (config["runtime"], config["configured"]) == (default, None)
 
 
 def test_false_and_absent_turn_execution_off() -> None:
@@ -65,29 +106,94 @@ def test_lite_means_pyodide() -> None:
     assert runtime_of({"lite": True}) == "pyodide"
 
 
-def test_binder_means_mybinder_with_defaults() -> None:
-    jupyter = parse_jupyter("binder", where=WHERE)
-    assert jupyter.runtime == "binder"
-    assert jupyter.binder == Binder(None, None, "https://mybinder.org/", "github")
+MYBINDER_BASE = Binder("executablebooks/thebe-binder-base", "HEAD", "https://mybinder.org/")
 
 
-def test_a_binder_object_keeps_repo_ref_url_provider() -> None:
-    value = {"binder": {"repo": "o/r", "ref": "main", "url": "https://hub/", "provider": "gitlab"}}
-    assert parse_jupyter(value, where=WHERE).binder == Binder(
-        "o/r", "main", "https://hub/", "gitlab"
-    )
+@pytest.mark.parametrize(
+    ("value", "binder", "server", "lite"),
+    [
+        # The cases of mystmd's packages/myst-frontmatter/src/thebe/thebe.yml, normalised as
+        # MyST normalises them (the repository defaulted as pages get it).
+        ("lite", None, None, True),
+        (True, MYBINDER_BASE, None, False),
+        ("binder", MYBINDER_BASE, None, False),
+        ({"binder": True}, MYBINDER_BASE, None, False),
+        ({"binder": {"repo": "username/my-repo"}}, Binder("username/my-repo"), None, False),
+        (
+            {"binder": {"repo": "https://github.com/username/my-repo"}},
+            Binder("https://github.com/username/my-repo"),
+            None,
+            False,
+        ),
+        (
+            {"binder": {"provider": "custom", "repo": "doi:/10292.131k2"}},
+            Binder("doi:/10292.131k2", "", provider="custom"),
+            None,
+            False,
+        ),
+        (
+            {"binder": False, "server": {"url": "https://my.server.com", "token": "test-secret"}},
+            None,
+            Server("https://my.server.com/", "test-secret"),
+            False,
+        ),
+        (
+            {
+                "lite": False,
+                "binder": {
+                    "url": "https://my.binder.org/blah",
+                    "ref": "HEAD",
+                    "repo": "my-org/my-repo",
+                    "provider": "github",
+                },
+                "server": {"url": "https://my.server.com", "token": "test-secret"},
+                "kernelName": "python3",
+                "sessionName": "some-path",
+                "disableSessionSaving": True,
+                "mathjaxConfig": "TeX-AMS_CHTML-full,Safe",
+                "mathjaxUrl": "https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.5/MathJax.js",
+            },
+            Binder("my-org/my-repo", "HEAD", "https://my.binder.org/blah", "github"),
+            Server("https://my.server.com/", "test-secret"),
+            False,
+        ),
+    ],
+)
+def test_mysts_forms_mean_what_myst_normalises_them_to(
+    tmp_path: Path, value: object, binder: Binder | None, server: Server | None, lite: bool
+) -> None:
+    loaded = load_project(project(tmp_path, "project:\n  title: T\n"))
+    settings, _ = page_settings(loaded, {"jupyter": value}, page="p.md")
+    assert settings.enabled is True
+    assert (settings.binder, settings.server, settings.lite) == (binder, server, lite)
+
+
+@pytest.mark.parametrize("value", [{}, {"binder": False}, False])
+def test_an_empty_object_is_off_as_myst_drops_it(value: object) -> None:
+    assert parse_jupyter(value, where=WHERE).enabled is False
+
+
+def test_thebe_is_mysts_other_name_for_jupyter(tmp_path: Path) -> None:
+    assert load_project(project(tmp_path, "project:\n  thebe: lite\n")).jupyter.lite is True
+    project(tmp_path, "project:\n  thebe: lite\n  jupyter: true\n")
+    with pytest.raises(ConfigError, match=r"^myst.yml: project.thebe: the same as project.jup"):
+        load_project(tmp_path)
 
 
 def test_a_server_gets_a_trailing_slash_and_its_token() -> None:
     jupyter = parse_jupyter({"server": {"url": "http://h:8888", "token": "t"}}, where=WHERE)
     assert jupyter.server == Server("http://h:8888/", "t")
     assert jupyter.runtime == "server"
+    tokenless = parse_jupyter({"server": {"url": "http://h:8888", "token": ""}}, where=WHERE)
+    assert tokenless.server == Server("http://h:8888/", None)
 
 
-def test_server_wins_over_lite_wins_over_binder() -> None:
-    both = {"server": {"url": "http://h/"}, "lite": True, "binder": True}
-    assert runtime_of(both) == "server"
-    assert runtime_of({"lite": True, "binder": True}) == "pyodide"
+def test_binder_wins_over_lite_wins_over_server_as_in_myst_theme() -> None:
+    """myst-theme's ThebeServerProvider: useBinder, else useJupyterLite, else the server."""
+    server = {"url": "http://h/", "token": "t"}
+    assert runtime_of({"server": server, "lite": True, "binder": True}, "pyodide") == "binder"
+    assert runtime_of({"server": server, "lite": True}, "pyodide") == "pyodide"
+    assert runtime_of({"server": server}, "pyodide") == "server"
 
 
 def test_kernel_name_session_saving_and_mathjax() -> None:
@@ -136,28 +242,38 @@ def offered(value: object, default: str, **options: object) -> list[str]:
     return runtimes
 
 
-def test_the_reader_may_switch_to_every_runtime_that_can_run_the_page() -> None:
-    assert offered(True, "livecells") == ["livecells", "pyodide"]
-    assert offered(True, "pyodide") == ["pyodide"]
-    assert offered({"binder": {"repo": "o/r"}}, "pyodide") == ["binder", "pyodide"]
-    assert offered({"server": {"url": "http://h:8888/"}}, "pyodide") == ["server", "pyodide"]
-    # Pyodide runs Python only; mybinder without a repository has nothing to build.
-    assert offered(True, "livecells", language="R") == ["livecells"]
-    assert offered("binder", "pyodide", language="R") == ["binder"]
+def test_the_reader_may_switch_to_every_runtime_the_configuration_asks_for() -> None:
+    default = {"kernelName": "python3"}  # live, with no runtime configured
+    assert offered(default, "livecells") == ["livecells", "pyodide"]
+    assert offered(default, "pyodide") == ["pyodide"]
+    assert offered("lite", "livecells") == ["pyodide", "livecells"]
+    # Pyodide is not offered beside Binder or a server unless lite asks for it: their
+    # requirements.txt is the Binder image's or the server's, not the browser's.
+    assert offered({"binder": {"repo": "o/r"}}, "pyodide") == ["binder"]
+    assert offered({"binder": True, "lite": True}, "pyodide") == ["binder", "pyodide"]
+    assert offered(True, "livecells") == ["livecells", "binder"]
+    server = {"server": {"url": "http://h:8888/", "token": "t"}}
+    assert offered(server, "pyodide") == ["server"]
+    # Pyodide runs Python only.
+    assert offered(default, "livecells", language="R") == ["livecells"]
 
 
 def test_a_server_of_the_readers_own_is_offered_only_when_the_author_allows_it() -> None:
+    default = {"kernelName": "python3"}
     allowed = {"allow_reader_server": True}
-    assert offered(True, "livecells", **allowed) == ["livecells", "server", "pyodide"]
-    assert offered(True, "pyodide", runtimes=["server"]) == ["pyodide"]
-    assert offered(True, "pyodide", runtimes=["server"], **allowed) == ["pyodide", "server"]
+    assert offered(default, "livecells", **allowed) == ["livecells", "server", "pyodide"]
+    assert offered(True, "livecells", **allowed) == ["livecells", "server", "binder"]
+    assert offered(default, "pyodide", runtimes=["server"]) == ["pyodide"]
+    assert offered(default, "pyodide", runtimes=["server"], **allowed) == ["pyodide", "server"]
     with pytest.raises(ConfigError, match=r"livecells.allowReaderServer: expected a boolean"):
         parse_options({"allowReaderServer": "yes"}, where="livecells.yml: project.livecells")
 
 
 def test_livecells_runtimes_narrows_the_choice_and_the_chosen_one_comes_first() -> None:
-    assert offered(True, "livecells", runtimes=["pyodide"]) == ["livecells", "pyodide"]
-    assert offered(True, "pyodide", runtimes=[]) == ["pyodide"]
+    default = {"kernelName": "python3"}
+    assert offered(default, "livecells", runtimes=["pyodide"]) == ["livecells", "pyodide"]
+    assert offered(default, "pyodide", runtimes=[]) == ["pyodide"]
+    assert offered(True, "pyodide", runtimes=["pyodide"]) == ["binder", "pyodide"]
     assert offered(False, "livecells", runtimes=["pyodide"]) == []
 
 
@@ -178,6 +294,13 @@ def test_runtimes_must_be_known_names(tmp_path: Path) -> None:
         ({"binder": {"ref": 1}}, "myst.yml: project.jupyter.binder.ref: expected a string"),
         ({"binder": {"branch": "x"}}, "project.jupyter.binder: unknown key 'branch'"),
         ({"server": {"token": "t"}}, "project.jupyter.server.url: required"),
+        ({"server": {"url": "http://h/"}}, "project.jupyter.server.token: required (as MyST)"),
+        ({"server": {"url": "h:8888", "token": ""}}, "server.url: expected an http(s) URL"),
+        ({"binder": {"repo": "not a repo"}}, "binder.repo: expected owner/name or the repo"),
+        ({"binder": {"provider": "custom"}}, "binder.repo: required with provider 'custom'"),
+        ({"binder": {"url": "mybinder.org"}}, "binder.url: expected the BinderHub's http(s)"),
+        ({"binder": "yes"}, "project.jupyter.binder: expected true, false or a mapping"),
+        ({"sessionName": 1}, "project.jupyter.sessionName: expected a string, got 1"),
         ("pyodide", "expected true, false, 'lite', 'binder' or a mapping"),
     ],
 )
@@ -423,4 +546,12 @@ def test_a_page_may_name_its_own_github_repository(tmp_path: Path) -> None:
     text = "project:\n  github: o/r\n  jupyter: binder\n"
     loaded = load_project(project(tmp_path, text))
     settings, _ = page_settings(loaded, {"github": "p/q"}, page="p.md")
-    assert settings.binder is not None and settings.binder.repo == "p/q"
+    assert settings.binder is not None and settings.binder.repo == "https://github.com/p/q"
+
+
+def test_mysts_local_key_is_accepted_and_means_the_contexts_own_kernels() -> None:
+    """``local`` was myst-theme's development server setting (overriding binder and server
+    under ``myst start``); ``livecells serve``'s own kernels play that part."""
+    jupyter = parse_jupyter({"local": {"url": "http://localhost:8888", "token": "t"}}, where=WHERE)
+    assert (jupyter.enabled, jupyter.runtime) == (True, None)
+    assert runtime_of({"local": True, "lite": True}, "livecells") == "pyodide"

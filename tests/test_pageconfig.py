@@ -47,7 +47,8 @@ def test_the_json_is_what_the_client_reads() -> None:
     )
     data = config.to_json()
     assert data["runtime"] == "server"
-    assert data["runtimes"] == ["server", "pyodide"]
+    assert data["runtimes"] == ["server"]
+    assert data["configured"] is None
     assert data["kernelName"] == "ir"
     assert data["server"] == {"url": "http://h:8888/", "token": "t"}
     assert data["autoRun"] is False

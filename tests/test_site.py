@@ -114,7 +114,7 @@ def test_one_page_can_point_at_another_binder_repository_and_kernel(tmp_path: Pa
     r = page_config_of(site.render(Path("r.md")))
     assert python["binder"] == {
         "repo": "org/python-env",
-        "ref": None,
+        "ref": "HEAD",  # MyST's default
         "url": "https://mybinder.org/",
         "provider": "github",
     }

@@ -15,6 +15,8 @@ from livecells.config import load_project
 from livecells.errors import ConfigError
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
+TITLE = "  title: livecells examples\n"
+"""The line of examples/livecells.yml after which a test adds its settings."""
 
 
 @pytest.fixture
@@ -99,9 +101,7 @@ def test_the_project_config_turns_execution_on(
 ) -> None:
     config = book / "livecells.yml"
     config.write_text(
-        config.read_text().replace(
-            "  jupyter: true\n", "  jupyter: true\n  livecells:\n    execute: true\n"
-        )
+        config.read_text().replace(TITLE, f"{TITLE}  livecells:\n    execute: true\n")
     )
     done = build(capsys, book)
     assert done.status == 0, done.err
@@ -113,9 +113,7 @@ def test_the_execute_flag_overrides_the_projects_false_but_not_a_pages(
 ) -> None:
     config = book / "livecells.yml"
     config.write_text(
-        config.read_text().replace(
-            "  jupyter: true\n", "  jupyter: true\n  livecells:\n    execute: false\n"
-        )
+        config.read_text().replace(TITLE, f"{TITLE}  livecells:\n    execute: false\n")
     )
     assert build(capsys, book).status == 0
     assert "stale output" in page(book, "fresh.html")

@@ -8,6 +8,9 @@ export interface PageConfig {
   runtime: RuntimeName | null;
   /** The runtimes the reader may switch to, the page's own first. */
   runtimes: RuntimeName[];
+  /** The runtime the project configures, when the page starts on another here (`livecells
+   * serve` starts Binder pages on its own kernels). */
+  configured: RuntimeName | null;
   kernelName: string;
   baseUrl: string;
   server: { url: string; token: string | null } | null;
@@ -42,6 +45,8 @@ export interface PyodideSettings {
   snapshot: boolean;
   /** The listing of the files beside the page (livecells.pagefiles). */
   filesURL: string | null;
+  /** `livecells serve` is still resolving the page's wheels: it says so, and reloads once ready. */
+  preparing: boolean;
 }
 
 /** How long Pyodide may take to load from one index URL before the next is tried, when the page
@@ -51,6 +56,7 @@ export const PYODIDE_TIMEOUT_MS = 120000;
 const DEFAULTS: PageConfig = {
   runtime: null,
   runtimes: [],
+  configured: null,
   kernelName: "python3",
   baseUrl: "/",
   server: null,

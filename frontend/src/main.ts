@@ -8,7 +8,7 @@ import { adoptCells, panelPlace } from "./markup";
 import { hasMath, typeset } from "./math";
 import { type RenderOptions, updateDisplay } from "./outputs";
 import { Panel } from "./panel";
-import { type Choice, configuredChoice, createRuntime, RUNTIME_LABELS } from "./runtimes/factory";
+import { type Choice, configuredChoice, createRuntime, runtimeLabel } from "./runtimes/factory";
 import { liveSessions, MAX_SESSIONS, PyodideRuntime } from "./runtimes/pyodide";
 import type { Runtime } from "./runtimes/runtime";
 import { SettingsDialog, savedChoice } from "./settings";
@@ -52,8 +52,10 @@ export function main(): void {
   // Pyodide takes seconds to fetch and compile: with `preload` it boots when the page opens
   // (no cell runs before the reader asks), so Start finds Python ready.
   let powered = false;
+  // `livecells serve` still resolving this page's wheels: nothing starts before it reloads.
+  const preparing = choice.runtime === "pyodide" && config.pyodide?.preparing === true;
   let preloading: Promise<void> | null =
-    runtime instanceof PyodideRuntime && config.pyodide?.preload !== false ? runtime.start() : null;
+    runtime instanceof PyodideRuntime && config.pyodide?.preload !== false && !preparing ? runtime.start() : null;
   preloading?.catch(() => undefined);
 
   const power = () => {
@@ -98,7 +100,7 @@ export function main(): void {
     choice = next;
     runtime = createRuntime(next, config, log);
     attach(runtime);
-    panel.setRuntime(next.runtime, RUNTIME_LABELS[next.runtime]);
+    panel.setRuntime(next.runtime, runtimeLabel(next.runtime, config));
     panel.setJupyterLink(null);
     power();
   };
@@ -153,7 +155,7 @@ export function main(): void {
       },
     },
     choice.runtime,
-    RUNTIME_LABELS[choice.runtime],
+    runtimeLabel(choice.runtime, config),
     config.runtimes.length > 1,
   );
   const place = panelPlace(document);
@@ -167,6 +169,10 @@ export function main(): void {
       document.querySelectorAll(".thebe-launch-button").forEach((button) => button.remove());
       if (!powered) power();
     };
+  }
+  if (preparing) {
+    const reload = config.watch ? "this page reloads when they are ready" : "reload the page in a minute";
+    panel.wait(`Preparing this page's Python packages on the server (its requirements): ${reload}`);
   }
   (window as unknown as { livecells: unknown }).livecells = {
     config,

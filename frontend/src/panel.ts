@@ -90,6 +90,15 @@ export class Panel {
     this.statusText.title = `Press Start to run this page's code on ${label}`;
   }
 
+  /** The page cannot start yet (the server is still resolving its packages): say why, and
+   * keep Start disabled until the page reloads. */
+  wait(reason: string): void {
+    this.element.dataset.status = "preparing";
+    this.statusText.textContent = reason;
+    this.statusText.title = reason;
+    this.power.disabled = true;
+  }
+
   /** "Open in Jupyter": the server's own UI, while a kernel there is running. */
   setJupyterLink(url: string | null): void {
     if (url) this.jupyter.href = url;

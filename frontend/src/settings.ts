@@ -4,7 +4,7 @@
 
 import type { PageConfig } from "./config";
 import { button, h } from "./dom";
-import { type Choice, RUNTIME_LABELS } from "./runtimes/factory";
+import { type Choice, runtimeLabel } from "./runtimes/factory";
 import { type Kernelspec, listKernelspecs } from "./runtimes/jupyter";
 import type { RuntimeName } from "./runtimes/runtime";
 
@@ -62,7 +62,7 @@ export class SettingsDialog {
       const radio = h("input", { type: "radio", name: "lc-runtime", value: name });
       radio.addEventListener("change", () => this.showFields());
       this.radios.set(name, radio);
-      list.append(h("label", { className: "lc-runtime-option" }, radio, ` ${RUNTIME_LABELS[name]}`));
+      list.append(h("label", { className: "lc-runtime-option" }, radio, ` ${runtimeLabel(name, config)}`));
     }
     this.url = h("input", { type: "url", className: "lc-server-url", placeholder: "http://localhost:8888/", spellcheck: false });
     this.token = h("input", { type: "password", className: "lc-server-token", autocomplete: "off", placeholder: "token" });

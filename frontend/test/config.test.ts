@@ -3,7 +3,7 @@ import { test } from "node:test";
 
 import { parseConfig } from "../src/config";
 import { buildSpec } from "../src/runtimes/binder";
-import { configuredChoice } from "../src/runtimes/factory";
+import { configuredChoice, runtimeLabel } from "../src/runtimes/factory";
 
 test("a page's config is laid over the defaults", () => {
   const config = parseConfig(JSON.stringify({ runtime: "pyodide", runtimes: ["pyodide"], autoRun: false }));
@@ -52,4 +52,14 @@ test("Binder build specs are BinderHub's, for each provider", () => {
   assert.equal(buildSpec("https://gitlab.com/group/sub/proj.git", "main", "gitlab"), "gitlab/group%2Fsub%2Fproj/main");
   assert.equal(buildSpec("https://example.org/r.git", null, "git"), "git/https%3A%2F%2Fexample.org%2Fr.git/HEAD");
   assert.throws(() => buildSpec("not a repo", null, "github"), /not a GitHub repository: not a repo/);
+});
+
+test("a Binder page served by livecells serve names both runtimes, and others stay plain", () => {
+  const served = parseConfig(JSON.stringify({ runtime: "livecells", runtimes: ["livecells", "server", "binder"], configured: "binder" }));
+  assert.equal(runtimeLabel("livecells", served), "This site's server, for this preview (the site is configured for Binder)");
+  assert.equal(runtimeLabel("binder", served), "Binder (the site's configured runtime)");
+  assert.equal(runtimeLabel("server", served), "A Jupyter Server");
+  const built = parseConfig(JSON.stringify({ runtime: "binder", runtimes: ["binder"] }));
+  assert.equal(built.configured, null);
+  assert.equal(runtimeLabel("binder", built), "Binder");
 });

@@ -1,19 +1,27 @@
 """Project configuration: ``livecells.yml``, or an existing MyST ``myst.yml`` read unchanged.
 
-``project.jupyter`` takes every form MyST documents, with MyST's meaning (``true``, ``false``,
-``'lite'``, ``'binder'``, or an object of ``lite``, ``binder``, ``server``, ``kernelName``,
-``disableSessionSaving``, ``mathjaxUrl``, ``mathjaxConfig``); livecells' own keys live beside it
-under ``project.livecells``. Without any project file, or in a ``livecells.yml`` that does
-not say, execution is on; a ``myst.yml`` without ``jupyter`` keeps it off, as MyST does. A
-page's frontmatter ``jupyter:`` replaces the project's for that
-page, its ``livecells:`` overrides keys one by one. The rest of a ``myst.yml`` is MyST's
-business and is ignored; a wrong key or type under ``jupyter`` or ``livecells`` is a
-:class:`~livecells.errors.ConfigError` that names the file, the key and what is allowed.
+``project.jupyter`` (or its MyST alias ``project.thebe``) takes every form MyST documents, with
+MyST's meaning (mystmd's ``myst-frontmatter`` validators and myst-theme's
+``thebeFrontmatterToOptions``): ``true``, ``'binder'`` and ``{binder: true}`` are Binder on
+mybinder.org building ``project.github`` (else ``executablebooks/thebe-binder-base``) at
+``HEAD``; ``'lite'`` is Pyodide; ``{server: {url, token}}`` that server; in an object, binder
+wins over lite, which wins over server (thebe-react's order); ``{}`` and ``{binder: false}``
+alone are off. The object's keys are MyST's: ``lite``, ``binder``, ``server``, ``kernelName``,
+``sessionName``, ``disableSessionSaving``, ``mathjaxUrl``, ``mathjaxConfig``, ``local``.
+livecells' own keys live beside it under ``project.livecells``. Without any project file, or
+in a ``livecells.yml`` that does not say, execution is on with the context's default runtime
+(the serving kernels under ``livecells serve``, Pyodide in a build); a ``myst.yml`` without
+``jupyter`` keeps it off, as MyST does. A page's frontmatter ``jupyter:`` replaces the
+project's for that page, its ``livecells:`` overrides keys one by one. The rest of a
+``myst.yml`` is MyST's business and is ignored; a wrong key or type under ``jupyter`` or
+``livecells`` is a :class:`~livecells.errors.ConfigError` that names the file, the key and what
+is allowed.
 """
 
 from __future__ import annotations
 
 import glob
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -47,10 +55,16 @@ DEFAULT_BINDER_REPO = "executablebooks/thebe-binder-base"
 (MyST's choice)."""
 
 
+GIT_PROVIDERS = ("git", "github", "gitlab", "gist")
+"""Binder's repository providers whose ``repo`` may default and whose ``ref`` is ``HEAD``
+by default (MyST's ``validateBinderHubOptions``)."""
+GITHUB_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
 @dataclass(frozen=True)
 class Binder:
     repo: str | None = None
-    ref: str | None = None
+    ref: str | None = "HEAD"
     url: str = DEFAULT_BINDER_URL
     provider: str = "github"
 
@@ -67,6 +81,8 @@ class Jupyter:
 
     enabled: bool = False
     runtime: str | None = None
+    lite: bool = False
+    """``lite`` is configured (with or without another runtime winning): Pyodide is offered."""
     kernel_name: str | None = None
     server: Server | None = None
     binder: Binder | None = None
@@ -148,15 +164,22 @@ def _project(root: Path, source: Path, data: dict[str, Any]) -> Project:
         raise ConfigError(f"{name}: project.title: expected a string, got {_show(title)}")
     # Without project.jupyter, a myst.yml means what it means to MyST (off); a livecells.yml
     # exists to make pages live, so it means on.
-    default = name == "livecells.yml"
-    jupyter = parse_jupyter(project.get("jupyter", default), where=f"{name}: project.jupyter")
+    key = "jupyter"
+    if "thebe" in project:
+        if "jupyter" in project:
+            raise ConfigError(
+                f"{name}: project.thebe: the same as project.jupyter (MyST's alias): give one"
+            )
+        key = "thebe"
+    if key not in project and name == "livecells.yml":
+        jupyter = Jupyter(enabled=True)  # the context's default runtime
+    else:
+        jupyter = parse_jupyter(project.get(key), where=f"{name}: project.{key}")
     options = parse_options(project.get("livecells", {}), where=f"{name}: project.livecells")
     toc = None
     if project.get("toc") is not None:
         toc = _toc(root, project["toc"], f"{name}: project.toc")
-    github = project.get("github")
-    if github is not None and not isinstance(github, str):
-        raise ConfigError(f"{name}: project.github: expected a string, got {_show(github)}")
+    github = github_url(project.get("github"), where=f"{name}: project.github")
     return Project(
         root, source, title or _default_title(root), toc, jupyter, options, github=github
     )
@@ -171,13 +194,16 @@ def _default_title(root: Path) -> str:
 
 JUPYTER_KEYS = {
     "lite": "a boolean",
-    "binder": "true or a mapping of repo, ref, url, provider",
+    "binder": "true, false or a mapping of repo, ref, url, provider",
     "server": "a mapping of url, token",
     "kernelName": "a string",
+    "sessionName": "a string",
     "disableSessionSaving": "a boolean",
     "mathjaxUrl": "a string",
     "mathjaxConfig": "a string",
+    "local": "any value (MyST's development server setting; livecells serve's kernels play it)",
 }
+"""The keys of MyST's object form (``THEBE_KEYS`` in myst-frontmatter), each what it takes."""
 
 
 def parse_jupyter(value: object, *, where: str) -> Jupyter:
@@ -185,35 +211,39 @@ def parse_jupyter(value: object, *, where: str) -> Jupyter:
     ``"myst.yml: project.jupyter"``."""
     if value is None or value is False:
         return Jupyter(enabled=False)
-    if value is True:
-        return Jupyter(enabled=True)
-    if value == "lite":
-        return Jupyter(enabled=True, runtime="pyodide")
-    if value == "binder":
+    if value is True or value == "binder":
         return Jupyter(enabled=True, runtime="binder", binder=Binder())
+    if value == "lite":
+        return Jupyter(enabled=True, runtime="pyodide", lite=True)
     if not isinstance(value, dict):
         raise ConfigError(
             f"{where}: expected true, false, 'lite', 'binder' or a mapping of "
             f"{', '.join(JUPYTER_KEYS)}; got {_show(value)}"
         )
     _check_keys(value, JUPYTER_KEYS, where)
-    lite = _typed(value, "lite", bool, where)
+    lite = bool(_typed(value, "lite", bool, where))
     kernel_name = _typed(value, "kernelName", str, where)
+    _typed(value, "sessionName", str, where)
     disable_saving = _typed(value, "disableSessionSaving", bool, where)
     mathjax_url = _typed(value, "mathjaxUrl", str, where)
     mathjax_config = _typed(value, "mathjaxConfig", str, where)
-    binder = _binder(value.get("binder"), f"{where}.binder") if "binder" in value else None
+    binder = _binder(value.get("binder"), f"{where}.binder")
     server = _server(value["server"], f"{where}.server") if "server" in value else None
+    # myst-theme's order: useBinder, else useJupyterLite, else the server.
     runtime = None
-    if server is not None:
-        runtime = "server"
+    if binder is not None:
+        runtime = "binder"
     elif lite:
         runtime = "pyodide"
-    elif binder is not None:
-        runtime = "binder"
+    elif server is not None:
+        runtime = "server"
+    settings = {k: v for k, v in value.items() if k not in ("binder", "local") or v}
+    if not settings:  # MyST drops an empty object ({}, {binder: false}): no execution
+        return Jupyter(enabled=False)
     return Jupyter(
         enabled=True,
         runtime=runtime,
+        lite=lite,
         kernel_name=kernel_name,
         server=server,
         binder=binder,
@@ -224,30 +254,68 @@ def parse_jupyter(value: object, *, where: str) -> Jupyter:
 
 
 def _binder(value: object, where: str) -> Binder | None:
+    """MyST's ``validateBinderHubOptions``: the defaults filled in, ``repo`` an ``owner/name``
+    or a URL for git-like providers (it defaults later, to ``project.github``), any non-empty
+    string for a custom provider (then required, and ``ref`` defaults to ``''``)."""
     if value is False or value is None:
         return None
     if value is True:
         return Binder()
     if not isinstance(value, dict):
-        raise ConfigError(f"{where}: expected true or a mapping of repo, ref, url, provider")
-    keys = {"repo": "a string", "ref": "a string", "url": "a string", "provider": "a string"}
+        raise ConfigError(
+            f"{where}: expected true, false or a mapping of repo, ref, url, provider; "
+            f"got {_show(value)}"
+        )
+    keys = {"repo": "a string", "ref": "a string", "url": "a URL", "provider": "a string"}
     _check_keys(value, keys, where)
-    return Binder(
-        repo=_typed(value, "repo", str, where),
-        ref=_typed(value, "ref", str, where),
-        url=_typed(value, "url", str, where) or DEFAULT_BINDER_URL,
-        provider=_typed(value, "provider", str, where) or "github",
-    )
+    repo = _typed(value, "repo", str, where) or None
+    ref = _typed(value, "ref", str, where) or None
+    url = _typed(value, "url", str, where) or DEFAULT_BINDER_URL
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{where}.url: expected the BinderHub's http(s) URL, got {_show(url)}")
+    provider = _typed(value, "provider", str, where) or "github"
+    if provider.lower() in GIT_PROVIDERS:
+        if repo is not None and not (
+            GITHUB_REPO.match(repo) or repo.startswith(("http://", "https://"))
+        ):
+            raise ConfigError(
+                f"{where}.repo: expected owner/name or the repository's URL, got {_show(repo)}"
+            )
+        return Binder(repo, ref or "HEAD", url, provider)
+    if repo is None:
+        raise ConfigError(
+            f"{where}.repo: required with provider {provider!r}: what the BinderHub builds"
+        )
+    return Binder(repo, ref or "", url, provider)
 
 
 def _server(value: object, where: str) -> Server:
+    """MyST requires both ``url`` (an http(s) URL) and ``token``; livecells lets the token be
+    empty, for a server started without one."""
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: expected a mapping of url, token; got {_show(value)}")
     _check_keys(value, {"url": "a string", "token": "a string"}, where)
     url = _typed(value, "url", str, where)
     if not url:
         raise ConfigError(f"{where}.url: required: the Jupyter Server's base URL")
-    return Server(url if url.endswith("/") else url + "/", _typed(value, "token", str, where))
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{where}.url: expected an http(s) URL, got {_show(url)}")
+    token = _typed(value, "token", str, where)
+    if token is None:
+        raise ConfigError(
+            f"{where}.token: required (as MyST): the server's token, or '' for a server "
+            "started without one"
+        )
+    return Server(url if url.endswith("/") else url + "/", token or None)
+
+
+def github_url(value: object, *, where: str) -> str | None:
+    """``github`` as MyST keeps it: ``owner/name`` becomes ``https://github.com/owner/name``."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: expected owner/name or a GitHub URL, got {_show(value)}")
+    return f"https://github.com/{value}" if GITHUB_REPO.match(value) else value
 
 
 # -- project.livecells ----------------------------------------------------------------------
@@ -265,6 +333,7 @@ OPTION_KEYS = {
     + ", ".join(["indexURL", "timeoutMs", "autoloadImports", "figureFormats", "preload"]),
     "execute": "true, false, or a mapping of allow_errors, timeout, cache",
     "files": "a mapping of include, exclude, maxBytes (project config only)",
+    "wheelsTimeout": "a positive number of seconds: how long resolving Pyodide wheels may take",
 }
 EXECUTE_KEYS = {
     "allow_errors": "a boolean: a cell that raises does not fail the build (default false)",
@@ -313,6 +382,12 @@ def parse_options(value: object, *, where: str) -> dict[str, Any]:
         _execute(value["execute"], f"{where}.execute")
     if value.get("files") is not None:
         _files(value["files"], f"{where}.files")
+    bound = value.get("wheelsTimeout")
+    if bound is not None and (
+        isinstance(bound, bool) or not isinstance(bound, int | float) or bound <= 0
+    ):
+        expected = OPTION_KEYS["wheelsTimeout"]
+        raise ConfigError(f"{where}.wheelsTimeout: expected {expected}, got {_show(bound)}")
     runtimes = value.get("runtimes")
     if runtimes is not None and not (
         isinstance(runtimes, list) and all(item in PAGE_RUNTIMES for item in runtimes)
@@ -452,11 +527,18 @@ def page_settings(
     project: Project, frontmatter: Mapping[str, Any], *, page: str
 ) -> tuple[Jupyter, dict[str, Any]]:
     """The page's effective ``jupyter`` settings and livecells options (MyST: a frontmatter
-    ``jupyter`` replaces the project's, except ``true``, which keeps them switched on)."""
+    ``jupyter`` replaces the project's, except ``true``, which keeps the project's switched on,
+    or means Binder when the project has none). A ``kernelspec`` inside the frontmatter's
+    ``jupyter`` (jupytext's place for it) is the page's kernelspec, not a setting."""
     jupyter = project.jupyter
     if "jupyter" in frontmatter:
         value = frontmatter["jupyter"]
-        if value is True:
+        if isinstance(value, dict) and ("kernelspec" in value or "jupytext" in value):
+            value = {k: v for k, v in value.items() if k not in ("kernelspec", "jupytext")}
+            value = value or None
+        if value is None:
+            pass
+        elif value is True and project.jupyter.enabled:
             jupyter = replace(project.jupyter, enabled=True)
         else:
             jupyter = parse_jupyter(value, where=f"{page}: jupyter")
@@ -468,8 +550,7 @@ def page_settings(
             "it applies to a whole folder of pages"
         )
     options.update(overrides)
-    github = frontmatter.get("github")
-    github = github if isinstance(github, str) else project.github
+    github = github_url(frontmatter.get("github"), where=f"{page}: github") or project.github
     chosen = options.get("runtime") or jupyter.runtime
     if jupyter.binder is not None or (jupyter.enabled and chosen == "binder"):
         jupyter = replace(jupyter, binder=binder_with_repo(jupyter.binder or Binder(), github))
@@ -481,9 +562,7 @@ def binder_with_repo(binder: Binder, github: str | None) -> Binder:
     else ``executablebooks/thebe-binder-base``, on GitHub."""
     if binder.repo:
         return binder
-    if github:
-        return replace(binder, repo=github, provider="github")
-    return replace(binder, repo=DEFAULT_BINDER_REPO, provider="github")
+    return replace(binder, repo=github or DEFAULT_BINDER_REPO)
 
 
 # -- helpers ------------------------------------------------------------------------------

@@ -234,6 +234,18 @@ def _read_myst(path: Path, text: str) -> NotebookNode:
     frontmatter, body, error = split_frontmatter(text)
     if error:
         raise NotebookError(f"{path}: {error}")
+    nested = frontmatter.get("jupyter")
+    if isinstance(nested, dict):  # jupytext's own place for them; mystmd unnests it too
+        for key in JUPYTEXT_KEYS:
+            if key in nested and key not in frontmatter:
+                frontmatter[key] = nested[key]
+        rest = {k: v for k, v in nested.items() if k not in JUPYTEXT_KEYS}
+        if rest:
+            frontmatter["jupyter"] = rest
+        else:
+            del frontmatter["jupyter"]
+    if "kernelspec" in frontmatter:
+        frontmatter["kernelspec"] = _kernelspec(path, frontmatter["kernelspec"])
     header = {key: frontmatter[key] for key in JUPYTEXT_KEYS if key in frontmatter}
     if header:
         body = f"---\n{yaml.safe_dump(header, sort_keys=False)}---\n{body}"
@@ -249,6 +261,43 @@ def _read_myst(path: Path, text: str) -> NotebookNode:
     rest = {key: value for key, value in frontmatter.items() if key not in JUPYTEXT_KEYS}
     notebook.metadata.update(json.loads(json.dumps(rest, default=str)))
     return notebook
+
+
+KERNELSPEC_KEYS = ("name", "display_name", "language", "argv", "env")
+
+
+def _kernelspec(path: Path, value: object) -> dict[str, Any]:
+    """A frontmatter ``kernelspec`` as mystmd's ``validateKernelSpec`` takes it: ``name``
+    defaults to ``python3`` and ``display_name`` to ``"{name} Kernel"`` (MyST-NB and mystmd
+    accept a kernelspec without them; nbformat requires both); a wrong type is one line naming
+    the file and the key."""
+    if not isinstance(value, dict):
+        raise NotebookError(
+            f"{path}: kernelspec: expected a mapping of {', '.join(KERNELSPEC_KEYS)}, "
+            f"e.g. {{name: python3}}; got {_show(value)}"
+        )
+    spec = dict(value)
+    for key in ("name", "display_name", "language"):
+        if key in spec and not isinstance(spec[key], str):
+            raise NotebookError(
+                f"{path}: kernelspec.{key}: expected a string, got {_show(spec[key])}"
+            )
+    argv = spec.get("argv")
+    if argv is not None and not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
+        raise NotebookError(
+            f"{path}: kernelspec.argv: expected a list of strings, got {_show(argv)}"
+        )
+    env = spec.get("env")
+    if env is not None and not isinstance(env, dict):
+        raise NotebookError(f"{path}: kernelspec.env: expected a mapping, got {_show(env)}")
+    spec.setdefault("name", "python3")
+    spec.setdefault("display_name", f"{spec['name']} Kernel")
+    return spec
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def split_frontmatter(text: str) -> tuple[dict[str, Any], str, str | None]:

@@ -93,6 +93,9 @@ class PyodideSettings:
     snapshot: bool = True
     files_url: str | None = field(default=None, metadata={"json": "filesURL"})
     """The listing of the files beside the page (:mod:`livecells.pagefiles`)."""
+    preparing: bool = False
+    """``livecells serve`` is still resolving the page's wheels: the page says so, and
+    reloads once they are ready."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,9 @@ class PageConfig:
     runtime: str | None = None
     runtimes: tuple[str, ...] = ()
     """Those a reader may switch to, ``runtime`` first."""
+    configured: str | None = None
+    """The runtime the project configures, when the page starts on another here: ``livecells
+    serve`` starts a Binder page (MyST's ``jupyter: true``) on its own kernels, and says so."""
     kernel_name: str = "python3"
     base_url: str = "/"
     server: ServerSettings | None = None
@@ -158,17 +164,24 @@ def page_config(
 ) -> PageConfig:
     """A page's config from its effective ``jupyter`` settings and livecells options.
 
-    ``runtime`` (``livecells.runtime``) overrides what ``jupyter`` chose; the page's own
-    kernelspec ``kernel_name`` is used unless ``kernelName`` is configured. ``runtimes``
-    (``livecells.runtimes``) are those the reader may switch to; by default the chosen one,
-    then every other that can run the page: the serving livecells (when served), Pyodide (for
-    Python), the configured Jupyter Server, and Binder when a repository is configured. A
-    server of the reader's own (``server`` with none configured, or another than the one
+    ``default_runtime`` is the context's: ``livecells`` under ``livecells serve`` (which then
+    also starts Binder pages on its own kernels, offering Binder beside them), else what a page
+    that configures no runtime uses. ``runtime`` (``livecells.runtime``) overrides both; the
+    page's own kernelspec ``kernel_name`` is used unless ``kernelName`` is configured.
+    ``runtimes`` (``livecells.runtimes``) are those the reader may switch to; by default the
+    chosen one, then every other the configuration asks for: the serving livecells (when
+    served), Pyodide (for Python, when ``lite`` is configured or no runtime is), a Jupyter
+    Server the reader names, and Binder when a repository is configured. Pyodide is not
+    offered beside a Binder or server page unasked: their ``requirements.txt`` describes the
+    Binder image or the server, not wheels for the browser.
+    A server of the reader's own (``server`` with none configured, or another than the one
     configured) only with ``allow_reader_server`` (``livecells.allowReaderServer``).
     """
-    chosen = None
+    chosen = configured = None
     if jupyter.enabled:
         chosen = runtime or jupyter.runtime or default_runtime
+        if runtime is None and default_runtime == "livecells" and chosen == "binder":
+            chosen, configured = "livecells", "binder"
     math = MathSettings()
     if jupyter.mathjax_url:
         math = MathSettings("mathjax", jupyter.mathjax_url, jupyter.mathjax_config)
@@ -176,11 +189,12 @@ def page_config(
     if binder is not None:
         binder = binder_with_repo(binder, None)
     if runtimes is None:
+        pyodide = jupyter.lite or jupyter.runtime is None or chosen == "pyodide"
         runtimes = [
             name
             for name in PAGE_RUNTIMES
             if (name == "livecells" and default_runtime == "livecells")
-            or (name == "pyodide" and language.lower() == "python")
+            or (name == "pyodide" and language.lower() == "python" and pyodide)
             or name == "server"
             or (name == "binder" and binder is not None and binder.repo)
         ]
@@ -191,6 +205,7 @@ def page_config(
     return PageConfig(
         runtime=chosen,
         runtimes=tuple(offered) if chosen else (),
+        configured=configured,
         kernel_name=jupyter.kernel_name or kernel_name or "python3",
         server=ServerSettings(jupyter.server.url, jupyter.server.token) if jupyter.server else None,
         binder=BinderSettings(binder.repo, binder.ref, binder.url, binder.provider)

@@ -36,7 +36,13 @@ from livecells.pagefiles import PageFiles
 from livecells.pages import Page, find_pages, page_url, read_page
 from livecells.render import render_page, title_text
 from livecells.site_execution import Execution, execute_pages, execute_requested
-from livecells.wheels import LOCK_NAME, client_requirement, fetch_wheels, read_requirements
+from livecells.wheels import (
+    DEFAULT_TIMEOUT,
+    LOCK_NAME,
+    client_requirement,
+    fetch_wheels,
+    read_requirements,
+)
 
 if TYPE_CHECKING:
     from livecells.batch import BatchOptions
@@ -74,9 +80,11 @@ class _Cached:
 class Site:
     """The pages under ``root`` with the project's configuration.
 
-    ``default_runtime`` is what ``jupyter: true`` means here: ``livecells`` when served (the
-    server's own kernels), ``pyodide`` for a static build. ``served`` is what a serving
-    ``livecells serve`` adds to every page's config.
+    ``default_runtime`` is the runtime of pages whose configuration chooses none (no project
+    file, or a ``livecells.yml`` without ``jupyter``): ``livecells`` when served (the server's
+    own kernels, which then also run Binder pages, MyST's ``jupyter: true``), ``pyodide`` for
+    a static build. ``served`` is what a serving ``livecells serve`` adds to every page's
+    config.
     """
 
     def __init__(
@@ -99,6 +107,8 @@ class Site:
         """True once the site's wheels and their lock file are under ``_livecells/wheels/``."""
         self.files = PageFiles(self.root)
         """The files Pyodide pages may read (their folders' listings)."""
+        self.wheels_preparing = False
+        """True while ``livecells serve`` resolves them: pages that need them say so."""
         self._cache: dict[Path, _Cached] = {}
         self._project_stamp: tuple[float, ...] | None = None
         self._project: Project | None = None
@@ -220,6 +230,8 @@ class Site:
             if self.wheels:
                 lock = f"{root_url}{ASSETS}/wheels/{LOCK_NAME}"
                 pyodide = replace(pyodide, lock_file_url=lock)
+            elif self.wheels_preparing and wanted:
+                pyodide = replace(pyodide, preparing=True)
             config = replace(config, pyodide=pyodide)
         if self.served is not None:
             config = served(config, self.served, path=path.as_posix())
@@ -271,18 +283,20 @@ class Site:
             config = replace(config, runtimes=tuple(n for n in config.runtimes if n in allowed))
         return config
 
-    def requirements(self, path: Path, options: Mapping[str, Any]) -> list[str]:
+    def requirements(self, path: Path, options: Mapping[str, Any]) -> dict[str, str]:
         """What a Pyodide page installs: ``livecells.packages`` and the ``requirements.txt``
-        beside the page."""
-        wanted = list(options.get("packages") or [])
+        beside the page, each with where it was asked for."""
+        wanted = dict.fromkeys(options.get("packages") or [], "livecells.packages")
         beside = self.root / path.parent / "requirements.txt"
         if beside.is_file():
-            wanted += read_requirements(beside)
+            where = beside.relative_to(self.root).as_posix()
+            wanted.update({r: where for r in read_requirements(beside) if r not in wanted})
         return wanted
 
-    def pyodide_requirements(self) -> list[str]:
-        """Every requirement of every Pyodide page (what a build fetches wheels for)."""
-        found: list[str] = []
+    def pyodide_requirements(self) -> dict[str, str]:
+        """Every requirement of every page that offers Pyodide (what a build fetches wheels
+        for), each with the file that asked for it; Binder and server pages ask for none."""
+        found: dict[str, str] = {}
         for path in self.pages():
             try:
                 page = self.read(path)
@@ -292,7 +306,8 @@ class Site:
             except (ConfigError, NotebookError):
                 continue  # reported when the page is rendered
             if self._config(page, jupyter, options).offers("pyodide"):
-                found += [r for r in self.requirements(path, options) if r not in found]
+                for requirement, where in self.requirements(path, options).items():
+                    found.setdefault(requirement, where)
         return found
 
     def _link(self, path: Path | None, root_url: str) -> dict[str, str] | None:
@@ -416,7 +431,12 @@ def _build(
         built.problems += built.execution.problems
     requirements = site.pyodide_requirements()
     if requirements:
-        wheels = fetch_wheels(requirements, output / ASSETS / "wheels")
+        wheels = fetch_wheels(
+            list(requirements),
+            output / ASSETS / "wheels",
+            timeout=site.project.options.get("wheelsTimeout", DEFAULT_TIMEOUT),
+            sources=requirements,
+        )
         built.problems += wheels.problems
         site.wheels = True
     for path in find_pages(root):

@@ -6,6 +6,12 @@ and its dependency ``packaging``, and describe them in a ``pyodide-lock.json`` o
 Pyodide then loads them from the site's own files: ``loadPackage``, ``micropip.install`` and
 import autoloading all find them there, with the sha256 the lock file records. A package that
 has no pure-Python wheel (it has compiled code) is reported at build time, naming it.
+
+Resolving is bounded in time (``livecells.wheelsTimeout``, default
+:data:`DEFAULT_TIMEOUT` seconds): a ``requirements.txt`` written for Binder or a server can
+send pip backtracking through every version of a package for many minutes (one real docs site:
+347 s, then a failure). Past the bound pip is stopped and the problem names the requirement,
+the file that asked for it and what to do.
 """
 
 from __future__ import annotations
@@ -16,8 +22,9 @@ import json
 import os
 import subprocess
 import sys
+import time
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,10 +34,21 @@ from packaging.utils import canonicalize_name
 from livecells.assets import STATIC_DIR
 from livecells.errors import ConfigError
 
-__all__ = ["Wheels", "client_requirement", "fetch_wheels", "read_requirements", "write_lock"]
+__all__ = [
+    "Wheels",
+    "cache_directory",
+    "client_requirement",
+    "fetch_wheels",
+    "read_requirements",
+    "write_lock",
+]
 
 PYODIDE_DIR = STATIC_DIR / "pyodide"
 LOCK_NAME = "pyodide-lock.json"
+COMPLETE = ".complete"
+"""Marks a cached folder whose every requirement was resolved (a timed-out one is redone)."""
+DEFAULT_TIMEOUT = 120.0
+"""Seconds resolving a site's wheels may take (``livecells.wheelsTimeout``)."""
 
 
 def pyodide_info() -> dict[str, str]:
@@ -107,21 +125,39 @@ def default_cache() -> Path:
     return Path(base) / "livecells" / "wheels"
 
 
-def fetch_wheels(requirements: list[str], directory: Path | None = None) -> Wheels:
+def cache_directory(requirements: Sequence[str]) -> Path:
+    """The cache folder of one set of requirements (for this Pyodide)."""
+    info = pyodide_info()
+    wanted = [f"micropip=={info['micropip']}", f"packaging=={info['packaging']}", *requirements]
+    key = hashlib.sha256(json.dumps([info["version"], *sorted(wanted)]).encode()).hexdigest()
+    return default_cache() / key[:16]
+
+
+def fetch_wheels(
+    requirements: Sequence[str],
+    directory: Path | None = None,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    sources: Mapping[str, str] | None = None,
+) -> Wheels:
     """Download pure-Python wheels for ``requirements`` (and their dependencies), micropip and
-    packaging into ``directory`` (default: a cache folder per set of requirements, reused while
-    its lock file exists) and write its lock file. A requirement without a pure-Python wheel
-    is left out and named in ``problems``; micropip and packaging are needed."""
+    packaging into ``directory`` (default: :func:`cache_directory`, reused once complete) and
+    write its lock file. A requirement without a pure-Python wheel is left out and named in
+    ``problems``; micropip and packaging are needed. Past ``timeout`` seconds in all, pip is
+    stopped and the requirement it was on is named in ``problems`` with ``sources[requirement]``
+    (the file that asked for it); the lock file lists what was fetched by then."""
     info = pyodide_info()
     wanted = [f"micropip=={info['micropip']}", f"packaging=={info['packaging']}", *requirements]
     if directory is None:
-        key = hashlib.sha256(json.dumps([info["version"], *sorted(wanted)]).encode()).hexdigest()
-        directory = default_cache() / key[:16]
-        if (directory / LOCK_NAME).is_file():
+        directory = cache_directory(requirements)
+        if (directory / COMPLETE).is_file() and (directory / LOCK_NAME).is_file():
             return Wheels(directory, directory / LOCK_NAME)
     directory.mkdir(parents=True, exist_ok=True)
+    (directory / COMPLETE).unlink(missing_ok=True)
     python = ".".join(info["python"].split(".")[:2])
     problems = []
+    timed_out = False
+    deadline = time.monotonic() + timeout
     # One requirement at a time, so that a failure names its requirement; pip's cache makes
     # the dependencies they share cheap.
     for requirement in wanted:
@@ -131,7 +167,23 @@ def fetch_wheels(requirements: list[str], directory: Path | None = None) -> Whee
             "--implementation", "py", "--python-version", python,
             "--dest", str(directory), requirement,
         ]  # fmt: skip
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        left = deadline - time.monotonic()
+        try:
+            if left <= 0:
+                raise subprocess.TimeoutExpired(command, timeout)
+            done = subprocess.run(
+                command, capture_output=True, text=True, check=False, timeout=left
+            )
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            source = (sources or {}).get(requirement, "livecells.packages")
+            problems.append(
+                f"{source}: resolving {requirement!r} for Pyodide took more than {timeout:g} s "
+                "(pip may be backtracking through its versions) and was stopped: pin exact "
+                "versions (name==1.2.3) there, give livecells.wheelsTimeout more seconds, or "
+                "leave Pyodide out of the page's runtimes (livecells.runtimes)"
+            )
+            break
         if done.returncode != 0:
             reason = [line for line in done.stderr.splitlines() if line.startswith("ERROR")]
             if requirement in wanted[:2]:
@@ -146,6 +198,8 @@ def fetch_wheels(requirements: list[str], directory: Path | None = None) -> Whee
                 "further pyodide.indexURL, where the page will look for it"
             )
     lock = write_lock(directory, info)
+    if not timed_out:
+        (directory / COMPLETE).touch()
     return Wheels(directory, lock, tuple(problems))
 
 

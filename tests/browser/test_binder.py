@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -170,3 +171,33 @@ def test_a_failed_bash_command_says_its_exit_status(page: Page, site_url: str) -
     run_first_cell(page, re.compile(r"42 from \S*bash"))
     error = page.locator(".lc-cell").nth(1).locator(".lc-error")
     expect(error).to_have_text("The command failed (exit status 2)", timeout=30_000)
+
+
+def test_a_project_configured_as_myst_configures_binder_runs_there(
+    browser: Browser, hub: StandInBinderHub, tmp_path: Path
+) -> None:
+    """MyST's project-wide form (``jupyter.binder`` with only the BinderHub's URL, the
+    repository from ``project.github`` at ``HEAD``): the built page runs on Binder, and the
+    ``requirements.txt`` beside it (the Binder image's) is not resolved as Pyodide wheels."""
+    source = tmp_path / "book"
+    source.mkdir()
+    (source / "myst.yml").write_text(
+        f"version: 1\nproject:\n  github: owner/myst-book\n  jupyter:\n    binder:\n"
+        f"      url: '{hub.url}'\n"
+    )
+    (source / "page.md").write_text(
+        "---\nkernelspec: {name: python3}\n---\n```{code-cell} python\nprint(6 * 7)\n```\n"
+    )
+    (source / "requirements.txt").write_text("no-such-package-for-pyodide==0.0.1\n")
+    output = tmp_path / "site"
+    assert build(source, output).problems == []
+    assert not (output / "_livecells" / "wheels").exists()
+    context = browser.new_context()
+    try:
+        with serve_static(output, isolated=False) as url:
+            page = context.new_page()
+            page.goto(url + "page.html")
+            run_first_cell(page, "42")
+        assert hub.launches.count("github/owner/myst-book/HEAD") == 1
+    finally:
+        context.close()

@@ -27,6 +27,8 @@ from tests.conftest import start_jupyter_server, start_livecells_serve
 from livecells.site import build
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
+TITLE = "  title: livecells examples\n"
+"""The line of examples/livecells.yml after which a test adds its settings."""
 ARTIFACTS = (
     Path(os.environ.get("LIVECELLS_ARTIFACTS") or Path(__file__).parents[1] / "artifacts")
     / "screenshots"
@@ -56,14 +58,15 @@ class Reader:
     expected: dict[tuple[str, int], str] = field(default_factory=dict)
 
 
-def book_copy(root: Path, jupyter: object = True, livecells: object = None) -> Path:
+def book_copy(root: Path, jupyter: object = None, livecells: object = None) -> Path:
     """The example book, with ``project.jupyter`` and ``project.livecells`` as given."""
     shutil.copytree(EXAMPLES, root, dirs_exist_ok=True)
-    config = (root / "livecells.yml").read_text()
-    settings = f"  jupyter: {json.dumps(jupyter)}\n"
+    settings = f"  jupyter: {json.dumps(jupyter)}\n" if jupyter is not None else ""
     if livecells is not None:
         settings += f"  livecells: {json.dumps(livecells)}\n"
-    (root / "livecells.yml").write_text(config.replace("  jupyter: true\n", settings))
+    if settings:
+        config = (root / "livecells.yml").read_text()
+        (root / "livecells.yml").write_text(config.replace(TITLE, f"{TITLE}{settings}"))
     return root
 
 

@@ -34,6 +34,17 @@ export const RUNTIME_LABELS: Record<RuntimeName, string> = {
   pyodide: "Pyodide (in this browser)",
 };
 
+/** A runtime's name as the panel and the settings show it on this page: where `livecells
+ * serve` starts a Binder page on its own kernels, both say which one the site configures. */
+export function runtimeLabel(name: RuntimeName, config: Pick<PageConfig, "runtime" | "configured">): string {
+  const label = RUNTIME_LABELS[name];
+  const configured = config.configured;
+  if (!configured || configured === config.runtime) return label;
+  if (name === configured) return `${label} (the site's configured runtime)`;
+  if (name === config.runtime) return `${label}, for this preview (the site is configured for ${RUNTIME_LABELS[configured]})`;
+  return label;
+}
+
 /** The page's own choice. */
 export function configuredChoice(config: PageConfig): Choice | null {
   if (!config.runtime) return null;

@@ -42,7 +42,7 @@ from livecells.server.public import (
 from livecells.server.websocket import NoDelayGatewayWebsocketConnection
 from livecells.site import ASSETS, Site
 from livecells.sphinx.built import is_built_html
-from livecells.wheels import fetch_wheels
+from livecells.wheels import DEFAULT_TIMEOUT, fetch_wheels
 
 __all__ = ["LivecellsApp"]
 
@@ -77,7 +77,7 @@ class LivecellsApp(ExtensionApp):
     directory = Unicode(
         "", config=True, help="The folder to serve (default: the server's root_dir)."
     )
-    wheels_dir: Path | None = None
+    wheels: WheelsPreparation
 
     auto_run = Bool(
         None, allow_none=True, config=True, help="Override the project's autoRun for every page."
@@ -163,8 +163,13 @@ class LivecellsApp(ExtensionApp):
             self.settings["kernel_websocket_connection_class"] = public
         elif gateway:
             self.settings["kernel_websocket_connection_class"] = NoDelayGatewayWebsocketConnection
+        self.wheels = WheelsPreparation(site, self.log)
+        self.settings["livecells_wheels"] = self.wheels
         if self.settings["livecells_built"] is None:
-            self.wheels_dir = self._prepare_wheels(site)
+            # Resolved once the server listens, never before: pip may take minutes.
+            IOLoop.current().add_callback(self.wheels.run)
+        else:  # a built folder ships its own wheels
+            self.wheels.skip()
 
     def _allow_origins(self) -> None:
         """CORS with credentials for exactly the ``--allow-origin`` sites (see
@@ -195,31 +200,13 @@ class LivecellsApp(ExtensionApp):
         if http is not None and self.body_timeout > 0:
             http.conn_params.body_timeout = self.body_timeout
 
-    def _prepare_wheels(self, site: Site) -> Path | None:
-        """Pages on the Pyodide runtime get their packages' wheels, as a build would ship
-        them (fetched once into the cache); a failure leaves those pages without them."""
-        try:
-            requirements = site.pyodide_requirements()
-            if not requirements:
-                return None
-            wheels = fetch_wheels(requirements)
-        except ConfigError as exc:
-            self.log.warning("livecells: Pyodide pages will lack their packages: %s", exc)
-            return None
-        for problem in wheels.problems:
-            self.log.warning("livecells: %s", problem)
-        site.wheels = True
-        return wheels.directory
-
     def initialize_handlers(self) -> None:
-        if self.wheels_dir is not None:
-            wheels = {"path": str(self.wheels_dir)}
-            self.handlers.append((rf"/livecells/{ASSETS}/wheels/(.*)", AssetHandler, wheels))
         if self.public:
             # Ahead of jupyter_server's own: visitors see only their own sessions and kernels.
             self.handlers.extend(service.HANDLERS)
         self.handlers.extend(
             [
+                (rf"/livecells/{ASSETS}/wheels/(.*)", WheelsHandler, {"wheels": self.wheels}),
                 (rf"/livecells/{ASSETS}/{FILES_DIR}/(.*){LISTING}", FilesHandler),
                 (rf"/livecells/{ASSETS}/(.*)", AssetHandler, {"path": str(STATIC_DIR)}),
                 *([] if self.public else [(r"/livecells/api/changes", ChangesHandler)]),
@@ -359,6 +346,76 @@ class AssetHandler(web.StaticFileHandler):
         self.set_header("Cache-Control", "no-cache")
 
 
+class WheelsPreparation:
+    """The wheels of the site's Pyodide pages, resolved in the background once ``livecells
+    serve`` listens (fetched once into the cache): meanwhile the pages that need them say they
+    are preparing, and reload when they are ready (:class:`ChangesHandler`); a failure, or
+    ``livecells.wheelsTimeout`` exceeded, is logged naming the file and leaves those pages
+    without them."""
+
+    def __init__(self, site: Site, log: Any) -> None:
+        self.site = site
+        self.log = log
+        self.directory: Path | None = None
+        self.done = asyncio.Event()
+        site.wheels_preparing = True
+
+    def skip(self) -> None:
+        """Nothing to resolve (a built folder ships its own wheels)."""
+        self.site.wheels_preparing = False
+        self.done.set()
+
+    async def run(self) -> None:
+        try:
+            self.directory = await asyncio.to_thread(self._resolve)
+        finally:
+            self.site.wheels = self.directory is not None
+            self.site.wheels_preparing = False
+            self.done.set()
+
+    def _resolve(self) -> Path | None:
+        try:
+            requirements = self.site.pyodide_requirements()
+            if not requirements:
+                return None
+            self.log.info("livecells: resolving the Pyodide pages' wheels in the background")
+            wheels = fetch_wheels(
+                list(requirements),
+                timeout=self.site.project.options.get("wheelsTimeout", DEFAULT_TIMEOUT),
+                sources=requirements,
+            )
+        except ConfigError as exc:
+            self.log.warning("livecells: Pyodide pages will lack their packages: %s", exc)
+            return None
+        for problem in wheels.problems:
+            self.log.warning("livecells: %s", problem)
+        return wheels.directory
+
+
+class WheelsHandler(web.RequestHandler):
+    """The resolved wheels and their lock file (public, as in a built site; 404 until they
+    are ready)."""
+
+    def initialize(self, wheels: WheelsPreparation) -> None:
+        self.wheels = wheels
+
+    def get(self, path: str) -> None:
+        if self.wheels.directory is None:
+            raise web.HTTPError(404)
+        root = self.wheels.directory.resolve()
+        target = (root / path).resolve()
+        if not target.is_relative_to(root) or not target.is_file():
+            raise web.HTTPError(404)
+        kind, _ = mimetypes.guess_type(target.name)
+        self.set_header("Content-Type", kind or "application/octet-stream")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Cross-Origin-Resource-Policy", "same-origin")
+        self.set_header("Cache-Control", "no-cache")
+        for name, value in ISOLATION_HEADERS.items():
+            self.set_header(name, value)
+        self.finish(target.read_bytes())
+
+
 class ChangesHandler(_SiteHandler):
     """Server-sent events: ``changed`` once mystmd rewrote the page's AST (or the project's
     config changed)."""
@@ -381,12 +438,15 @@ class ChangesHandler(_SiteHandler):
 
         self.set_header("Content-Type", "text/event-stream")
         self.set_header("Cache-Control", "no-store")
+        wheels: WheelsPreparation = self.settings["livecells_wheels"]
+        preparing = not wheels.done.is_set()
         before = stamps()
         self.write(": watching\n\n")
         await self.flush()
         for beat in itertools.count(1):
             await asyncio.sleep(WATCH_INTERVAL)
-            if stamps() != before:
+            ready = preparing and wheels.done.is_set()  # a page that said "preparing" reloads
+            if ready or stamps() != before:
                 self.write("event: changed\ndata: {}\n\n")
                 await self.flush()  # raises StreamClosedError once the reader left
                 return
