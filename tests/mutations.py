@@ -71,6 +71,8 @@ MUTATIONS = [
         'part !== "" && !part.startsWith(".")',
         'part !== ""',
         ("tests/test_frontend.py::test_the_client_unit_tests_pass",),
+    ),
+    Mutation(
         "sandbox: every hidden folder is a writable tmpfs (RAM a visitor may fill)",
         "src/livecells/server/sandbox.py",
         "            if folder not in writable:\n",
@@ -177,6 +179,8 @@ MUTATIONS = [
             "tests/server/test_sandbox.py::"
             "test_without_bwrap_public_serving_refuses_to_start_and_says_how",
         ),
+    ),
+    Mutation(
         "sphinx: an unknown livecells_jupyter key is accepted",
         "src/livecells/sphinx/settings.py",
         "            if key not in LIVECELLS_JUPYTER_KEYS:",
