@@ -3,7 +3,7 @@
 ``python tests/mutations.py [WORD...]`` copies the repository to a temporary folder, and for
 each break below (or those whose name has one of the WORDs) applies it to the copy, runs the
 tests that should catch it (a fast subset, not the whole suite), and counts it killed when they
-fail. It prints one line per break and the kill rate, and exits 1 when a break survived (or
+fail; two workers, each in a copy of its own, share the list (``LIVECELLS_MUTATION_JOBS``). It prints one line per break and the kill rate, and exits 1 when a break survived (or
 could no longer be applied: the code moved, so the list must follow it). ``.ci/run`` runs it;
 ``tests/test_mutations.py`` checks that every break still applies, so the list cannot rot
 between CI runs.
@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -703,13 +704,8 @@ def _copy(destination: Path) -> None:
         (destination / "frontend" / "node_modules").symlink_to(modules)
 
 
-def run_all(only: list[str]) -> int:
-    """Apply every break (or those whose name contains one of ``only``) and run its tests."""
-    stale = check_applicable()
-    for line in stale:
-        print(f"stale   {line}")
-    chosen = [m for m in MUTATIONS if not only or any(word in m.name for word in only)]
-    killed = 0
+def _worker(chosen: list[Mutation], results: list[str], lock: threading.Lock) -> None:
+    """Apply the breaks of ``chosen`` one by one to a copy of its own, and run their tests."""
     with tempfile.TemporaryDirectory(prefix="livecells-mutations-") as folder:
         copy = Path(folder) / "repo"
         _copy(copy)
@@ -729,16 +725,38 @@ def run_all(only: list[str]) -> int:
             target.write_text(original)
             took = time.monotonic() - began
             if done.returncode == 1:
-                killed += 1
-                print(f"killed  {mutation.name} ({took:.0f} s)", flush=True)
+                line = f"killed  {mutation.name} ({took:.0f} s)"
             else:
                 last = (done.stdout.strip().splitlines() or ["no output"])[-1]
-                print(f"SURVIVED {mutation.name}: exit {done.returncode}, {last}", flush=True)
+                line = f"SURVIVED {mutation.name}: exit {done.returncode}, {last}"
+            with lock:
+                results.append(line)
+                print(line, flush=True)
+
+
+def run_all(only: list[str], jobs: int = 2) -> int:
+    """Apply every break (or those whose name contains one of ``only``) and run its tests,
+    ``jobs`` at a time, each worker in a copy of its own (``LIVECELLS_MUTATION_JOBS``)."""
+    stale = check_applicable()
+    for line in stale:
+        print(f"stale   {line}")
+    chosen = [m for m in MUTATIONS if not only or any(word in m.name for word in only)]
+    results: list[str] = []
+    lock = threading.Lock()
+    workers = [
+        threading.Thread(target=_worker, args=(chosen[index::jobs], results, lock))
+        for index in range(max(1, jobs))
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    killed = sum(1 for line in results if line.startswith("killed"))
     total = len(chosen)
     print(f"mutation check: {killed} of {total} breaks caught ({100 * killed / total:.0f}%)")
     print(f"mutations: {killed} passed, {total - killed} failed")
-    return 0 if killed == total else 1
+    return 0 if killed == total and not stale else 1
 
 
 if __name__ == "__main__":
-    sys.exit(run_all(sys.argv[1:]))
+    sys.exit(run_all(sys.argv[1:], int(os.environ.get("LIVECELLS_MUTATION_JOBS", "2"))))
