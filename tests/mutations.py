@@ -3,8 +3,9 @@
 ``python tests/mutations.py [WORD...]`` copies the repository to a temporary folder, and for
 each break below (or those whose name has one of the WORDs) applies it to the copy, runs the
 tests that should catch it (a fast subset, not the whole suite), and counts it killed when they
-fail; two workers, each in a copy of its own, share the list (``LIVECELLS_MUTATION_JOBS``). It prints one line per break and the kill rate, and exits 1 when a break survived (or
-could no longer be applied: the code moved, so the list must follow it). ``.ci/run`` runs it;
+fail; two workers, each in a copy of its own, share the list (``LIVECELLS_MUTATION_JOBS``).
+It prints one line per break and the kill rate, and exits 1 when a break survived (or could no
+longer be applied: the code moved, so the list must follow it). ``.ci/run`` runs it;
 ``tests/test_mutations.py`` checks that every break still applies, so the list cannot rot
 between CI runs.
 """
