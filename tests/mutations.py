@@ -681,6 +681,16 @@ MUTATIONS = [
         "",
         ("tests/test_frontend.py::test_the_client_unit_tests_pass",),
     ),
+    Mutation(
+        "runtimes: a timed-out cell returns before its interrupt ends (the next cell is aborted)",
+        "src/livecells/runtimes/base.py",
+        "await asyncio.wait_for(asyncio.shield(execution.done), INTERRUPT_GRACE)",
+        "pass",
+        (
+            "tests/runtimes/test_contract.py::"
+            "test_execution_timeout_interrupts_and_keeps_the_kernel",
+        ),
+    ),
 ]
 
 

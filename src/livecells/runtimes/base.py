@@ -42,6 +42,11 @@ __all__ = ["ExecutionResult", "ExecutionStream", "InputCallback", "Kernel", "Sta
 log = logging.getLogger("livecells")
 
 
+INTERRUPT_GRACE = 10.0
+"""Seconds an execution past its timeout may take to end once interrupted (a kernel that
+ignores the interrupt is left running it)."""
+
+
 class Status(StrEnum):
     """One lifecycle for every runtime.
 
@@ -373,6 +378,10 @@ class Kernel(ABC):
         except TimeoutError:
             with contextlib.suppress(LivecellsError):
                 await self._interrupt()
+            # The interrupted cell ends (its error, then idle) before this returns: a request
+            # sent sooner would be aborted by the kernel (stop_on_error) and show nothing.
+            with contextlib.suppress(TimeoutError, LivecellsError):
+                await asyncio.wait_for(asyncio.shield(execution.done), INTERRUPT_GRACE)
             self._executions.pop(execution.msg.msg_id, None)
             error = ExecutionTimeout(
                 f"the cell did not finish within {timeout} s; it was interrupted"
