@@ -113,7 +113,7 @@ def test_images_are_copied_under_hashed_names(built: Build) -> None:
 
 def test_title_markdown_in_the_page_and_plain_text_in_title_and_navigation(built: Build) -> None:
     html = built.html()
-    assert '<h1 class="lc-title">Every <em>construct</em></h1>' in html
+    assert '<h1 class="lc-title" id="top">Every <em>construct</em></h1>' in html
     assert "<title>Every construct · " in html
     assert 'aria-current="page">Every construct</a>' in html
     assert 'rel="next" href="notebook.html">A stored notebook →' in html
@@ -158,7 +158,7 @@ def test_cell_tags_are_honoured(built: Build) -> None:
 def test_a_notebooks_stored_outputs_are_the_static_fallback_with_its_tags(built: Build) -> None:
     html = built.html("notebook.html")
     # the first heading is the title: mystmd lifts it as plain text
-    assert '<h1 class="lc-title">A stored notebook</h1>' in html
+    assert '<h1 class="lc-title" id="top">A stored notebook</h1>' in html
     assert '<pre class="lc-output lc-stream lc-stdout">kept output\n</pre>' in html
     assert "stored but removed\n" not in html  # remove-output
     assert (
@@ -224,7 +224,7 @@ def test_a_jupyter_book_1_project_is_upgraded_on_a_copy(tmp_path: Path) -> None:
         "intro.md",
     ]
     index = result.html()
-    assert '<h1 class="lc-title">Intro</h1>' in index
+    assert '<h1 class="lc-title" id="top">Intro</h1>' in index
     assert "<title>Intro · My JB1 Book</title>" in index
     assert 'rel="next" href="ch1.html">Chapter one →' in index
 
