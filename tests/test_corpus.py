@@ -85,8 +85,6 @@ GAPS: dict[tuple[str, str], str] = {
         "page as _myst/undefined"
         for name in ("jupyter-book-v1-docs", "pythia-foundations")
     },
-    ("jb1 title and root", "pythia-foundations"): "_config.yml's title is not the site's: the "
-    "site is titled after the folder (pythia foundations)",
 }
 """(check, project) -> what the renderer does instead. Each runs as a strict expected failure:
 it must fail while listed, so an entry goes as soon as the renderer passes it."""

@@ -316,6 +316,16 @@ class MystProject:
             self._upgrade_jupyter_book()
             data = _load(self.shadow / "myst.yml", "_config.yml")
             source = "_toc.yml"
+            # mystmd ignores a _config.yml it cannot validate ("Ignoring Jupyter Book
+            # configuration!"), title and all: the book keeps its title.
+            book = (
+                _load(self.root / "_config.yml", "_config.yml")
+                if (self.root / "_config.yml").is_file()
+                else {}
+            )
+            upgraded = data.setdefault("project", {})
+            if isinstance(upgraded, dict) and not upgraded.get("title") and book.get("title"):
+                upgraded["title"] = str(book["title"])
         else:
             data = {"version": 1, "project": {}}
             if (self.root / "livecells.yml").is_file():
