@@ -80,11 +80,6 @@ GAPS: dict[tuple[str, str], str] = {
     ("links", "mystmd-docs"): "citations link to #cite-KEY anchors that the page lacks",
     ("links", "jupyter-book-v1-docs"): "links between pages are absolute (/content/components), "
     "which a static site under any path cannot resolve",
-    **{
-        ("images", name): "an image mystmd could not fetch (a remote one, offline) reaches the "
-        "page as _myst/undefined"
-        for name in ("jupyter-book-v1-docs", "pythia-foundations")
-    },
 }
 """(check, project) -> what the renderer does instead. Each runs as a strict expected failure:
 it must fail while listed, so an entry goes as soon as the renderer passes it."""

@@ -77,3 +77,15 @@ def test_a_cross_reference_never_links_to_an_unsafe_url() -> None:
     assert render(node)[0] == "see"
     node["url"] = "/other"
     assert render(node)[0] == '<a class="lc-xref" href="../sub/other.html#x">see</a>'
+
+
+def test_an_image_mystmd_could_not_fetch_links_where_it_lives() -> None:
+    """Offline, mystmd leaves a remote image's ``url`` as ``/undefined``: the page links the
+    image's own address instead of a file the site does not have."""
+    remote = "https://example.org/figure.png"
+    lost = {"type": "image", "url": "/undefined", "urlSource": remote, "alt": "f"}
+    assert render(lost)[0] == f'<img src="{remote}" alt="f">'
+    fetched = {"type": "image", "url": "/figure-ab12.png", "urlSource": remote, "alt": "f"}
+    assert render(fetched)[0] == '<img src="../_myst/figure-ab12.png" alt="f">'
+    hostile = {"type": "image", "url": "/undefined", "urlSource": "javascript:x"}
+    assert render(hostile) == ("", ["page.md:?: image 'javascript:x' not found; left out"])

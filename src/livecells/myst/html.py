@@ -189,7 +189,16 @@ class AstRenderer:
         return f'<span class="lc-caption-number">{self.children(node)}</span> '
 
     def image(self, node: Node) -> str:
-        url = self.links.asset(str(node.get("url", "")))
+        url = str(node.get("url") or "")
+        remote = str(node.get("urlSource") or "")
+        if url.rsplit("/", 1)[-1] in ("", "undefined"):  # mystmd found no file for it
+            if not remote.startswith(("https:", "http:")):
+                line = node.get("position", {}).get("start", {}).get("line", "?")
+                self.warnings.append(f"{self.source}:{line}: image {remote!r} not found; left out")
+                return ""
+            url = remote  # a remote image mystmd could not fetch (offline): linked where it lives
+        else:
+            url = self.links.asset(url)
         if not SAFE_URL.match(url):
             return ""
         attributes = [f'src="{_e(url)}"', f'alt="{_e(node.get("alt", ""))}"']
