@@ -77,7 +77,6 @@ def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
 GAPS: dict[tuple[str, str], str] = {
     # Measured with the mystmd renderer (branch i15-myst, merged here).
-    ("links", "mystmd-docs"): "citations link to #cite-KEY anchors that the page lacks",
     ("links", "jupyter-book-v1-docs"): "links between pages are absolute (/content/components), "
     "which a static site under any path cannot resolve",
 }

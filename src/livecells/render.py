@@ -106,6 +106,9 @@ def render_page(
             sections.append(Markup(body))
         else:
             sections.append(Markup(f'<section class="lc-markdown">{body}</section>'))
+    if myst.citations.get("order") and not _has_node(myst.mdast, "bibliography"):
+        # As MyST sites do: a page that cites gets its references at the end.
+        sections.append(Markup(renderer.bibliography({"type": "bibliography"})))
     if warnings is not None:
         warnings.extend(renderer.warnings)
     config_json = json_in_html(config.to_json())
@@ -128,6 +131,13 @@ def render_page(
             head=head,
         )
     )
+
+
+def _has_node(node: Node, kind: str) -> bool:
+    """Whether ``node`` or a node under it is of type ``kind``."""
+    if node.get("type") == kind:
+        return True
+    return any(_has_node(child, kind) for child in node.get("children", ()))
 
 
 @cache
