@@ -44,6 +44,9 @@ def test_javascript_urls_are_dropped_and_site_urls_made_relative() -> None:
     assert render({"type": "link", "url": "JaVaScRiPt:x", "children": []})[0] == "JaVaScRiPt:x"
     page = {"type": "link", "url": "/other#part", "internal": True, "children": [text("o")]}
     assert render(page)[0] == '<a href="../sub/other.html#part">o</a>'
+    # A page named by its file, as a card's :link: names it (mystmd leaves it as written).
+    card = {"type": "card", "url": "/sub/other", "children": [text("c")]}
+    assert 'href="../sub/other.html"' in render(card)[0]
     image = {"type": "image", "url": "/dot-0123.png", "alt": "d"}
     assert render(image)[0] == '<img src="../_myst/dot-0123.png" alt="d">'
     assert render({"type": "image", "url": "javascript:x"})[0] == ""

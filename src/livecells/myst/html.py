@@ -45,6 +45,9 @@ class Links:
         base, hash_, anchor = url.partition("#")
         if base in self.page_urls:
             return self.root_url + self.page_urls[base] + hash_ + anchor
+        by_path = base.strip("/") + ".html"  # a page named by its file (a card's ``:link:``)
+        if base.startswith("/") and by_path in self.page_urls.values():
+            return self.root_url + by_path + hash_ + anchor
         if base.startswith("/") and "/" not in base[1:] and "." in base:
             return self.root_url + self.assets_url + base[1:] + hash_ + anchor
         return url
