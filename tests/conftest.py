@@ -6,6 +6,7 @@ needs nothing beyond ``pip install -e '.[test]'``.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -14,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,6 +75,16 @@ def ensure_debian_program(program: str, package: str, variable: str, *, name: st
     apt = shutil.which("apt-get")
     if variable in os.environ or apt is None or os.geteuid() != 0:
         return f"{name} not found at {program}: {how}"
+    # pytest-xdist's workers all get here at once: one apt-get at a time, the others then
+    # find the program installed.
+    with open(Path(tempfile.gettempdir()) / "livecells-apt.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.access(program, os.X_OK):
+            return None
+        return _apt_install(apt, program, package, how)
+
+
+def _apt_install(apt: str, program: str, package: str, how: str) -> str | None:
     print(f"\n{program} is missing: installing Debian's {package} with apt-get", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for step in (["update", "-q"], ["install", "-y", "-q", package]):

@@ -747,7 +747,7 @@ def _worker(chosen: list[Mutation], results: list[str], lock: threading.Lock) ->
             began = time.monotonic()
             done = subprocess.run(
                 [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-                 "--no-header", *mutation.tests],
+                 "--no-header", "-n", "0", *mutation.tests],
                 cwd=copy, env=env, capture_output=True, text=True,
             )  # fmt: skip
             target.write_text(original)

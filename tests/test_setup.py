@@ -34,7 +34,7 @@ def test_a_missing_browser_fails_the_browser_tests_with_one_line_saying_how(
 ) -> None:
     env = {**os.environ, "LIVECELLS_CHROMIUM": str(tmp_path / "no-chromium")}
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--no-header",
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--no-header", "-n", "0",
          "tests/browser/test_pages.py::test_shift_enter_runs_the_focused_cell"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
@@ -162,7 +162,7 @@ def test_the_readme_commands_work_from_a_fresh_clone_in_a_fresh_venv(tmp_path: P
     )  # fmt: skip
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     tests = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        [str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0",
          "tests/test_execute.py::test_install_requirements_puts_them_in_the_kernels_environment_first",
          "tests/browser/test_pages.py::test_shift_enter_runs_the_focused_cell"],
         cwd=clone, env=env, capture_output=True, text=True, timeout=600,

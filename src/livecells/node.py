@@ -7,11 +7,14 @@ system Node.js; a ``node`` given explicitly (``node=`` or ``$LIVECELLS_NODE``) w
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
 import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 
 from livecells.errors import RuntimeNotAvailable
 
@@ -69,3 +72,30 @@ def _version(node: str) -> tuple[int, int]:
             f"{node} --version printed {out.strip()!r}, not a Node.js version"
         )
     return int(match[1]), int(match[2])
+
+
+def node_path(node: str) -> str:
+    """A folder holding ``node`` (the given one) and an ``npm`` that runs on it, for tools
+    that look both up on PATH (mystmd checks their versions before it starts). The wheel's own
+    ``bin/npm`` cannot run from its folder, so the ``npm`` here runs npm's CLI script."""
+    folder = os.path.join(tempfile.gettempdir(), f"livecells-node-{os.getuid()}")
+    os.makedirs(folder, exist_ok=True)
+    link = os.path.join(folder, "node")
+    if os.path.realpath(link) != os.path.realpath(node):
+        temporary = f"{link}.{os.getpid()}"
+        os.symlink(node, temporary)
+        os.replace(temporary, link)
+    cli = os.path.join(os.path.dirname(node), "..", "lib", "node_modules", "npm", "bin")
+    npm = os.path.join(folder, "npm")
+    if not os.path.isfile(os.path.join(cli, "npm-cli.js")):  # a node without its npm here
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(npm)
+        return folder
+    script = f'#!/bin/sh\nexec "{node}" "{os.path.join(cli, "npm-cli.js")}" "$@"\n'
+    if not os.path.isfile(npm) or Path(npm).read_text(encoding="utf-8") != script:
+        temporary = f"{npm}.{os.getpid()}"
+        with open(temporary, "w", encoding="utf-8") as file:
+            file.write(script)
+        os.chmod(temporary, 0o755)
+        os.replace(temporary, npm)
+    return folder

@@ -390,21 +390,24 @@ class MystProject:
     # -- running mystmd ---------------------------------------------------------------------
 
     def _command(self, args: list[str]) -> tuple[list[str], dict[str, str]]:
-        from livecells.node import node_executable
+        from livecells.node import node_executable, node_path
 
         spec = find_spec("mystmd_py")
         if spec is None or not spec.submodule_search_locations:
             raise RuntimeNotAvailable("livecells needs mystmd to read pages: `pip install mystmd`")
         script = Path(next(iter(spec.submodule_search_locations))) / "myst.cjs"
+        node = node_executable(minimum=(20, 0))
         env = {
             **os.environ,
+            # mystmd asks node and npm their versions first: ours, whatever PATH holds
+            "PATH": os.pathsep.join([node_path(node), os.environ.get("PATH", "")]),
             "NO_UPDATE_NOTIFIER": "1",
             "CI": "1",
             "MYST_LANG": "PYTHON",
             "HOST": "127.0.0.1",
             "NODE_COMPILE_CACHE": str(Path(tempfile.gettempdir()) / "livecells-node-cache"),
         }
-        return [node_executable(minimum=(20, 0)), str(script), *args], env
+        return [node, str(script), *args], env
 
     def _myst_process(self, args: list[str]) -> subprocess.Popen[str]:
         command, env = self._command(args)
