@@ -319,9 +319,11 @@ MUTATIONS = [
     Mutation(
         "myst: an unknown node type is dropped silently",
         "src/livecells/myst/html.py",
-        """            self.warnings.append(""",
+        """            self.warnings.append(
+                f"{self.source}:{line}: MyST node""",
         """            return ""
-            self.warnings.append(""",
+            self.warnings.append(
+                f"{self.source}:{line}: MyST node""",
         ("tests/test_myst_html.py",),
     ),
     Mutation(

@@ -62,7 +62,7 @@ def test_true_means_binder_and_only_livecells_serve_starts_on_its_own_kernels() 
         kernel_name=None,
     )
     assert (served["runtime"], served["configured"]) == ("livecells", "binder")
-    assert served["runtimes"] == ["livecells", "server", "binder"]
+    assert served["runtimes"] == ["livecells", "binder"]
     assert served["binder"]["repo"] == "executablebooks/thebe-binder-base"
 
 

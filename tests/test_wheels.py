@@ -53,7 +53,7 @@ def test_a_binder_build_never_resolves_the_binder_requirements(
     assert not (tmp_path / "site" / "_livecells" / "wheels").exists()
     config = page_config_of((tmp_path / "site" / "page.html").read_text())
     assert config["runtime"] == "binder"
-    assert config["runtimes"] == ["binder", "server"]
+    assert config["runtimes"] == ["binder"]
     assert config["pyodide"] is None
 
 

@@ -47,7 +47,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, elsewhere: str) -> Iterator[s
     source, output = tmp_path_factory.mktemp("csp-book"), tmp_path_factory.mktemp("csp-site")
     (source / "closed.md").write_text(CELL)
     (source / "listed.md").write_text(
-        f"---\njupyter:\n  server: {{url: '{elsewhere}'}}\n---\n{CELL}"
+        f"---\njupyter:\n  server: {{url: '{elsewhere}', token: ''}}\n---\n{CELL}"
     )
     assert build(source, output).problems == []
     with serve_static(output, isolated=False) as url:

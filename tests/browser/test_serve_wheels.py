@@ -52,7 +52,7 @@ def test_serve_listens_while_a_pyodide_pages_wheels_resolve_and_never_resolves_b
                 httpx.get(f"{server.url}livecells/binder.html", headers=cookies).text
             )
             assert (binder["runtime"], binder["configured"]) == ("livecells", "binder")
-            assert binder["runtimes"] == ["livecells", "server", "binder"]
+            assert binder["runtimes"] == ["livecells", "binder"]
             assert binder["binder"]["repo"] == "https://github.com/o/book"
 
             page = context.new_page()

@@ -41,7 +41,7 @@ def test_pages_with_cells_get_the_page_config_and_the_client_with_its_hashes(
     html = (mystnb / "analysis.html").read_text()
     config = page_config_of(html)
     assert config["runtime"] == "pyodide"
-    assert config["runtimes"] == ["pyodide", "server"]
+    assert config["runtimes"] == ["pyodide"]
     assert config["staticUrl"] == "_static/livecells/"
     assert config["cells"] == {"selector": ".thebe", "input": "pre", "output": ".output"}
     static = mystnb / "_static" / "livecells"
@@ -197,7 +197,7 @@ def test_served_pages_put_the_serving_kernels_first(mystnb: Path) -> None:
     served = served_page(html, SERVED)
     config = page_config_of(served)
     assert config["runtime"] == "livecells"
-    assert config["runtimes"] == ["livecells", "pyodide", "server"]
+    assert config["runtimes"] == ["livecells", "pyodide"]
     assert config["baseUrl"] == "/base/"
     public = page_config_of(served_page(html, SERVED, switchable={"livecells", "pyodide"}))
     assert public["runtimes"] == ["livecells", "pyodide"]

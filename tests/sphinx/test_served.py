@@ -43,7 +43,7 @@ def test_pages_are_sent_as_built_with_the_serving_kernels_first(
     assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
     config = page_config_of(response.text)
     assert config["runtime"] == "livecells"
-    assert config["runtimes"] == ["livecells", "pyodide", "server"]
+    assert config["runtimes"] == ["livecells", "pyodide"]
     assert config["baseUrl"] == "/"
     built = (site / "numbers.html").read_text()
     assert (

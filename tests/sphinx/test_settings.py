@@ -57,7 +57,9 @@ def test_livecells_jupyter_wins_over_thebe_config_and_keeps_its_repository() -> 
     settings = read_settings(True, None, thebe, None)
     assert settings.jupyter.runtime == "binder"
     assert settings.jupyter.binder == Binder(repo="owner/repo", provider="github")
-    server = read_settings({"server": {"url": "http://127.0.0.1:18701"}}, None, thebe, None)
+    server = read_settings(
+        {"server": {"url": "http://127.0.0.1:18701", "token": ""}}, None, thebe, None
+    )
     assert (server.jupyter.runtime, server.jupyter.server.url) == (  # type: ignore[union-attr]
         "server",
         "http://127.0.0.1:18701/",

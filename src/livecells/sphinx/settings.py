@@ -81,7 +81,9 @@ def read_settings(
     if jupyter.binder is not None:
         binder = jupyter.binder
         if not binder.repo and github:
-            binder = replace(binder, repo=github, provider=provider, ref=binder.ref or branch)
+            # sphinx-thebe's branch, unless the Binder settings name another than the default
+            ref = branch if branch and binder.ref in (None, Binder().ref) else binder.ref
+            binder = replace(binder, repo=github, provider=provider, ref=ref)
         jupyter = replace(jupyter, binder=binder_with_repo(binder, None))
     for key in thebe:
         if key in THEBE_IGNORED:
