@@ -7,6 +7,7 @@ BinderHub of tests/binderhub.py (mybinder.org cannot be reached from here)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -136,7 +137,9 @@ def test_an_empty_token_on_a_server_that_needs_one_asks_for_it(
 def test_a_url_without_http_or_https_is_named_as_such(
     open_page: OpenPage, book: Path, url: str
 ) -> None:
-    page = open_page(write_page(book, "no-scheme", "", "1"))
+    # A page of its own per URL: rewriting one page while the previous test's tab is open
+    # makes serve reload it mid-test.
+    page = open_page(write_page(book, "no-scheme-" + re.sub(r"\W+", "-", url), "", "1"))
     enter_server(page, url, "t")
     page.locator("button.lc-test").click()
     expect(page.locator(".lc-test-result")).to_have_text(
@@ -241,7 +244,7 @@ def test_every_runtime_is_offered_and_switching_keeps_the_readers_edits(
     open_page: OpenPage, book: Path, served: JupyterServer, hub: StandInBinderHub
 ) -> None:
     frontmatter = (
-        f"jupyter:\n  binder: {{repo: owner/name, url: '{hub.url}'}}\n"
+        f"jupyter:\n  binder: {{repo: owner/name, url: '{hub.url}'}}\n  lite: true\n"
         "livecells: {runtime: livecells}\n"
     )
     page = open_page(
