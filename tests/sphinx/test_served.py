@@ -18,7 +18,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     done = sphinx_build(root)
     assert done.returncode == 0, done.stderr
     (root / "_build" / "secret.html").write_text("<p>the author's secret</p>")
-    return html_of(root)
+    html = html_of(root)
+    # A link inside the folder to a page outside it: no hidden or climbing part in its URL.
+    (html / "linked.html").symlink_to(root / "_build" / "secret.html")
+    return html
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +66,9 @@ def test_the_client_and_pyodide_come_from_the_builds_static_folder(
     assert client.get("_static/livecells/pyodide/pyodide.asm.wasm").status_code == 200
 
 
-@pytest.mark.parametrize("path", ["..%2Fsecret.html", "%2e%2e/secret.html", ".buildinfo"])
+@pytest.mark.parametrize(
+    "path", ["..%2Fsecret.html", "%2e%2e/secret.html", ".buildinfo", "linked.html"]
+)
 def test_nothing_outside_the_folder_or_hidden_is_sent(client: httpx.Client, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 404
