@@ -202,7 +202,7 @@ def start_jupyter_server(
 
 
 def start_livecells_serve(
-    root: Path, *extra: str, base_url: str = "", timeout: float = 120.0
+    root: Path, *extra: str, base_url: str = "", timeout: float = 300.0
 ) -> JupyterServer:
     """``livecells serve ROOT`` (a jupyter_server app, so it takes the same flags); ``base_url``
     as ``live/`` when it serves under a path. ``--public`` starts one kernel before it serves

@@ -27,7 +27,8 @@ PAGES = {
         "'self' https://hub.example.org:8443 wss://hub.example.org:8443",
     ),
     "server-only": (
-        "jupyter:\n  server: {url: 'http://127.0.0.1:8888/', token: ''}\nlivecells: {runtimes: []}\n",
+        "jupyter:\n  server: {url: 'http://127.0.0.1:8888/', token: ''}\n"
+        "livecells: {runtimes: []}\n",
         "HASH 'wasm-unsafe-eval'",
         "'self' http://127.0.0.1:8888 ws://127.0.0.1:8888",
     ),

@@ -82,7 +82,6 @@ def test_serve_listens_while_a_pyodide_pages_wheels_resolve_and_never_resolves_b
             expect(options).to_have_text(
                 [
                     "This site's server, for this preview (the site is configured for Binder)",
-                    "A Jupyter Server",
                     "Binder (the site's configured runtime)",
                 ]
             )
