@@ -257,13 +257,7 @@ class PageHandler(_SiteHandler):
                 self.xsrf_token  # noqa: B018 - sets the _xsrf cookie the client's POSTs echo
                 at = Path("index.html") if url.strip("/") in ("", "index.html") else None
                 body = await loop.run_in_executor(None, _render, site, path, at)
-                for name, value in ISOLATION_HEADERS.items():
-                    self.set_header(name, value)
-                self.set_header("X-Content-Type-Options", "nosniff")
-                self.set_header("Referrer-Policy", "same-origin")
-                self.set_header("Content-Type", "text/html; charset=utf-8")
-                self.set_header("Cache-Control", "no-store")
-                self.finish(body)
+                self._send_page(body)
                 return
         except (ConfigError, NotebookError) as exc:
             self.set_status(500)
@@ -274,6 +268,16 @@ class PageHandler(_SiteHandler):
             await self._send_file(site.myst().public, url.removeprefix(f"{MYST_ASSETS}/"))
             return
         await self._send_file(site.root, url)
+
+    def _send_page(self, body: str) -> None:
+        """A page, isolated (COOP/COEP for Pyodide), never sniffed or cached."""
+        for name, value in ISOLATION_HEADERS.items():
+            self.set_header(name, value)
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Referrer-Policy", "same-origin")
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(body)
 
     async def _send_file(self, root: Path, url: str) -> None:
         """A file of the folder, in chunks; never one in a hidden, cache or build folder."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tornado import web
 
-from livecells.server.app import ISOLATION_HEADERS, PageHandler, _servable
+from livecells.server.app import PageHandler, _servable
 from livecells.sphinx.built import served_page
 
 __all__ = ["BuiltPageHandler"]
@@ -36,10 +36,4 @@ class BuiltPageHandler(PageHandler):
             self.site.served,  # type: ignore[arg-type]
             switchable=switchable,
         )
-        for name, value in ISOLATION_HEADERS.items():
-            self.set_header(name, value)
-        self.set_header("X-Content-Type-Options", "nosniff")
-        self.set_header("Referrer-Policy", "same-origin")
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.set_header("Cache-Control", "no-store")
-        self.finish(body)
+        self._send_page(body)
