@@ -308,7 +308,10 @@ def test_a_runtime_folder_inside_the_served_folder_stays_hidden(
             f"sorted(os.listdir({str(runtime)!r}))]))",
         )
         assert (runtime / "jupyter_cookie_secret").exists()
-        assert seen[0] is True and len(seen[1]) == 1 and seen[1][0].startswith("lc-"), seen
+        # At most its own folder (made in the runtime folder only when that path is short
+        # enough for socket addresses, else in /tmp): never the cookie secret, nor others'.
+        assert seen[0] is True and len(seen[1]) <= 1, seen
+        assert all(name.startswith("lc-") for name in seen[1]), seen
     finally:
         server.stop()
 
