@@ -446,8 +446,10 @@ def test_a_kernel_answering_only_on_shell_has_its_connection_file_hidden_too(
 ) -> None:
     spec = kernelspecs / "kernels" / "shell-only"
     spec.mkdir(parents=True, exist_ok=True)
-    (spec / "kernel.py").write_text(SHELL_ONLY_KERNEL)
-    argv = [sys.executable, str(spec / "kernel.py"), "-f", "{connection_file}"]
+    # In the served folder: the one place of the test's files a sandboxed kernel sees.
+    script = public.root / "shell_only_kernel.py"
+    script.write_text(SHELL_ONLY_KERNEL)
+    argv = [sys.executable, str(script), "-f", "{connection_file}"]
     (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "shell only"}))
     alice = Visitor(public)
     response = alice.request("POST", "api/kernels", json={"name": "shell-only"})
