@@ -7,7 +7,9 @@ a real Jupyter Kernel Gateway."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import os
 import re
 import secrets
 import sys
@@ -411,14 +413,28 @@ def look_for_connection_files(*kernels: str) -> str:
     )
 
 
+OWN_CONNECTION_FILE_GONE = (
+    "import os, time\nfrom ipykernel.connect import get_connection_file\n"
+    "path = get_connection_file()\n"
+    "for _ in range(100):\n"
+    "    if not os.path.exists(path): break\n"
+    "    time.sleep(0.1)\n"
+    "print('own connection file kept:', os.path.exists(path))"
+)
+"""Code that waits up to 10 s for the kernel's own connection file to go (where the server
+wrote it, which the kernel sees, sandbox or not), then says whether it is still there."""
+
+
 def test_a_kernel_cannot_find_other_kernels_connection_files(public: JupyterServer) -> None:
     alice, bob = Visitor(public), Visitor(public)
     hers, his = alice.start_kernel(), bob.start_kernel()
     look = look_for_connection_files(hers, his)
     assert "connection files: []" in text_of(bob.run(his, look))
+    gone = "own connection file kept: False\n"
+    assert text_of(alice.run(hers, OWN_CONNECTION_FILE_GONE)) == gone
     # A restart writes the file again for the new process, then hides it again.
     assert alice.request("POST", f"api/kernels/{hers}/restart").status_code == 200
-    assert "connection files: []" in text_of(alice.run(hers, look))
+    assert text_of(alice.run(hers, OWN_CONNECTION_FILE_GONE)) == gone
     for who, kernel in ((alice, hers), (bob, his)):
         assert who.request("DELETE", f"api/kernels/{kernel}").status_code == 204
 
@@ -457,9 +473,47 @@ def test_a_kernel_answering_only_on_shell_has_its_connection_file_hidden_too(
     kernel = response.json()["id"]
     asked = "print('kernel_info_request' in get_ipython().kernel.control_handlers)"
     assert text_of(alice.run(kernel, asked)) == "False\n"
-    # Found within 10 s, not the 60 s a kernel that never answers on control keeps it.
-    assert "connection files: []" in text_of(alice.run(kernel, look_for_connection_files(kernel)))
+    # Gone within 10 s, not the 60 s a kernel that never answers on control keeps it.
+    assert (
+        text_of(alice.run(kernel, OWN_CONNECTION_FILE_GONE)) == "own connection file kept: False\n"
+    )
     assert alice.request("DELETE", f"api/kernels/{kernel}").status_code == 204
+
+
+async def test_the_connection_file_is_hidden_while_another_client_of_the_manager_is_connected(
+    tmp_path: Path,
+) -> None:
+    """A client of the manager's own session (``km.client()``, as jupyter_client's
+    wait_for_ready uses) already connected when the server's hiding client connects: both are
+    answered. Sharing the session's ZMQ identity, the second peer was dropped by the kernel's
+    ROUTER: the file stayed, or (the other way round) the first client waited for ever."""
+    from livecells.server.public import LimitedKernelManager
+
+    class Held(LimitedKernelManager):
+        """Hides its connection file only once the test says so."""
+
+        go = asyncio.Event()
+
+        async def _hide_connection_file(self) -> None:
+            await self.go.wait()
+            await super()._hide_connection_file()
+
+    manager = Held(connection_file=str(tmp_path / "kernel-held.json"), memory_limit=0, cpu_limit=0)
+    await manager.start_kernel(cwd=str(tmp_path))
+    client = manager.client()
+    client.start_channels()
+    try:
+        await client.wait_for_ready(timeout=60)
+        kept = functools.partial(os.path.exists, manager.connection_file)
+        assert kept()
+        Held.go.set()
+        await asyncio.wait_for(manager._hiding, timeout=15)  # it tries for 60 s when unanswered
+        assert not kept()
+        reply = await client.kernel_info(reply=True, timeout=10)
+        assert reply["content"]["status"] == "ok"
+    finally:
+        client.stop_channels()
+        await manager.shutdown_kernel(now=True)
 
 
 def test_the_site_wide_limit_and_idle_culling(tmp_path_factory: pytest.TempPathFactory) -> None:

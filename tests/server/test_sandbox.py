@@ -31,6 +31,8 @@ from tests.conftest import (
 )
 from tests.server.test_public import PAGE, Visitor, text_of
 
+from livecells.server import limits
+
 MEMORY_MB = 1024
 PROCESSES = 64
 SECRET_VARIABLE = "LIVECELLS_TEST_API_TOKEN"
@@ -579,8 +581,10 @@ def test_the_home_and_tmp_folders_are_private_and_writable(server: JupyterServer
     Path("/var/tmp/mine").unlink(missing_ok=True)
     # Nothing of the server's: only what the kernel writes (its own IPython folder, "mine") and
     # the folders leading to what is bound back in (its Python, when it lives in the home
-    # folder; the served and the runtime folders, here in /tmp).
-    bound = [Path(sys.prefix), server.root, Path(runtime_dir(server))]
+    # folder; the served and the runtime folders, here in /tmp; the limits script, in /tmp
+    # when the project was cloned there).
+    limits_script = Path(limits.__file__).resolve().parent
+    bound = [Path(sys.prefix), server.root, Path(runtime_dir(server)), limits_script]
     allowed_home = {".ipython", "mine"} | {
         path.relative_to(home).parts[0] for path in bound if path.is_relative_to(home)
     }

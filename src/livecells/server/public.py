@@ -541,7 +541,12 @@ class LimitedKernelManager(ServerKernelManager):
         jupyter_client's wait_for_ready would also drain iopub until it falls quiet for 0.2 s,
         which for a visitor already running cells means decoding every output twice for as
         long as they keep running (measured: +50 ms per cell with 10 visitors)."""
-        client = self.client()
+        # A session of its own: clients of one session share a ZMQ identity, and the kernel's
+        # ROUTER sockets drop a second peer of an identity already connected, so another client
+        # of the manager's session (``km.client()``: jupyter_client's wait_for_ready) went
+        # unanswered for good in 1 start of 10.
+        session = Session(key=self.session.key, signature_scheme=self.session.signature_scheme)
+        client = self.client(session=session)
         client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=True)
 
         async def answers(channel: Any) -> bool:
