@@ -421,6 +421,16 @@ MUTATIONS = [
         ),
     ),
     Mutation(
+        "public: the hiding client shares the manager's session (and its ZMQ identity)",
+        "src/livecells/server/public.py",
+        "client = self.client(session=session)",
+        "client = self.client()",
+        (
+            "tests/server/test_public.py::"
+            "test_the_connection_file_is_hidden_while_another_client_of_the_manager_is_connected",
+        ),
+    ),
+    Mutation(
         "pyodide: a page without timeoutMs waits for Pyodide without limit",
         "src/livecells/pageconfig.py",
         'timeout_ms=settings.get("timeoutMs", PYODIDE_TIMEOUT_MS),',

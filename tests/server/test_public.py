@@ -414,8 +414,8 @@ def look_for_connection_files(*kernels: str) -> str:
 
 
 OWN_CONNECTION_FILE_GONE = (
-    "import os, time\nfrom ipykernel.connect import get_connection_file\n"
-    "path = get_connection_file()\n"
+    "import os, time\nfrom ipykernel.kernelapp import IPKernelApp\n"
+    "path = IPKernelApp.instance().abs_connection_file\n"
     "for _ in range(100):\n"
     "    if not os.path.exists(path): break\n"
     "    time.sleep(0.1)\n"
