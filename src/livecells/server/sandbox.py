@@ -350,28 +350,27 @@ async def kernel_address_space(
         sandbox=sandbox,
         kernel_network=network,
     )
-    output = tempfile.TemporaryFile()
-    await km.start_kernel(cwd=root_dir, stdout=output, stderr=subprocess.STDOUT)
-    client = km.client()
-    client.start_channels()
-    try:
+    with tempfile.TemporaryFile() as output:
+        await km.start_kernel(cwd=root_dir, stdout=output, stderr=subprocess.STDOUT)
+        client = km.client()
+        client.start_channels()
         try:
-            await client.wait_for_ready(timeout=120)
-        except RuntimeError as exc:
-            where = "in the sandbox" if sandbox else "here"
-            output.seek(0)
-            said = output.read().decode(errors="replace").strip().splitlines()[-1:]
-            raise ConfigError(
-                f"a {kernel_name} kernel does not start {where} ({exc}); "
-                f"it said: {said[0] if said else 'nothing'}"
-            ) from None
-        assert km.provisioner is not None
-        pid: int = km.provisioner.pid  # type: ignore[attr-defined]
-        return max(_vm_peak(pid) for pid in _tree(pid))
-    finally:
-        client.stop_channels()
-        await km.shutdown_kernel(now=True)
-        output.close()
+            try:
+                await client.wait_for_ready(timeout=120)
+            except RuntimeError as exc:
+                where = "in the sandbox" if sandbox else "here"
+                output.seek(0)
+                said = output.read().decode(errors="replace").strip().splitlines()[-1:]
+                raise ConfigError(
+                    f"a {kernel_name} kernel does not start {where} ({exc}); "
+                    f"it said: {said[0] if said else 'nothing'}"
+                ) from None
+            assert km.provisioner is not None
+            pid: int = km.provisioner.pid  # type: ignore[attr-defined]
+            return max(_vm_peak(pid) for pid in _tree(pid))
+        finally:
+            client.stop_channels()
+            await km.shutdown_kernel(now=True)
 
 
 def _tree(pid: int) -> list[int]:
