@@ -720,6 +720,26 @@ MUTATIONS = [
         "url = self.links.asset(url)  # a remote image",
         ("tests/test_myst_html.py::test_an_image_mystmd_could_not_fetch_links_where_it_lives",),
     ),
+    Mutation(
+        "myst: a link to no page of the book stays a dead link",
+        "src/livecells/myst/html.py",
+        'if base and not base.startswith("//") and not urlsplit(base).scheme:\n            return None',
+        'if base and not base.startswith("//") and not urlsplit(base).scheme:\n            return url',
+        (
+            "tests/test_myst_html.py::"
+            "test_links_and_cards_to_no_page_of_the_book_are_text_with_a_warning",
+        ),
+    ),
+    Mutation(
+        "myst: a page source offered as a download is not published",
+        "src/livecells/myst/project.py",
+        'return not name.endswith((".md", ".ipynb")) or name in self.downloads',
+        'return not name.endswith((".md", ".ipynb"))',
+        (
+            "tests/test_myst.py::"
+            "test_a_page_offered_as_a_download_is_published_and_no_other_page_source",
+        ),
+    ),
 ]
 
 

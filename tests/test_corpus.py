@@ -75,11 +75,7 @@ def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     return Built(name, source, site, done.returncode, done.stderr, before, tree_hash(source))
 
 
-GAPS: dict[tuple[str, str], str] = {
-    # Measured with the mystmd renderer (branch i15-myst, merged here).
-    ("links", "jupyter-book-v1-docs"): "cards and cross-references whose page or label the "
-    "trimmed book leaves out (basics/organize, #my-fig-ref) are dead links, not unresolved text",
-}
+GAPS: dict[tuple[str, str], str] = {}
 """(check, project) -> what the renderer does instead. Each runs as a strict expected failure:
 it must fail while listed, so an entry goes as soon as the renderer passes it."""
 

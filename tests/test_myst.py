@@ -328,3 +328,25 @@ def test_serve_sees_every_edit_of_a_page_in_quick_succession(tmp_path: Path) -> 
             assert word in json.dumps(watched.result().pages[Path("a.md")].mdast), word
     finally:
         watched.close()
+
+
+def test_a_page_offered_as_a_download_is_published_and_no_other_page_source(
+    tmp_path: Path,
+) -> None:
+    pages = {
+        "index.md": "# Home\n\nGet {download}`the notes <notes.md>`, or [nothing](nowhere).\n",
+        "notes.md": "# Notes\n\n```{code-cell} python\n:tags: [remove-cell]\nsecret = 1\n```\n",
+        "other.md": "# Other\n\n```{code-cell} python\n:tags: [remove-cell]\nhidden = 2\n```\n",
+    }
+    root = project(tmp_path, pages)
+    result = livecells_build(root, tmp_path / "out")
+    assert result.status == 0, result.stderr
+    published = sorted(path.name for path in (result.out / "_myst").glob("*.md"))
+    assert len(published) == 1 and published[0].startswith("notes-"), published
+    html = result.html()
+    assert f'href="_myst/{published[0]}"' in html
+    assert '<span class="lc-unresolved">nothing</span>' in html
+    assert (
+        "livecells build: warning: index.md:3: link to 'nowhere' leads to no page or label of "
+        "this book; shown as text"
+    ) in result.stderr.splitlines()

@@ -92,3 +92,42 @@ def test_an_image_mystmd_could_not_fetch_links_where_it_lives() -> None:
     assert render(fetched)[0] == '<img src="../_myst/figure-ab12.png" alt="f">'
     hostile = {"type": "image", "url": "/undefined", "urlSource": "javascript:x"}
     assert render(hostile) == ("", ["page.md:?: image 'javascript:x' not found; left out"])
+
+
+def test_links_and_cards_to_no_page_of_the_book_are_text_with_a_warning() -> None:
+    # What mystmd leaves as written: a page or label the book does not have.
+    missing = {
+        "type": "link",
+        "url": "basics/organize",
+        "position": {"start": {"line": 3}},
+        "children": [text("Organise")],
+    }
+    html, warnings = render(missing)
+    assert html == '<span class="lc-unresolved">Organise</span>'
+    assert warnings == [
+        "page.md:3: link to 'basics/organize' leads to no page or label of this book; shown as text"
+    ]
+    card = {"type": "card", "url": "content/myst", "children": [text("c")]}
+    assert render(card)[0] == '<div class="lc-card">c</div>\n'
+    # Elsewhere, an anchor of this page, a download: links as before.
+    away = {"type": "link", "url": "https://example.org/x", "children": [text("e")]}
+    assert render(away) == ('<a href="https://example.org/x" rel="noopener">e</a>', [])
+    here = {"type": "link", "url": "#part", "children": [text("p")]}
+    assert render(here) == ('<a href="#part" rel="noopener">p</a>', [])
+    download = {"type": "link", "url": "/data-01ab.csv", "static": True, "children": [text("d")]}
+    assert render(download)[0] == '<a href="../_myst/data-01ab.csv" rel="noopener">d</a>'
+
+
+def test_a_cross_reference_mystmd_did_not_resolve_is_text() -> None:
+    unresolved = {
+        "type": "crossReference",
+        "kind": "ref",
+        "identifier": "my-fig",
+        "label": "my-fig",
+    }
+    assert render({**unresolved, "children": [text("My fig")]}) == (
+        '<span class="lc-unresolved">My fig</span>',
+        [],
+    )
+    resolved = {**unresolved, "resolved": True, "html_id": "my-fig", "children": [text("F")]}
+    assert render(resolved)[0] == '<a class="lc-xref" href="#my-fig">F</a>'

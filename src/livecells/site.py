@@ -9,6 +9,7 @@ built site works under any path prefix.
 from __future__ import annotations
 
 import contextlib
+import functools
 import shutil
 import time
 from collections.abc import Iterator, Mapping
@@ -459,9 +460,10 @@ def _build(
         built.pages.append(path)
     built.problems += site.files.write(output / ASSETS, site.project)
     shutil.copytree(STATIC_DIR, output / ASSETS, dirs_exist_ok=True, ignore=_server_only)
-    public = site.myst().public
-    if public.is_dir():
-        shutil.copytree(public, output / MYST_ASSETS, dirs_exist_ok=True, ignore=_sources)
+    result = site.myst()
+    if result.public.is_dir():
+        unpublished = functools.partial(_unpublished, result)
+        shutil.copytree(result.public, output / MYST_ASSETS, dirs_exist_ok=True, ignore=unpublished)
     for found in site.warnings.values():
         built.warnings += [warning for warning in found if warning not in built.warnings]
     _copy_assets(site.root, output, set(pages))
@@ -470,9 +472,9 @@ def _build(
     return built
 
 
-def _sources(directory: str, names: list[str]) -> list[str]:
-    """mystmd's copies of the pages' sources (its downloads) are not published."""
-    return [name for name in names if name.endswith((".md", ".ipynb"))]
+def _unpublished(result: MystResult, directory: str, names: list[str]) -> list[str]:
+    """mystmd's copies of the pages' sources are not published, but for downloads."""
+    return [name for name in names if not result.published(name)]
 
 
 def _server_only(directory: str, names: list[str]) -> list[str]:

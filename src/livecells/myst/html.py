@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 __all__ = ["AstRenderer", "Links", "Node"]
 
@@ -40,8 +41,10 @@ class Links:
     assets_url: str
     """Where the hashed assets mystmd wrote live, relative to the site's root (``_myst/``)."""
 
-    def page(self, url: str) -> str:
-        """A link target: a page of the site (with its anchor), an asset, or left as it is."""
+    def page(self, url: str) -> str | None:
+        """A link target: a page of the site (with its anchor), an asset, an address elsewhere
+        or an anchor of this page left as it is; ``None`` for a path of this site that leads
+        nowhere (what mystmd left unresolved: a page or label the book does not have)."""
         base, hash_, anchor = url.partition("#")
         if base in self.page_urls:
             return self.root_url + self.page_urls[base] + hash_ + anchor
@@ -50,6 +53,8 @@ class Links:
             return self.root_url + by_path + hash_ + anchor
         if base.startswith("/") and "/" not in base[1:] and "." in base:
             return self.root_url + self.assets_url + base[1:] + hash_ + anchor
+        if base and not base.startswith("//") and not urlsplit(base).scheme:
+            return None
         return url
 
     def asset(self, url: str) -> str:
@@ -270,9 +275,17 @@ class AstRenderer:
     def card(self, node: Node) -> str:
         body = self.children(node)
         url = node.get("url")
-        if isinstance(url, str) and SAFE_URL.match(self.links.page(url)):
-            body = f'<a class="lc-card-link" href="{_e(self.links.page(url))}">{body}</a>'
+        target = self._target(node, url) if isinstance(url, str) else None
+        if target is not None:
+            body = f'<a class="lc-card-link" href="{_e(target)}">{body}</a>'
         return f'<div class="lc-card">{body}</div>\n'
+
+    def grid_item(self, node: Node) -> str:
+        return f'<div class="lc-grid-item">{self.children(node)}</div>\n'
+
+    def admonition_title(self, node: Node) -> str:
+        """A title outside an admonition (an aside's, a margin note's)."""
+        return f'<p class="admonition-title">{self.children(node)}</p>\n'
 
     def card_title(self, node: Node) -> str:
         return f'<p class="lc-card-title">{self.children(node)}</p>\n'
@@ -386,22 +399,43 @@ class AstRenderer:
         return f"<abbr{attribute}>{self.children(node)}</abbr>"
 
     def link(self, node: Node) -> str:
-        url = self.links.page(str(node.get("url", "")))
+        url = str(node.get("url", ""))
+        target = self._target(node, url)
         body = self.children(node) or _e(url)
-        if not SAFE_URL.match(url):
+        if target is None:
+            return f'<span class="lc-unresolved">{body}</span>'
+        if not SAFE_URL.match(target):
             return body
         external = "" if node.get("internal") else ' rel="noopener"'
-        return f'<a href="{_e(url)}"{external}>{body}</a>'
+        return f'<a href="{_e(target)}"{external}>{body}</a>'
 
     def cross_reference(self, node: Node) -> str:
         body = self.children(node) or _e(node.get("label", ""))
-        if node.get("resolved") is False:
+        # mystmd marks what it resolved; a label the book does not have stays as it was (and
+        # mystmd has said so).
+        if not (node.get("resolved") or node.get("url") or node.get("html_id")):
             return f'<span class="lc-unresolved">{body}</span>'
         anchor = node.get("html_id") or node.get("identifier") or ""
         base = self.links.page(str(node["url"])) if node.get("url") else ""
+        if base is None:
+            self._unresolved(node, f"cross-reference to '{node['url']}'")
+            return f'<span class="lc-unresolved">{body}</span>'
         if not SAFE_URL.match(base):
             return body
         return f'<a class="lc-xref" href="{_e(base)}#{_e(anchor)}">{body}</a>'
+
+    def _target(self, node: Node, url: str) -> str | None:
+        """Where a link or card leads, or ``None`` (with a warning) when nowhere."""
+        target = self.links.page(url)
+        if target is None:
+            self._unresolved(node, f"link to '{url}'")
+        return target
+
+    def _unresolved(self, node: Node, what: str) -> None:
+        line = node.get("position", {}).get("start", {}).get("line", "?")
+        self.warnings.append(
+            f"{self.source}:{line}: {what} leads to no page or label of this book; shown as text"
+        )
 
     def cite(self, node: Node) -> str:
         label = str(node.get("label", ""))
@@ -474,6 +508,8 @@ _RENDERERS: dict[str, Callable[[AstRenderer, Node], str]] = {
     "tabItem": AstRenderer.tab_item,
     "grid": AstRenderer.grid,
     "card": AstRenderer.card,
+    "grid-item": AstRenderer.grid_item,
+    "admonitionTitle": AstRenderer.admonition_title,
     "cardTitle": AstRenderer.card_title,
     "header": AstRenderer.div,
     "footer": AstRenderer.div,

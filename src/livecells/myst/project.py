@@ -16,6 +16,7 @@ watcher running on the shadow (:meth:`MystProject.watch`), which re-reads only a
 from __future__ import annotations
 
 import atexit
+import functools
 import hashlib
 import json
 import os
@@ -90,6 +91,29 @@ class MystResult:
     public: Path
     """The files mystmd copied under hashed names."""
     warnings: list[str] = field(default_factory=list)
+
+    @functools.cached_property
+    def downloads(self) -> frozenset[str]:
+        """Files of ``public`` that pages link to as downloads (``{download}``, a link to a
+        file): the only pages' sources that are published."""
+        found: set[str] = set()
+        todo: list[Any] = [page.mdast for page in self.pages.values()]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, list):
+                todo += node
+            elif isinstance(node, dict):
+                url = node.get("url")
+                if node.get("static") and isinstance(url, str) and url.startswith("/"):
+                    found.add(url[1:])
+                todo += [value for value in node.values() if isinstance(value, dict | list)]
+        return frozenset(found)
+
+    def published(self, name: str) -> bool:
+        """Whether a file mystmd copied to ``public`` is part of the site: all but its copies
+        of the pages' own sources (for its download buttons; they hold the removed cells),
+        unless a page offers one as a download."""
+        return not name.endswith((".md", ".ipynb")) or name in self.downloads
 
     def page_urls(self) -> dict[str, str]:
         """mystmd's URL of each page (``/slug``) -> ours (``path.html``)."""

@@ -265,7 +265,11 @@ class PageHandler(_SiteHandler):
             self.finish(_error_page(str(exc)))
             return
         if url.startswith(f"{MYST_ASSETS}/"):  # images and files mystmd copied, hashed
-            await self._send_file(site.myst().public, url.removeprefix(f"{MYST_ASSETS}/"))
+            name = url.removeprefix(f"{MYST_ASSETS}/")
+            result = site.myst()
+            if not result.published(name):
+                raise web.HTTPError(404)
+            await self._send_file(result.public, name)
             return
         await self._send_file(site.root, url)
 
