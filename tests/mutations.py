@@ -723,8 +723,8 @@ MUTATIONS = [
     Mutation(
         "myst: a link to no page of the book stays a dead link",
         "src/livecells/myst/html.py",
-        'not urlsplit(base).scheme:\n            return None',
-        'not urlsplit(base).scheme:\n            return url',
+        "not urlsplit(base).scheme:\n            return None",
+        "not urlsplit(base).scheme:\n            return url",
         (
             "tests/test_myst_html.py::"
             "test_links_and_cards_to_no_page_of_the_book_are_text_with_a_warning",
