@@ -731,6 +731,23 @@ MUTATIONS = [
         ),
     ),
     Mutation(
+        "glue: a glued output shows under its cell too",
+        "src/livecells/render.py",
+        "shown = [output for output in cell.outputs if glued_name(output) is None]",
+        "shown = list(cell.outputs)",
+        ("tests/test_myst.py::test_myst_nb_glue_pastes_a_notebooks_outputs_into_its_text",),
+    ),
+    Mutation(
+        "glue: an output glued with display=False keeps its mime prefix",
+        "src/livecells/myst/glue.py",
+        "found[name] = _unprefixed(output)",
+        "found[name] = output",
+        (
+            "tests/test_myst_glue.py::"
+            "test_text_is_formatted_by_its_spec_and_strings_lose_their_quotes",
+        ),
+    ),
+    Mutation(
         "myst: a page source offered as a download is not published",
         "src/livecells/myst/project.py",
         'return not name.endswith((".md", ".ipynb")) or name in self.downloads',

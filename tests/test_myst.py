@@ -350,3 +350,58 @@ def test_a_page_offered_as_a_download_is_published_and_no_other_page_source(
         "livecells build: warning: index.md:3: link to 'nowhere' leads to no page or label of "
         "this book; shown as text"
     ) in result.stderr.splitlines()
+
+
+GLUE_NOTEBOOK_CELLS = [
+    ("markdown", "# Glued\n"),
+    (
+        "code",
+        "import base64\nfrom IPython.display import Image\nfrom myst_nb import glue\n"
+        "glue('mean', 3.14159)\nglue('name', 'Ada', display=False)\n"
+        "dot = base64.b64decode('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
+        "+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==')\nglue('dot', Image(data=dot, format='png'))\n"
+        "print('printed')",
+    ),
+    (
+        "markdown",
+        "Mean {glue:text}`mean:.2f`, raw {glue:}`mean`, by {glue:text}`name`, "
+        "and {glue:}`nothing`.\n\n```{glue:figure} dot\n:name: fig-dot\n\nThe *dot*.\n```\n\n"
+        "See {numref}`fig-dot`.\n",
+    ),
+]
+
+
+def test_myst_nb_glue_pastes_a_notebooks_outputs_into_its_text(tmp_path: Path) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    for kind, source in GLUE_NOTEBOOK_CELLS:
+        new = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
+        notebook.cells.append(new(source))
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()  # a real kernel
+    root = tmp_path / "book"
+    root.mkdir()
+    nbformat.write(notebook, root / "index.ipynb")
+    result = livecells_build(root, tmp_path / "out")
+    assert result.status == 0, result.stderr
+    html = result.html()
+    assert "Mean 3.14, raw 3.14159, by Ada, and <code>nothing</code>." in html
+    assert re.search(
+        r'<figure class="lc-figure lc-glue" id="fig-dot"><div class="lc-output lc-image">'
+        r'<img alt="image/png output" src="data:image/png;base64,iVBOR[^"]+"></div>'
+        r"<figcaption>The \*dot\*.</figcaption></figure>",
+        html,
+    ), html
+    assert '<a class="lc-xref" href="#fig-dot">' in html
+    # Under the cell, what it printed; its glued outputs only where the text pastes them.
+    cell = html[html.index('class="lc-outputs"') : html.index("Mean ")]
+    assert "printed" in cell and "3.14159" not in cell and "<img" not in cell
+    # mystmd's "unknown role" for glue is not passed on; a name nothing glued is.
+    warnings = result.stderr.splitlines()
+    assert not [line for line in warnings if "unknown" in line], warnings
+    assert (
+        "livecells build: warning: index.ipynb:1: no output of this page is glued as 'nothing' "
+        "(myst_nb.glue in one of its cells, with stored outputs); shown as written"
+    ) in warnings

@@ -27,6 +27,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from livecells.assets import Head, json_in_html
+from livecells.myst.glue import Glue, glued_name
 from livecells.myst.html import AstRenderer, Links, Node
 from livecells.myst.project import MystPage
 from livecells.pageconfig import PageConfig
@@ -96,6 +97,11 @@ def render_page(
         raw_html=raw_html,
         citations=myst.citations,
         trusted=config.trusted,
+        glue=Glue.of(
+            (output for cell in page.cells for output in cell.outputs),
+            _output_html,
+            mdast=myst.mdast,
+        ),
     )
     sections = []
     for block in myst.mdast.get("children", ()):
@@ -174,7 +180,9 @@ def _code_cell(index: int, cell: Cell, language: str, *, block: Node, code: Node
         (child for child in block.get("children", ()) if child.get("type") == "outputs"), {}
     )
     outputs_visibility = outputs_node.get("visibility", "show")
-    stored = "" if outputs_visibility == "remove" else render_outputs(cell.outputs)
+    # A glued output shows where the text pastes it (myst-nb), not under its cell.
+    shown = [output for output in cell.outputs if glued_name(output) is None]
+    stored = "" if outputs_visibility == "remove" else render_outputs(shown)
     count = "" if cell.execution_count is None else str(cell.execution_count)
     outputs = f'<div class="lc-outputs" data-execution-count="{count}">{stored}</div>'
     if outputs_visibility == "hide":

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from livecells.myst.glue import GLUE_NAMES, Glue
+
 __all__ = ["AstRenderer", "Links", "Node"]
 
 Node = Mapping[str, Any]
@@ -78,6 +80,8 @@ class AstRenderer:
     warnings: list[str] = field(default_factory=list)
     mermaid: bool = False
     """Set once the page has a diagram (the client then loads mermaid)."""
+    glue: Glue | None = None
+    """A notebook's glued outputs, for myst-nb's ``{glue}`` roles and directives."""
 
     def children(self, node: Node) -> str:
         return "".join(self.render(child) for child in node.get("children", ()))
@@ -360,10 +364,30 @@ class AstRenderer:
 
     def unknown_directive(self, node: Node) -> str:
         """mystmd already warned; the reader still sees what the author wrote."""
+        name, args = str(node.get("name", "")), str(node.get("args", ""))
+        if name in GLUE_NAMES:
+            shown = self._glue(node, args, lambda glue: glue.directive(name, args, _value(node)))
+            if shown is not None:
+                return shown
         return f'<pre class="lc-unknown">{_e(node.get("value", ""))}</pre>\n'
 
     def unknown_role(self, node: Node) -> str:
-        return f"<code>{_e(node.get('value', ''))}</code>"
+        name, value = str(node.get("name", "")), _value(node)
+        if name in GLUE_NAMES:
+            shown = self._glue(node, value, lambda glue: glue.role(name, value))
+            if shown is not None:
+                return shown
+        return f"<code>{_e(value)}</code>"
+
+    def _glue(self, node: Node, key: str, show: Callable[[Glue], str | None]) -> str | None:
+        shown = show(self.glue) if self.glue is not None else None
+        if shown is None:
+            line = node.get("position", {}).get("start", {}).get("line", "?")
+            self.warnings.append(
+                f"{self.source}:{line}: no output of this page is glued as '{key.strip()}' "
+                "(myst_nb.glue in one of its cells, with stored outputs); shown as written"
+            )
+        return shown
 
     def div(self, node: Node) -> str:
         classes = " ".join(_classes(node))
@@ -414,6 +438,9 @@ class AstRenderer:
         # mystmd marks what it resolved; a label the book does not have stays as it was (and
         # mystmd has said so).
         if not (node.get("resolved") or node.get("url") or node.get("html_id")):
+            identifier = str(node.get("identifier", ""))
+            if self.glue is not None and identifier in self.glue.figures:  # mystmd cannot know
+                return f'<a class="lc-xref" href="#{_e(identifier)}">{body}</a>'
             return f'<span class="lc-unresolved">{body}</span>'
         anchor = node.get("html_id") or node.get("identifier") or ""
         base = self.links.page(str(node["url"])) if node.get("url") else ""
@@ -466,6 +493,10 @@ def _wrap(tag: str) -> Callable[[AstRenderer, Node], str]:
         return f"<{tag}>{self.children(node)}</{tag}>"
 
     return render
+
+
+def _value(node: Node) -> str:
+    return str(node.get("value", ""))
 
 
 def _classes(node: Node) -> list[str]:

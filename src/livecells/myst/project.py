@@ -56,6 +56,8 @@ _IGNORED = (
     # mystmd does not know these frontmatter keys; livecells does (its page config).
     re.compile(r"extra key ignored: (jupyter|livecells|kernelspec)\b"),
     re.compile(r"Usage of the \{doc\} role is not recommended"),
+    # myst-nb's glue, which livecells renders itself (livecells.myst.glue).
+    re.compile(r"unknown (role|directive): glue(:(any|text|md|math|figure)?)?$"),
 )
 _INCLUDE = re.compile(
     r"^\s*(?:`{3,}|:{3,})\s*\{(include|literalinclude|figure|image|embed|csv-table)\}\s*(.*?)\s*$"
