@@ -731,6 +731,16 @@ MUTATIONS = [
         ),
     ),
     Mutation(
+        "render: a mystnb figure cell's outputs are no figure",
+        "src/livecells/render.py",
+        "if cell.figure is not None:  # the caption stays",
+        "if cell.figure is None:  # the caption stays",
+        (
+            "tests/test_myst.py::"
+            "test_a_mystnb_figure_cell_shows_its_outputs_as_a_figure_with_its_caption",
+        ),
+    ),
+    Mutation(
         "glue: a glued output shows under its cell too",
         "src/livecells/render.py",
         "shown = [output for output in cell.outputs if glued_name(output) is None]",

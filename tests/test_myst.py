@@ -405,3 +405,19 @@ def test_myst_nb_glue_pastes_a_notebooks_outputs_into_its_text(tmp_path: Path) -
         "livecells build: warning: index.ipynb:1: no output of this page is glued as 'nothing' "
         "(myst_nb.glue in one of its cells, with stored outputs); shown as written"
     ) in warnings
+
+
+def test_a_mystnb_figure_cell_shows_its_outputs_as_a_figure_with_its_caption(
+    tmp_path: Path,
+) -> None:
+    options = "---\nmystnb:\n  figure:\n    caption: A <small> plot.\n    name: fig-small\n---\n"
+    page = f"# Figures\n\n```{{code-cell}} python\n{options}print(1)\n```\n"
+    result = livecells_build(project(tmp_path, {"index.md": page}), tmp_path / "out")
+    assert result.status == 0, result.stderr
+    assert "mystnb" not in result.stderr  # mystmd's "unexpected option" is not passed on
+    # The caption outside the outputs, which a run replaces.
+    assert re.search(
+        r'<figure class="lc-figure" id="fig-small"><div class="lc-outputs"[^>]*></div>'
+        r"<figcaption>A &lt;small&gt; plot.</figcaption></figure>",
+        result.html(),
+    )

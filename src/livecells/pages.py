@@ -32,6 +32,9 @@ class Cell:
     outputs: list[dict[str, Any]] = field(default_factory=list)
     execution_count: int | None = None
     tags: tuple[str, ...] = ()
+    figure: dict[str, str] | None = None
+    """MyST-NB's ``mystnb: figure:`` of a code cell: its outputs are a figure (``caption``,
+    ``name``)."""
 
 
 @dataclass
@@ -113,7 +116,8 @@ def _from_notebook(path: Path, notebook: Any) -> Page:
             cells.append(Cell("markdown", source, tags=tags))
         elif kind == "code":
             outputs = [dict(output) for output in raw.get("outputs", [])]
-            cells.append(Cell("code", source, outputs, raw.get("execution_count"), tags))
+            figure = _mystnb_figure(raw.get("metadata", {}))
+            cells.append(Cell("code", source, outputs, raw.get("execution_count"), tags, figure))
         else:
             cells.append(Cell("raw", source, tags=tags))
     # jupytext keeps a MyST file's frontmatter (kernelspec and any other key) as metadata
@@ -142,3 +146,13 @@ def _title(frontmatter: dict[str, Any], cells: list[Cell], path: Path) -> str:
             if match:
                 return match.group(1).strip()
     return path.stem.replace("-", " ").replace("_", " ").strip().capitalize() or path.name
+
+
+def _mystnb_figure(metadata: Any) -> dict[str, str] | None:
+    """A code cell's ``mystnb: {figure: {caption, name}}`` (MyST-NB; ``{code-cell}`` options
+    reach the cell's metadata through jupytext), its values as text; ``None`` without."""
+    mystnb = metadata.get("mystnb") if isinstance(metadata, dict) else None
+    figure = mystnb.get("figure") if isinstance(mystnb, dict) else None
+    if not isinstance(figure, dict):
+        return None
+    return {key: str(figure[key]) for key in ("caption", "name") if figure.get(key) is not None}

@@ -185,6 +185,12 @@ def _code_cell(index: int, cell: Cell, language: str, *, block: Node, code: Node
     stored = "" if outputs_visibility == "remove" else render_outputs(shown)
     count = "" if cell.execution_count is None else str(cell.execution_count)
     outputs = f'<div class="lc-outputs" data-execution-count="{count}">{stored}</div>'
+    if cell.figure is not None:  # the caption stays when a run replaces the outputs
+        name = cell.figure.get("name")
+        id_ = f' id="{html.escape(name)}"' if name else ""
+        caption = html.escape(cell.figure.get("caption", ""))
+        caption = f"<figcaption>{caption}</figcaption>" if caption else ""
+        outputs = f'<figure class="lc-figure"{id_}>{outputs}{caption}</figure>'
     if outputs_visibility == "hide":
         outputs = (
             f'<details class="lc-hide-output"><summary>Show output</summary>{outputs}</details>'

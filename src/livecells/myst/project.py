@@ -58,6 +58,7 @@ _IGNORED = (
     re.compile(r"Usage of the \{doc\} role is not recommended"),
     # myst-nb's glue, which livecells renders itself (livecells.myst.glue).
     re.compile(r"unknown (role|directive): glue(:(any|text|md|math|figure)?)?$"),
+    re.compile(r'unexpected option "mystnb" provided \(in code-cell\)'),
 )
 _INCLUDE = re.compile(
     r"^\s*(?:`{3,}|:{3,})\s*\{(include|literalinclude|figure|image|embed|csv-table)\}\s*(.*?)\s*$"
