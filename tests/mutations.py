@@ -741,6 +741,30 @@ MUTATIONS = [
         ),
     ),
     Mutation(
+        "myst: a notebook's Markdown cells may include files outside the folder",
+        "src/livecells/myst/project.py",
+        'if suffix in (".md", ".ipynb") else ""',
+        'if suffix == ".md" else ""',
+        (
+            "tests/test_myst.py::"
+            "test_a_notebooks_markdown_cell_may_include_no_file_outside_the_folder",
+        ),
+    ),
+    Mutation(
+        "myst: a page's bibliography may lie outside the folder",
+        "src/livecells/myst/project.py",
+        "listed = bibliography or item",
+        "listed = None",
+        ("tests/test_myst.py::test_a_bibliography_outside_the_folder_is_an_error",),
+    ),
+    Mutation(
+        "myst: the project's bibliography may lie outside the folder",
+        "src/livecells/myst/project.py",
+        '_check_bibliography(project.get("bibliography"), self.shadow, source)',
+        "pass",
+        ("tests/test_myst.py::test_a_bibliography_outside_the_folder_is_an_error",),
+    ),
+    Mutation(
         "glue: a glued output shows under its cell too",
         "src/livecells/render.py",
         "shown = [output for output in cell.outputs if glued_name(output) is None]",

@@ -421,3 +421,53 @@ def test_a_mystnb_figure_cell_shows_its_outputs_as_a_figure_with_its_caption(
         r"<figcaption>A &lt;small&gt; plot.</figcaption></figure>",
         result.html(),
     )
+
+
+def test_a_notebooks_markdown_cell_may_include_no_file_outside_the_folder(tmp_path: Path) -> None:
+    import nbformat
+
+    (tmp_path / "secret.md").write_text("TOP SECRET\n")
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# Notebook"),
+        nbformat.v4.new_markdown_cell("Before.\n\n```{include} ../secret.md\n```\n"),
+    ]
+    root = tmp_path / "book"
+    root.mkdir()
+    nbformat.write(notebook, root / "index.ipynb")
+    result = livecells_build(root, tmp_path / "out")
+    assert result.status == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"livecells build: error: index.ipynb:cell 2, line 3: ../secret.md: outside {root}; a "
+        "page may include only files of its own folder (copy the file in)"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("files", "error"),
+    [
+        (
+            {"index.md": "---\nbibliography:\n  - refs.bib\n  - ../refs.bib\n---\n# Page\n"},
+            "index.md:4: ../refs.bib: outside {root}; a page may include only files of its own "
+            "folder (copy the file in)",
+        ),
+        (
+            {
+                "index.md": "# Page\n",
+                "myst.yml": "version: 1\nproject:\n  bibliography: [/x.bib]\n",
+            },
+            "myst.yml: bibliography: /x.bib: outside the book's folder; copy it in",
+        ),
+    ],
+)
+def test_a_bibliography_outside_the_folder_is_an_error(
+    tmp_path: Path, files: dict[str, str], error: str
+) -> None:
+    (tmp_path / "refs.bib").write_text("@misc{secret, title={TOP SECRET}}\n")
+    root = project(tmp_path, {"refs.bib": "@misc{mine, title={Mine}}\n", **files})
+    result = livecells_build(root, tmp_path / "out")
+    assert result.status == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "livecells build: error: " + error.format(root=root)
+    )

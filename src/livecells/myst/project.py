@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
@@ -64,6 +65,8 @@ _INCLUDE = re.compile(
     r"^\s*(?:`{3,}|:{3,})\s*\{(include|literalinclude|figure|image|embed|csv-table)\}\s*(.*?)\s*$"
 )
 _FILE_OPTION = re.compile(r"^\s*:file:\s*(.*?)\s*$")
+_BIBLIOGRAPHY = re.compile(r"^\s*bibliography:\s*(.*?)\s*$")
+_LIST_ITEM = re.compile(r"^\s*-\s+(.+?)\s*$")
 _SHA256 = re.compile(rb'"sha256":\s*"([0-9a-f]{64})"')
 _MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)")
 
@@ -363,6 +366,7 @@ class MystProject:
         project = data.get("project")
         if isinstance(project, dict):
             _check_toc(project.get("toc"), self.shadow, source)
+            _check_bibliography(project.get("bibliography"), self.shadow, source)
             project.pop("jupyter", None)  # livecells reads it; mystmd would resolve Binder
             project.pop("livecells", None)
         _check_extends(data.get("extends"), self.shadow, "myst.yml")
@@ -391,26 +395,28 @@ class MystProject:
 
     def _check_sources(self, paths: list[Path]) -> None:
         """What a page includes (include, literalinclude, figure, image, csv-table ``:file:``,
-        a Markdown image) must be a file inside the folder: mystmd resolves ``/x`` from the
+        a Markdown image; in a page or a notebook's Markdown cell) and the ``bibliography`` of
+        its frontmatter must be files inside the folder: mystmd resolves ``/x`` from the
         project's root and ``x`` from the page's folder, and would read what ``../`` reaches."""
         for path in paths:
-            if path.suffix.lower() != ".md":
-                continue
-            try:
-                lines = (self.root / path).read_text(encoding="utf-8").splitlines()
-            except (OSError, UnicodeDecodeError):
-                continue
-            for number, line in enumerate(lines, 1):
+            listing = False  # in a YAML list of bibliography files
+            for where, line in _markdown_lines(self.root / path):
                 match = _INCLUDE.match(line) or _FILE_OPTION.match(line)
                 targets = [match.group(match.lastindex or 1)] if match else []
                 targets += _MARKDOWN_IMAGE.findall(line)
-                for target in (t.strip() for t in targets):
+                bibliography = _BIBLIOGRAPHY.match(line)
+                item = _LIST_ITEM.match(line) if listing else None
+                listing = bool(bibliography and not bibliography.group(1)) or item is not None
+                listed = bibliography or item
+                if listed is not None:
+                    targets += [t for t in re.split(r"[\s,\[\]]+", listed.group(1)) if t]
+                for target in (t.strip().strip("'\"") for t in targets):
                     if not target or "://" in target or target.startswith(("#", "data:")):
                         continue
                     base = self.root if target.startswith("/") else self.root / path.parent
                     if not (base / target.lstrip("/")).resolve().is_relative_to(self.root):
                         raise ConfigError(
-                            f"{path}:{number}: {target}: outside {self.root}; a page may "
+                            f"{path}:{where}: {target}: outside {self.root}; a page may "
                             "include only files of its own folder (copy the file in)"
                         )
 
@@ -509,6 +515,31 @@ def _load(path: Path, name: str) -> dict[str, Any]:
     return data
 
 
+def _markdown_lines(file: Path) -> Iterator[tuple[str, str]]:
+    """The Markdown lines of a page (``.md``) or of a notebook's Markdown cells (``.ipynb``),
+    each with where it is (``line``, or ``cell N, line M``)."""
+    suffix = file.suffix.lower()
+    try:
+        text = file.read_text(encoding="utf-8") if suffix in (".md", ".ipynb") else ""
+    except (OSError, UnicodeDecodeError):
+        return
+    if suffix == ".md":
+        for number, line in enumerate(text.splitlines(), 1):
+            yield str(number), line
+        return
+    try:
+        cells = json.loads(text).get("cells", [])
+    except (ValueError, AttributeError):
+        return  # not a notebook: reading it says so
+    for index, cell in enumerate(cells if isinstance(cells, list) else [], 1):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "markdown":
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        for number, line in enumerate(source.splitlines(), 1):
+            yield f"cell {index}, line {number}", line
+
+
 def _inside(root: Path, value: str) -> bool:
     return not value.startswith("/") and (root / value).resolve().is_relative_to(root.resolve())
 
@@ -527,6 +558,14 @@ def _check_toc(entries: object, root: Path, source: str) -> None:
                     "the book's own files"
                 )
         _check_toc(entry.get("children"), root, source)
+
+
+def _check_bibliography(value: object, root: Path, source: str) -> None:
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, str) and "://" not in item and not _inside(root, item):
+            raise ConfigError(
+                f"{source}: bibliography: {item}: outside the book's folder; copy it in"
+            )
 
 
 def _check_extends(value: object, root: Path, source: str) -> None:
