@@ -765,6 +765,33 @@ MUTATIONS = [
         ("tests/test_myst.py::test_a_bibliography_outside_the_folder_is_an_error",),
     ),
     Mutation(
+        "serve: the warnings of a page the author fixed are kept for ever",
+        "src/livecells/myst/project.py",
+        "self._messages[:] = [m for m in self._messages if not m.startswith(stale)]",
+        "pass",
+        (
+            "tests/test_site.py::"
+            "test_serve_tells_a_pages_warnings_once_and_again_when_they_come_back",
+        ),
+    ),
+    Mutation(
+        "serve: a page's warnings are never printed",
+        "src/livecells/server/app.py",
+        "for warning in site.untold_warnings(path):",
+        "for warning in []:",
+        ("tests/server/test_app.py::test_a_pages_warnings_are_printed_once_when_it_is_rendered",),
+    ),
+    Mutation(
+        "serve: a page's warnings are told at every render",
+        "src/livecells/site.py",
+        "return [warning for warning in current if warning not in told]",
+        "return current",
+        (
+            "tests/test_site.py::"
+            "test_serve_tells_a_pages_warnings_once_and_again_when_they_come_back",
+        ),
+    ),
+    Mutation(
         "glue: a glued output shows under its cell too",
         "src/livecells/render.py",
         "shown = [output for output in cell.outputs if glued_name(output) is None]",

@@ -235,3 +235,34 @@ def test_a_symlink_within_the_folder_is_copied_as_its_target(book: Path, tmp_pat
     (book / "logo-link.png").symlink_to(book / "images" / "logo.png")
     assert build(book, tmp_path / "out").problems == []
     assert (tmp_path / "out" / "logo-link.png").read_bytes() == b"\x89PNG\r\n"
+
+
+def test_serve_tells_a_pages_warnings_once_and_again_when_they_come_back(tmp_path: Path) -> None:
+    """Under serve (mystmd watching), each warning of a page is told once; one the author fixed
+    is forgotten (not kept for ever), and told again if it comes back."""
+    (tmp_path / "index.md").write_text("# Home\n\nSee [gone](nowhere).\n\n:::{nosuch}\n:::\n")
+    site = Site(tmp_path, default_runtime="livecells")
+    site.watch()
+    page = Path("index.md")
+    link = "index.md:3: link to 'nowhere' leads to no page or label of this book; shown as text"
+    directive = "index.md:5: unknown directive: nosuch"
+    try:
+        site.render(page)
+        assert sorted(site.untold_warnings(page)) == [link, directive]
+        site.render(page)
+        assert site.untold_warnings(page) == []
+        (tmp_path / "index.md").write_text("# Home\n\nSee [gone](nowhere).\n")
+        deadline = time.monotonic() + 30
+        while directive in site.myst(fresh=True).warnings and time.monotonic() < deadline:
+            time.sleep(0.05)
+        site.render(page)
+        assert site.untold_warnings(page) == []
+        assert directive not in site.warnings[None]
+        (tmp_path / "index.md").write_text("# Home\n\n:::{nosuch}\n:::\n")
+        back = "index.md:3: unknown directive: nosuch"
+        while back not in site.myst(fresh=True).warnings and time.monotonic() < deadline:
+            time.sleep(0.05)
+        site.render(page)
+        assert site.untold_warnings(page) == [back]
+    finally:
+        site.close()

@@ -120,6 +120,7 @@ class Site:
         self._myst_checked = 0.0
         self.warnings: dict[Path | None, list[str]] = {}
         """What mystmd (under ``None``) and the renderer (per page) warned about."""
+        self._told: dict[Path, set[str]] = {}
 
     # -- the project and its pages ------------------------------------------------------------
 
@@ -144,6 +145,16 @@ class Site:
             self._myst_checked = time.monotonic()
             self.warnings[None] = self._myst_result.warnings
         return self._myst_result
+
+    def untold_warnings(self, path: Path) -> list[str]:
+        """The page's warnings (the renderer's, and mystmd's about its file) not told yet:
+        ``livecells serve`` prints each once, and again if it went away and came back."""
+        prefix = f"{path.as_posix()}:"
+        mystmd = [w for w in self.warnings.get(None, []) if w.startswith(prefix)]
+        current = [*mystmd, *self.warnings.get(path, [])]
+        told = self._told.get(path, set())
+        self._told[path] = set(current)
+        return [warning for warning in current if warning not in told]
 
     def check(self) -> None:
         """What mystmd would read is inside the folder (ConfigError naming file and entry)."""

@@ -136,6 +136,16 @@ def test_a_changed_file_is_rendered_anew_and_open_pages_are_told(
     assert "After" in client.get("livecells/changing.html").text
 
 
+def test_a_pages_warnings_are_printed_once_when_it_is_rendered(
+    book: Path, served: JupyterServer, client: httpx.Client
+) -> None:
+    (book / "warned.md").write_text("# Warned\n\n:::{nosuch}\n:::\n")
+    for _ in range(2):
+        assert client.get("livecells/warned.html").status_code == 200
+    told = "livecells: warning: warned.md:3: unknown directive: nosuch"
+    assert served.log.read_text().count(told) == 1
+
+
 def test_a_broken_page_shows_its_error_and_the_others_still_work(
     book: Path, client: httpx.Client
 ) -> None:

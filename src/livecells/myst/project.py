@@ -308,6 +308,11 @@ class MystProject:
     def _sync(self, stamps: dict[Path, tuple[float, int]]) -> None:
         changed = [p for p, stamp in stamps.items() if self._stamps.get(p) != stamp]
         self._check_sources(changed)  # before mystmd can see them
+        # mystmd reads a changed page again and says again what is still wrong with it.
+        stale = tuple(
+            f"{path.as_posix()}:" for path in {*changed, *(set(self._stamps) - set(stamps))}
+        )
+        self._messages[:] = [m for m in self._messages if not m.startswith(stale)]
         for gone in set(self._stamps) - set(stamps):
             (self.shadow / gone).unlink(missing_ok=True)
         for path in stamps:

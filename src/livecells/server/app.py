@@ -257,6 +257,8 @@ class PageHandler(_SiteHandler):
                 self.xsrf_token  # noqa: B018 - sets the _xsrf cookie the client's POSTs echo
                 at = Path("index.html") if url.strip("/") in ("", "index.html") else None
                 body = await loop.run_in_executor(None, _render, site, path, at)
+                for warning in site.untold_warnings(path):
+                    self.log.warning("livecells: warning: %s", warning)
                 self._send_page(body)
                 return
         except (ConfigError, NotebookError) as exc:
