@@ -792,6 +792,13 @@ MUTATIONS = [
         ),
     ),
     Mutation(
+        "cli: jsonschema's format checker libraries are imported (0.8 s a run)",
+        "src/livecells/cli.py",
+        "sys.modules.setdefault(name, None)",
+        "pass",
+        ("tests/test_setup.py::test_the_command_imports_no_format_checker_library_of_jsonschema",),
+    ),
+    Mutation(
         "glue: a glued output shows under its cell too",
         "src/livecells/render.py",
         "shown = [output for output in cell.outputs if glued_name(output) is None]",

@@ -29,6 +29,23 @@ def test_import_livecells_loads_neither_rich_nor_yaml() -> None:
     assert done.stdout.strip() == "[]"
 
 
+def test_the_command_imports_no_format_checker_library_of_jsonschema(tmp_path: Path) -> None:
+    """nbformat's import pulls jsonschema, which imports the libraries of its format checkers
+    where installed (rfc3987_syntax compiles 38 grammars: 0.7 s); a build needs none of them."""
+    (tmp_path / "book").mkdir()
+    page = "---\nkernelspec:\n  name: python3\n---\n# Home\n\n```{code-cell} python\n1\n```\n"
+    (tmp_path / "book" / "index.md").write_text(page)
+    code = (
+        "import sys\nfrom livecells.cli import main\n"
+        f"main(['build', {str(tmp_path / 'book')!r}, '-o', {str(tmp_path / 'out')!r}])\n"
+        "print('jsonschema' in sys.modules, sorted(n for n in "
+        "('rfc3987_syntax', 'rfc3986_validator', 'isoduration') if sys.modules.get(n)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "True []"  # jsonschema, without them
+
+
 def test_a_missing_browser_fails_the_browser_tests_with_one_line_saying_how(
     tmp_path: Path,
 ) -> None:

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -226,6 +227,25 @@ def _parse_json(path: Path, text: str) -> dict[str, Any]:
     return document
 
 
+_CELL_CHECKS = threading.Lock()
+
+
+@contextlib.contextmanager
+def _cells_unchecked() -> Iterator[None]:
+    """jupytext makes each cell with nbformat's ``new_*_cell``, which validates the cell on its
+    own, through jsonschema (fastjsonschema takes no sub-schema): 1.7 s of a 60-page build's
+    CPU. The notebook is validated once, whole, right after (by fastjsonschema)."""
+    from nbformat.v4 import nbbase
+
+    with _CELL_CHECKS:
+        checked = nbbase.validate
+        nbbase.validate = lambda node, ref=None: None
+        try:
+            yield
+        finally:
+            nbbase.validate = checked
+
+
 def _read_myst(path: Path, text: str) -> NotebookNode:
     import jupytext
     import nbformat
@@ -250,7 +270,8 @@ def _read_myst(path: Path, text: str) -> NotebookNode:
     if header:
         body = f"---\n{yaml.safe_dump(header, sort_keys=False)}---\n{body}"
     try:
-        notebook: NotebookNode = jupytext.reads(body, fmt="md:myst")
+        with _cells_unchecked():
+            notebook: NotebookNode = jupytext.reads(body, fmt="md:myst")
         nbformat.validate(notebook)
     except Exception as exc:
         raise NotebookError(
