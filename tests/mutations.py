@@ -564,7 +564,7 @@ MUTATIONS = [
     ),
     Mutation(
         "public: the output cap counts each message on its own",
-        "src/livecells/server/public.py",
+        "src/livecells/server/outputcap.py",
         'total = self.__dict__.get("_output_bytes", 0) + size',
         "total = size",
         ("tests/server/test_public_hardening.py::test_the_output_cap_counts_every_iopub_message",),
@@ -580,7 +580,7 @@ MUTATIONS = [
     ),
     Mutation(
         "public: no cap on a visitor's kernel WebSockets",
-        "src/livecells/server/public.py",
+        "src/livecells/server/outputcap.py",
         "if max(self._open.get(visitor, 0), self._open.get(address, 0)) >= self.max_websockets:",
         "if False:",
         (

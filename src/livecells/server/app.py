@@ -34,11 +34,8 @@ from livecells.notebooks import SKIPPED_DIRS
 from livecells.pageconfig import Served
 from livecells.pagefiles import FILES_DIR, LISTING, Rules, listable, listing_root
 from livecells.server import service
-from livecells.server.public import (
-    PublicGatewayWebsocketConnection,
-    PublicWebsocketConnection,
-    VisitorKernels,
-)
+from livecells.server.outputcap import PublicGatewayWebsocketConnection, PublicWebsocketConnection
+from livecells.server.public import VisitorKernels
 from livecells.server.websocket import NoDelayGatewayWebsocketConnection
 from livecells.site import ASSETS, Site
 from livecells.sphinx.built import is_built_html
