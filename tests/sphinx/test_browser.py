@@ -5,6 +5,7 @@ local stand-in for mybinder.org (tests/binderhub.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from tests.binderhub import StandInBinderHub, standin_binderhub
 from tests.browser.static_server import serve_static
 from tests.conftest import JupyterServer, start_livecells_serve
@@ -190,12 +192,26 @@ def test_each_theme_keeps_its_styles_and_its_dark_mode_reaches_the_panel(
             if theme in ("sphinx_book_theme", "pydata_sphinx_theme"):
                 # pydata's "auto" resolves the system's dark into data-theme on <html>
                 page.evaluate("document.documentElement.dataset.theme = 'light'")
+            # the stylesheet just enabled again applies with the next style recalculation
+            settled(page, system)
             assert panel.evaluate(background) == system
             if dark is not None:
                 page.evaluate(dark)
+                settled(page, "#0d1117")
                 assert panel.evaluate(background) == "#0d1117"
     finally:
         context.close()
+
+
+def settled(page: Page, colour: str) -> None:
+    """Wait (up to LOAD) for the panel's ``--lc-bg`` to be ``colour``; the caller asserts."""
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function(
+            "(c) => getComputedStyle(document.querySelector('.lc-panel'))"
+            ".getPropertyValue('--lc-bg').trim() === c",
+            arg=colour,
+            timeout=LOAD,
+        )
 
 
 def test_a_thebe_button_is_where_the_panel_goes(tmp_path: Path, page: Page) -> None:
