@@ -14,6 +14,7 @@ import type { Runtime } from "./runtimes/runtime";
 import { SettingsDialog, savedChoice } from "./settings";
 import { renderDiagrams } from "./mermaid";
 import { mountTabs } from "./tabs";
+import { Widgets } from "./widgets";
 
 function watchForChanges(config: PageConfig): void {
   if (!config.watch || !config.path || typeof EventSource === "undefined") return;
@@ -29,6 +30,8 @@ export function main(): void {
   const config = readConfig();
   const page = document.querySelector<HTMLElement>("main.lc-page") ?? document.body;
   const options: RenderOptions = { trusted: config.trusted, math: config.math, staticUrl: config.staticUrl };
+  options.widgets = new Widgets(() => options);
+  void options.widgets.showSaved(page);
   for (const prose of page.querySelectorAll<HTMLElement>(".lc-markdown, .lc-latex, .lc-markdown-output")) {
     if (hasMath(prose.textContent || "")) void typeset(prose, config.math, config.staticUrl);
   }
@@ -47,6 +50,7 @@ export function main(): void {
   let choice: Choice = savedChoice(config) ?? configured;
   let runtime: Runtime = createRuntime(choice, config, log);
   let detach: () => void = () => undefined;
+  let detachWidgets: () => void = () => undefined;
   // Run all follows nbclient: cells tagged skip-execution are left for the reader to run.
   const runAll = () => cells.filter((cell) => !cell.tags.includes("skip-execution")).forEach((cell) => queue.run(cell));
   // Pyodide takes seconds to fetch and compile: with `preload` it boots when the page opens
@@ -89,6 +93,8 @@ export function main(): void {
       }
     });
     next.onDisplayUpdate((msg) => updateDisplay(msg, options));
+    detachWidgets();
+    detachWidgets = options.widgets?.attach(next) ?? (() => undefined);
   };
 
   /** Move the page to another runtime: the cells (and the reader's edits) stay as they are,

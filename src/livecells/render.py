@@ -112,6 +112,7 @@ def render_page(
     if warnings is not None:
         warnings.extend(renderer.warnings)
     config_json = json_in_html(config.to_json())
+    widget_state = saved_widget_state(page, warnings)
     return (
         _templates()
         .get_template("page.html")
@@ -121,6 +122,7 @@ def render_page(
             title_text=title_text(myst.title),
             cells=sections,
             config_json=Markup(config_json),
+            widget_state=Markup(widget_state) if widget_state else None,
             root_url=root_url,
             static_url=root_url + "_livecells/",
             site_title=site_title,
@@ -131,6 +133,46 @@ def render_page(
             head=head,
         )
     )
+
+
+MAX_WIDGET_STATE = 8 * 1024 * 1024
+"""Bytes of saved widget state a page carries at most (its JSON, buffers included): a notebook
+with more saved its widgets' data along, which no reader's browser should have to parse."""
+
+
+def saved_widget_state(page: Page, warnings: list[str] | None) -> str | None:
+    """The page's saved widget state as JSON for a ``<script>`` element, when one of its outputs
+    shows a widget; None when there is none, or it is not a version 2 state, or too big (then
+    a warning says so). The browser checks each model before using it (``widgetstate.ts``)."""
+    state = page.widget_state
+    if state is None or not any(
+        _widget_model(output.get("data")) for cell in page.cells for output in cell.outputs
+    ):
+        return None
+    problem = None
+    if not isinstance(state, Mapping) or state.get("version_major") != 2:
+        problem = "not a version 2 widget state (ipywidgets 8): its widgets show as text"
+    else:
+        text = json_in_html(state)
+        if len(text) <= MAX_WIDGET_STATE:
+            return text
+        problem = f"its saved widget state is over {MAX_WIDGET_STATE // 2**20} MB: left out"
+    if warnings is not None:
+        warnings.append(f"{page.path.as_posix()}: {problem}")
+    return None
+
+
+WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
+_MODEL_ID = re.compile(r"[\w.-]{1,128}")
+
+
+def _widget_model(data: Any) -> str | None:
+    """The model id of a widget view in an output's MIME bundle, if it has a valid one."""
+    if not isinstance(data, Mapping):
+        return None
+    view = data.get(WIDGET_VIEW_MIME)
+    model = view.get("model_id") if isinstance(view, Mapping) else None
+    return model if isinstance(model, str) and _MODEL_ID.fullmatch(model) else None
 
 
 def _has_node(node: Node, kind: str) -> bool:
@@ -237,6 +279,11 @@ def _output_html(output: Mapping[str, Any]) -> str:
     if kind in ("display_data", "execute_result"):
         data = output.get("data", {})
         if isinstance(data, Mapping):
+            model = _widget_model(data)
+            if model:  # its text until the client shows the widget (from the saved state)
+                return (
+                    f'<div class="lc-widget" data-widget-model="{model}">{_mime_html(data)}</div>'
+                )
             return _mime_html(data)
     return ""
 
