@@ -156,7 +156,10 @@ def saved_widget_state(page: Page, warnings: list[str] | None) -> str | None:
         text = json_in_html(state)
         if len(text) <= MAX_WIDGET_STATE:
             return text
-        problem = f"its saved widget state is over {MAX_WIDGET_STATE // 2**20} MB: left out"
+        problem = (
+            f"its saved widget state ({len(text)} bytes) is over the {MAX_WIDGET_STATE} bytes"
+            " a page carries: left out, its widgets show as text"
+        )
     if warnings is not None:
         warnings.append(f"{page.path.as_posix()}: {problem}")
     return None
