@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
-from tests.browser.conftest import kernels, wait_idle
+from tests.browser.conftest import colour, contrast, kernels, luminance, wait_idle
 from tests.conftest import JupyterServer, start_livecells_serve
 
 
@@ -231,6 +231,25 @@ def test_saved_widget_state_shows_the_widgets_before_start_with_no_kernel(
     start(page)
     expect(cell_outputs(page, 0).locator(".lc-widget-saved")).to_have_count(0, timeout=30_000)
     expect(slider.locator(".widget-readout")).to_have_text("4", timeout=30_000)
+
+
+def test_widgets_follow_the_pages_light_and_dark_scheme(
+    widget_context: BrowserContext, widget_server: JupyterServer
+) -> None:
+    page = open_widget_page(widget_context, widget_server, "saved")
+    label = cell_outputs(page, 0).locator(".widget-slider .widget-label")
+    expect(label).to_have_text("saved", timeout=30_000)
+    for scheme, dark in (("light", False), ("dark", True)):
+        page.emulate_media(color_scheme=scheme)
+        background = colour(page, "body", "backgroundColor")
+        assert (luminance(background) < 0.05) == dark
+        for part in (".widget-label", ".widget-readout"):
+            text = colour(page, f".lc-cell .widget-slider {part}", "color")
+            assert contrast(text, background) >= 7, (scheme, part, text, background)
+        track = colour(page, ".lc-cell .noUi-target", "backgroundColor")
+        assert (luminance(track) < 0.05) == dark, (scheme, track)
+        edge = colour(page, ".lc-cell .noUi-target", "borderTopColor")
+        assert contrast(edge, background) > 1.3, (scheme, edge, background)
 
 
 def test_a_saved_view_without_its_model_keeps_its_text_and_says_why(
