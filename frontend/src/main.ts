@@ -50,7 +50,6 @@ export function main(): void {
   let choice: Choice = savedChoice(config) ?? configured;
   let runtime: Runtime = createRuntime(choice, config, log);
   let detach: () => void = () => undefined;
-  let detachWidgets: () => void = () => undefined;
   // Run all follows nbclient: cells tagged skip-execution are left for the reader to run.
   const runAll = () => cells.filter((cell) => !cell.tags.includes("skip-execution")).forEach((cell) => queue.run(cell));
   // Pyodide takes seconds to fetch and compile: with `preload` it boots when the page opens
@@ -93,8 +92,7 @@ export function main(): void {
       }
     });
     next.onDisplayUpdate((msg) => updateDisplay(msg, options));
-    detachWidgets();
-    detachWidgets = options.widgets?.attach(next) ?? (() => undefined);
+    options.widgets?.attach(next);
   };
 
   /** Move the page to another runtime: the cells (and the reader's edits) stay as they are,
@@ -184,6 +182,7 @@ export function main(): void {
     config,
     queue,
     cells,
+    widgets: options.widgets,
     panel,
     explorer,
     switchTo,

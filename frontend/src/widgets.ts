@@ -25,6 +25,7 @@ export class Widgets {
   private ready: Manager | null = null;
   private areas = new Map<string, ProblemSink>();
   private lastArea: ProblemSink | null = null;
+  private off: (() => void) | null = null;
 
   constructor(private options: () => RenderOptions) {}
 
@@ -36,18 +37,32 @@ export class Widgets {
     if (this.areas.size > 200) this.areas.delete(this.areas.keys().next().value as string);
   }
 
-  /** Widgets of `runtime` from now on (a new kernel has new models). */
-  attach(runtime: Runtime): () => void {
+  /** Widgets of `runtime` from now on (a new kernel has new models), none of the previous one's. */
+  attach(runtime: Runtime): void {
+    this.detach();
     this.runtime = runtime;
     this.reset();
     const offMessage = runtime.onMessage((msg) => (runtime === this.runtime ? this.message(msg) : false));
     const offStatus = runtime.onStatus((status) => {
       if (runtime === this.runtime && (status === "restarting" || status === "dead")) this.reset();
     });
-    return () => {
+    this.off = () => {
       offMessage();
       offStatus();
     };
+  }
+
+  /** Stop listening to the runtime (its widgets stop updating). */
+  detach(): void {
+    this.off?.();
+    this.off = null;
+    this.runtime = null;
+    this.reset();
+  }
+
+  /** The live widget manager, once loaded (for tools and benchmarks: `livecells.widgets.liveManager`). */
+  get liveManager(): Manager | null {
+    return this.ready;
   }
 
   private reset(): void {
