@@ -105,7 +105,9 @@ export class Widgets {
 
   private hold(answer: boolean | Promise<boolean>): boolean | Promise<boolean> {
     if (typeof answer === "boolean") return answer;
-    return Promise.race([answer, new Promise<boolean>((resolve) => setTimeout(() => resolve(true), HOLD_LIMIT))]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const limit = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), HOLD_LIMIT)));
+    return Promise.race([answer, limit]).finally(() => clearTimeout(timer));
   }
 
   private problem(msg: Message, text: string): void {
