@@ -15,7 +15,7 @@ import pytest
 from nbclient import NotebookClient
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from tests.browser.conftest import colour, contrast, kernels, luminance, wait_idle
-from tests.conftest import JupyterServer, start_livecells_serve
+from tests.conftest import JupyterServer, start_jupyter_server, start_livecells_serve
 
 
 def png(width: int, height: int) -> bytes:
@@ -96,6 +96,7 @@ def saved_notebook(path: Path) -> None:
 @pytest.fixture(scope="module")
 def widget_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("widget-book")
+    (root / "livecells.yml").write_text("project:\n  livecells: {allowReaderServer: true}\n")
     for name, cells in LIVE.items():
         (root / f"{name}.md").write_text(md_page(cells))
     saved_notebook(root / "saved.ipynb")
@@ -110,6 +111,19 @@ def widget_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def widget_server(widget_book: Path) -> Iterator[JupyterServer]:
     server = start_livecells_serve(widget_book)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def own_server(
+    tmp_path_factory: pytest.TempPathFactory, widget_server: JupyterServer
+) -> Iterator[JupyterServer]:
+    """A reader's own stock ``jupyter server`` that allows the widget book's pages."""
+    origin = f"http://127.0.0.1:{widget_server.port}"
+    server = start_jupyter_server(
+        tmp_path_factory.mktemp("own-server"), f"--ServerApp.allow_origin={origin}"
+    )
     yield server
     server.stop()
 
@@ -144,6 +158,17 @@ def start(page: Page) -> None:
     wait_idle(page)
 
 
+def drag_to_the_end(page: Page, slider: Locator) -> None:
+    """Drag the slider's handle past the right end of its track."""
+    track = slider.locator(".noUi-target").bounding_box()
+    box = slider.locator(".noUi-handle").bounding_box()
+    assert track is not None and box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(track["x"] + track["width"] + 40, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.up()
+
+
 def test_a_dragged_slider_reaches_the_kernel_and_the_kernel_moves_it(
     widget_context: BrowserContext, widget_server: JupyterServer
 ) -> None:
@@ -152,19 +177,33 @@ def test_a_dragged_slider_reaches_the_kernel_and_the_kernel_moves_it(
     slider = cell_outputs(page, 0).locator(".widget-slider")
     expect(slider.locator(".widget-readout")).to_have_text("3", timeout=30_000)
     handle = slider.locator(".noUi-handle")
-    track = slider.locator(".noUi-target").bounding_box()
-    box = handle.bounding_box()
-    assert track is not None and box is not None
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.down()
-    page.mouse.move(track["x"] + track["width"] + 40, box["y"] + box["height"] / 2, steps=8)
-    page.mouse.up()
+    drag_to_the_end(page, slider)
     expect(slider.locator(".widget-readout")).to_have_text("10")
     run_cell(page, 1)
     expect(cell_outputs(page, 1)).to_have_text("10 10", timeout=30_000)
     run_cell(page, 2)
     expect(slider.locator(".widget-readout")).to_have_text("7", timeout=30_000)
     assert handle.get_attribute("aria-valuenow") == "7.0"
+
+
+def test_widgets_work_on_a_readers_own_jupyter_server(
+    widget_context: BrowserContext, widget_server: JupyterServer, own_server: JupyterServer
+) -> None:
+    page = open_widget_page(widget_context, widget_server, "slider")
+    before = set(kernels(own_server))
+    page.locator("button.lc-settings-button").click()
+    page.locator('input[name="lc-runtime"][value="server"]').check()
+    page.locator(".lc-server-url").fill(own_server.url)
+    page.locator(".lc-server-token").fill(own_server.token)
+    page.locator("button.lc-switch").click()
+    slider = cell_outputs(page, 0).locator(".widget-slider")
+    expect(slider.locator(".widget-readout")).to_have_text("3", timeout=60_000)
+    assert len(set(kernels(own_server)) - before) == 1
+    wait_idle(page)
+    drag_to_the_end(page, slider)
+    expect(slider.locator(".widget-readout")).to_have_text("10")
+    run_cell(page, 1)
+    expect(cell_outputs(page, 1)).to_have_text("10 10", timeout=30_000)
 
 
 def test_interact_redraws_its_output_when_its_control_changes(
