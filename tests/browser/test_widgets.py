@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import struct
 import zlib
 from collections.abc import Iterator
@@ -15,7 +16,10 @@ import pytest
 from nbclient import NotebookClient
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from tests.browser.conftest import colour, contrast, kernels, luminance, wait_idle
+from tests.browser.static_server import serve_static
 from tests.conftest import JupyterServer, start_jupyter_server, start_livecells_serve
+
+from livecells.site import build
 
 
 def png(width: int, height: int) -> bytes:
@@ -289,6 +293,32 @@ def test_widgets_follow_the_pages_light_and_dark_scheme(
         assert (luminance(track) < 0.05) == dark, (scheme, track)
         edge = colour(page, ".lc-cell .noUi-target", "borderTopColor")
         assert contrast(edge, background) > 1.3, (scheme, edge, background)
+
+
+def test_a_built_site_shows_saved_widgets_under_its_strict_policy(
+    browser: Browser, widget_book: Path, tmp_path: Path
+) -> None:
+    source, output = tmp_path / "book", tmp_path / "site"
+    source.mkdir()
+    shutil.copy(widget_book / "saved.ipynb", source / "saved.ipynb")
+    assert build(source, output).problems == []
+    assert "Content-Security-Policy" in (output / "saved.html").read_text()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.add_init_script(
+            "window.violations = [];"
+            "document.addEventListener('securitypolicyviolation',"
+            " e => window.violations.push([e.effectiveDirective, e.blockedURI]));"
+        )
+        with serve_static(output, isolated=False) as url:
+            page.goto(f"{url}saved.html")
+            slider = cell_outputs(page, 0).locator(".widget-slider")
+            expect(slider.locator(".widget-readout")).to_have_text("4", timeout=30_000)
+            expect(cell_outputs(page, 1).locator(".widget-checkbox input")).to_be_checked()
+            assert page.evaluate("window.violations") == []
+    finally:
+        context.close()
 
 
 def test_a_saved_view_without_its_model_keeps_its_text_and_says_why(
