@@ -10,6 +10,7 @@ from typing import Any
 import nbformat
 
 from livecells import render
+from livecells.assets import json_in_html
 from livecells.pages import Cell, Page
 from livecells.render import render_outputs, saved_widget_state
 from livecells.site import Site
@@ -82,16 +83,20 @@ def test_no_state_without_a_view_that_needs_it() -> None:
     assert saved_widget_state(page([], state(m1=SLIDER)), []) is None
 
 
-def test_a_state_of_another_version_or_too_big_is_left_out_with_a_warning(
-    monkeypatch: Any,
-) -> None:
+def test_a_state_of_another_version_goes_in_for_the_browser_to_name_with_a_warning() -> None:
     warnings: list[str] = []
     old = {"version_major": 1, "state": {}}
-    assert saved_widget_state(page([view_output("m1")], old), warnings) is None
+    assert saved_widget_state(page([view_output("m1")], old), warnings) == json_in_html(old)
+    assert warnings == [
+        "n.ipynb: its saved widget state is not of version 2 (ipywidgets 8): widgets show as text"
+    ]
+
+
+def test_a_state_too_big_is_left_out_with_a_warning(monkeypatch: Any) -> None:
+    warnings: list[str] = []
     monkeypatch.setattr(render, "MAX_WIDGET_STATE", 100)
     assert saved_widget_state(page([view_output("m1")], state(m1=SLIDER)), warnings) is None
     assert warnings == [
-        "n.ipynb: not a version 2 widget state (ipywidgets 8): its widgets show as text",
         "n.ipynb: its saved widget state (259 bytes) is over the 100 bytes a page carries:"
         " left out, its widgets show as text",
     ]

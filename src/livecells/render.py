@@ -142,13 +142,27 @@ with more saved its widgets' data along, which no reader's browser should have t
 
 def saved_widget_state(page: Page, warnings: list[str] | None) -> str | None:
     """The page's saved widget state as JSON for a ``<script>`` element, when one of its outputs
-    shows a widget; None when there is none, or it is not a version 2 state, or too big (then
-    a warning says so). The browser checks each model before using it (``widgetstate.ts``)."""
+    shows a widget; None when there is none, or it is too big (then a warning says so). A
+    state of another version or shape goes in as it is: the browser checks it model by model
+    (``widgetstate.ts``) and says what is wrong beneath the first view, where the reader looks;
+    the author is warned here too."""
     state = page.widget_state
     if state is None or not any(
         _widget_model(output.get("data")) for cell in page.cells for output in cell.outputs
     ):
         return None
+    text = json_in_html(state)
+    problem = None
+    if len(text) > MAX_WIDGET_STATE:
+        problem = (
+            f"its saved widget state ({len(text)} bytes) is over the {MAX_WIDGET_STATE} bytes"
+            " a page carries: left out, its widgets show as text"
+        )
+    elif not isinstance(state, Mapping) or state.get("version_major") != 2:
+        problem = "its saved widget state is not of version 2 (ipywidgets 8): widgets show as text"
+    if problem and warnings is not None:
+        warnings.append(f"{page.path.as_posix()}: {problem}")
+    return None if len(text) > MAX_WIDGET_STATE else text
     problem = None
     if not isinstance(state, Mapping) or state.get("version_major") != 2:
         problem = "not a version 2 widget state (ipywidgets 8): its widgets show as text"

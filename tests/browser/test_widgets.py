@@ -109,6 +109,8 @@ def widget_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     view = broken.cells[0].outputs[0]["data"]["application/vnd.jupyter.widget-view+json"]
     del state[view["model_id"]]  # the first view's model is missing; the second is fine
     nbformat.write(broken, root / "missing.ipynb")
+    broken.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["version_major"] = 1
+    nbformat.write(broken, root / "malformed.ipynb")
     return root
 
 
@@ -334,3 +336,20 @@ def test_a_saved_view_without_its_model_keeps_its_text_and_says_why(
     )
     assert "IntSlider(" in first.inner_text()
     expect(cell_outputs(page, 1).locator(".widget-checkbox input")).to_be_checked()
+
+
+def test_a_malformed_saved_state_is_one_line_beneath_the_first_view(
+    widget_context: BrowserContext, widget_server: JupyterServer
+) -> None:
+    page = open_widget_page(widget_context, widget_server, "malformed")
+    first = cell_outputs(page, 0)
+    expect(first.locator(".lc-problem")).to_have_text(
+        "Widget error: the saved widget state has version 1 (this page reads version 2:"
+        " ipywidgets 8)",
+        timeout=30_000,
+    )
+    assert "IntSlider(" in first.inner_text()
+    assert "Checkbox(" in cell_outputs(page, 1).inner_text()
+    # The page goes on: Start runs its cells, whose live widgets replace the text.
+    start(page)
+    expect(first.locator(".widget-slider .widget-readout")).to_have_text("4", timeout=30_000)
