@@ -134,6 +134,14 @@ def own_server(
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def public_server(widget_book: Path) -> Iterator[JupyterServer]:
+    """The widget book served ``--public``: sandboxed kernels, one set per visitor."""
+    server = start_livecells_serve(widget_book, "--public")
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def widget_context(browser: Browser, widget_server: JupyterServer) -> Iterator[BrowserContext]:
     context = browser.new_context(viewport={"width": 1100, "height": 900})
@@ -353,3 +361,23 @@ def test_a_malformed_saved_state_is_one_line_beneath_the_first_view(
     # The page goes on: Start runs its cells, whose live widgets replace the text.
     start(page)
     expect(first.locator(".widget-slider .widget-readout")).to_have_text("4", timeout=30_000)
+
+
+def test_widgets_work_on_a_public_servers_sandboxed_kernel(
+    browser: Browser, public_server: JupyterServer
+) -> None:
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{public_server.url}livecells/slider.html")
+        start(page)
+        slider = cell_outputs(page, 0).locator(".widget-slider")
+        expect(slider.locator(".widget-readout")).to_have_text("3", timeout=60_000)
+        drag_to_the_end(page, slider)
+        run_cell(page, 1)
+        expect(cell_outputs(page, 1)).to_have_text("10 10", timeout=30_000)
+        run_cell(page, 2)
+        expect(slider.locator(".widget-readout")).to_have_text("7", timeout=30_000)
+    finally:
+        context.close()
