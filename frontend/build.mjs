@@ -11,8 +11,25 @@ const out = join(here, "..", "src", "livecells", "static");
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
+// Jupyter widgets: their stylesheets are one text module of the widgets chunk (src/widgets.css
+// and what it imports, bundled here), and html-manager's own `require("….css")` are left out.
+const widgetStyles = {
+  name: "widget-styles",
+  setup(plugin) {
+    plugin.onResolve({ filter: /^livecells:widget-css$/ }, () => ({ path: "widget-css", namespace: "livecells" }));
+    plugin.onLoad({ filter: /.*/, namespace: "livecells" }, async () => {
+      const css = await build({ entryPoints: [join(here, "src", "widgets.css")], bundle: true, minify: true, write: false, logLevel: "warning", loader: { ".css": "css" } });
+      return { contents: css.outputFiles[0].text, loader: "text" };
+    });
+    plugin.onLoad({ filter: /\.css$/ }, () => ({ contents: "", loader: "js" }));
+  },
+};
+
 await build({
   entryPoints: { livecells: join(here, "src", "page.ts") },
+  plugins: [widgetStyles],
+  define: { "process.env.NODE_ENV": '"production"' },
+  loader: { ".svg": "text" },
   outdir: out,
   bundle: true,
   splitting: true,

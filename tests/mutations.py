@@ -825,6 +825,27 @@ MUTATIONS = [
             "test_a_page_offered_as_a_download_is_published_and_no_other_page_source",
         ),
     ),
+    Mutation(
+        "widgets: a stored widget view's model id goes into the page unchecked",
+        "src/livecells/render.py",
+        "return model if isinstance(model, str) and _MODEL_ID.fullmatch(model) else None",
+        "return model if isinstance(model, str) else None",
+        ("tests/test_widget_state.py::test_a_view_with_a_hostile_model_id_is_plain_text",),
+    ),
+    Mutation(
+        "widgets: a saved buffer's data is not checked against its encoding",
+        "frontend/src/widgetstate.ts",
+        'if (typeof data !== "string" || !(encoding === "base64" ? BASE64 : HEX).test(data))',
+        'if (typeof data !== "string")',
+        ("tests/test_frontend.py::test_the_client_unit_tests_pass",),
+    ),
+    Mutation(
+        "widgets: messages after a comm being applied are not held (an Output widget misses them)",
+        "frontend/src/runtimes/base.ts",
+        "this.held = [];",
+        "",
+        ("tests/test_frontend.py::test_the_client_unit_tests_pass",),
+    ),
 ]
 
 

@@ -14,6 +14,7 @@ import type { Runtime } from "./runtimes/runtime";
 import { SettingsDialog, savedChoice } from "./settings";
 import { renderDiagrams } from "./mermaid";
 import { mountTabs } from "./tabs";
+import { Widgets } from "./widgets";
 
 function watchForChanges(config: PageConfig): void {
   if (!config.watch || !config.path || typeof EventSource === "undefined") return;
@@ -29,6 +30,8 @@ export function main(): void {
   const config = readConfig();
   const page = document.querySelector<HTMLElement>("main.lc-page") ?? document.body;
   const options: RenderOptions = { trusted: config.trusted, math: config.math, staticUrl: config.staticUrl };
+  options.widgets = new Widgets(() => options);
+  void options.widgets.showSaved(page);
   for (const prose of page.querySelectorAll<HTMLElement>(".lc-markdown, .lc-latex, .lc-markdown-output")) {
     if (hasMath(prose.textContent || "")) void typeset(prose, config.math, config.staticUrl);
   }
@@ -89,6 +92,7 @@ export function main(): void {
       }
     });
     next.onDisplayUpdate((msg) => updateDisplay(msg, options));
+    options.widgets?.attach(next);
   };
 
   /** Move the page to another runtime: the cells (and the reader's edits) stay as they are,
@@ -178,6 +182,7 @@ export function main(): void {
     config,
     queue,
     cells,
+    widgets: options.widgets,
     panel,
     explorer,
     switchTo,

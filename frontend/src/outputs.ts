@@ -7,11 +7,15 @@ import DOMPurify from "dompurify";
 import { ansiToElements } from "./ansi";
 import { type MathConfig, hasMath, typeset } from "./math";
 import type { JSONObject, Message } from "./protocol";
+import type { Widgets } from "./widgets";
+import { WIDGET_VIEW_MIME } from "./widgetstate";
 
 export interface RenderOptions {
   trusted: boolean;
   math: MathConfig;
   staticUrl: string;
+  /** Jupyter widgets (views of `application/vnd.jupyter.widget-view+json` outputs). */
+  widgets?: Widgets;
 }
 
 const MIME_ORDER = [
@@ -56,6 +60,7 @@ export class OutputArea {
   handle(msg: Message): void {
     const type = msg.header.msg_type;
     const content = msg.content;
+    this.options.widgets?.claim(msg.parent_header.msg_id, this);
     if (type === "clear_output") {
       if (content.wait) this.clearPending = true;
       else this.clear();
@@ -156,6 +161,10 @@ export function renderBundle(data: JSONObject | undefined, metadata: JSONObject 
   const wrapper = document.createElement("div");
   wrapper.className = "lc-output";
   if (!data) return wrapper;
+  if (options.widgets && WIDGET_VIEW_MIME in data) {
+    options.widgets.show(wrapper, data[WIDGET_VIEW_MIME]);
+    return wrapper;
+  }
   for (const mime of MIME_ORDER) {
     if (!(mime in data)) continue;
     if (mime === "application/javascript" && !options.trusted) continue;

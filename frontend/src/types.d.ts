@@ -14,3 +14,9 @@ declare module "*.py" {
   const source: string;
   export default source;
 }
+
+/** The Jupyter widgets' stylesheet, bundled by build.mjs (controls, lumino, output, themes). */
+declare module "livecells:widget-css" {
+  const css: string;
+  export default css;
+}

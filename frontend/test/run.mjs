@@ -18,7 +18,18 @@ await build({
   platform: "node",
   target: "node18",
   outExtension: { ".js": ".mjs" },
-  loader: { ".py": "text" },
+  loader: { ".py": "text", ".svg": "text", ".css": "empty" },
+  define: { "process.env.NODE_ENV": '"production"' },
+  // The widgets' stylesheet (bundled by build.mjs for the client) is not what a unit test checks.
+  plugins: [
+    {
+      name: "widget-css",
+      setup(plugin) {
+        plugin.onResolve({ filter: /^livecells:widget-css$/ }, () => ({ path: "widget-css", namespace: "livecells" }));
+        plugin.onLoad({ filter: /.*/, namespace: "livecells" }, () => ({ contents: "", loader: "text" }));
+      },
+    },
+  ],
   logLevel: "warning",
 });
 const files = tests.map((name) => join(out, name.replace(/\.ts$/, ".mjs")));

@@ -20,6 +20,7 @@ from livecells.notebooks import MYST_MARKER, read_notebook, split_frontmatter, w
 
 __all__ = ["Cell", "Page", "find_pages", "page_url", "read_page", "split_frontmatter"]
 
+WIDGET_STATE_MIME = "application/vnd.jupyter.widget-state+json"
 HEADING = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 
 
@@ -48,6 +49,8 @@ class Page:
     cells: list[Cell]
     kernel_name: str | None = None
     language: str = "python"
+    widget_state: Any = None
+    """A notebook's saved widget state (``metadata.widgets``' widget-state JSON), unchecked."""
 
     @property
     def has_code(self) -> bool:
@@ -133,6 +136,9 @@ def _from_notebook(path: Path, notebook: Any) -> Page:
         cells,
         kernel_name=spec.get("name"),
         language=str(language),
+        widget_state=(metadata.get("widgets") or {}).get(WIDGET_STATE_MIME)
+        if isinstance(metadata.get("widgets"), dict)
+        else None,
     )
 
 

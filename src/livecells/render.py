@@ -118,6 +118,7 @@ def render_page(
     if warnings is not None:
         warnings.extend(renderer.warnings)
     config_json = json_in_html(config.to_json())
+    widget_state = saved_widget_state(page, warnings)
     return (
         _templates()
         .get_template("page.html")
@@ -127,6 +128,7 @@ def render_page(
             title_text=title_text(myst.title),
             cells=sections,
             config_json=Markup(config_json),
+            widget_state=Markup(widget_state) if widget_state else None,
             root_url=root_url,
             static_url=root_url + "_livecells/",
             site_title=site_title,
@@ -137,6 +139,63 @@ def render_page(
             head=head,
         )
     )
+
+
+MAX_WIDGET_STATE = 8 * 1024 * 1024
+"""Bytes of saved widget state a page carries at most (its JSON, buffers included): a notebook
+with more saved its widgets' data along, which no reader's browser should have to parse."""
+
+
+def saved_widget_state(page: Page, warnings: list[str] | None) -> str | None:
+    """The page's saved widget state as JSON for a ``<script>`` element, when one of its outputs
+    shows a widget; None when there is none, or it is too big (then a warning says so). A
+    state of another version or shape goes in as it is: the browser checks it model by model
+    (``widgetstate.ts``) and says what is wrong beneath the first view, where the reader looks;
+    the author is warned here too."""
+    state = page.widget_state
+    if state is None or not any(
+        _widget_model(output.get("data")) for cell in page.cells for output in cell.outputs
+    ):
+        return None
+    text = json_in_html(state)
+    problem = None
+    if len(text) > MAX_WIDGET_STATE:
+        problem = (
+            f"its saved widget state ({len(text)} bytes) is over the {MAX_WIDGET_STATE} bytes"
+            " a page carries: left out, its widgets show as text"
+        )
+    elif not isinstance(state, Mapping) or state.get("version_major") != 2:
+        problem = "its saved widget state is not of version 2 (ipywidgets 8): widgets show as text"
+    if problem and warnings is not None:
+        warnings.append(f"{page.path.as_posix()}: {problem}")
+    return None if len(text) > MAX_WIDGET_STATE else text
+    problem = None
+    if not isinstance(state, Mapping) or state.get("version_major") != 2:
+        problem = "not a version 2 widget state (ipywidgets 8): its widgets show as text"
+    else:
+        text = json_in_html(state)
+        if len(text) <= MAX_WIDGET_STATE:
+            return text
+        problem = (
+            f"its saved widget state ({len(text)} bytes) is over the {MAX_WIDGET_STATE} bytes"
+            " a page carries: left out, its widgets show as text"
+        )
+    if warnings is not None:
+        warnings.append(f"{page.path.as_posix()}: {problem}")
+    return None
+
+
+WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
+_MODEL_ID = re.compile(r"[\w.-]{1,128}")
+
+
+def _widget_model(data: Any) -> str | None:
+    """The model id of a widget view in an output's MIME bundle, if it has a valid one."""
+    if not isinstance(data, Mapping):
+        return None
+    view = data.get(WIDGET_VIEW_MIME)
+    model = view.get("model_id") if isinstance(view, Mapping) else None
+    return model if isinstance(model, str) and _MODEL_ID.fullmatch(model) else None
 
 
 def _has_node(node: Node, kind: str) -> bool:
@@ -251,6 +310,11 @@ def _output_html(output: Mapping[str, Any]) -> str:
     if kind in ("display_data", "execute_result"):
         data = output.get("data", {})
         if isinstance(data, Mapping):
+            model = _widget_model(data)
+            if model:  # its text until the client shows the widget (from the saved state)
+                return (
+                    f'<div class="lc-widget" data-widget-model="{model}">{_mime_html(data)}</div>'
+                )
             return _mime_html(data)
     return ""
 

@@ -6,7 +6,8 @@
 import type { Sessions } from "../sessions";
 import { BaseRuntime } from "./base";
 import { JupyterRuntime } from "./jupyter";
-import type { ExecuteCallbacks, ExecuteReply } from "./runtime";
+import type { CommMessageType, ExecuteCallbacks, ExecuteReply } from "./runtime";
+import type { JSONObject } from "../protocol";
 
 export interface BinderOptions {
   repo: string;
@@ -119,6 +120,11 @@ export class BinderRuntime extends BaseRuntime {
     });
   }
 
+  sendComm(type: CommMessageType, content: JSONObject, metadata: JSONObject = {}, buffers: ArrayBuffer[] = []): string {
+    if (!this.inner) throw new Error("the Binder server is not running: press Start");
+    return this.inner.sendComm(type, content, metadata, buffers);
+  }
+
   private async connect(server: { url: string; token: string | null }): Promise<void> {
     const inner = new JupyterRuntime({
       name: "server",
@@ -131,6 +137,7 @@ export class BinderRuntime extends BaseRuntime {
     // The kernel's status and display updates are this runtime's.
     inner.onStatus((status, detail) => this.setStatus(status, detail));
     inner.onDisplayUpdate((msg) => this.displayUpdate(msg));
+    inner.onMessage((msg) => this.offer(msg));
     this.inner = inner;
     await inner.start();
     this.server = server;

@@ -19,7 +19,7 @@ import {
 import type { Sessions } from "../sessions";
 import { BaseRuntime } from "./base";
 import { Executions } from "./executions";
-import { type ExecuteCallbacks, type ExecuteReply, executeRequest } from "./runtime";
+import { type CommMessageType, type ExecuteCallbacks, type ExecuteReply, executeRequest } from "./runtime";
 
 export interface JupyterOptions {
   name: "livecells" | "server";
@@ -320,6 +320,10 @@ export class JupyterRuntime extends BaseRuntime {
       console.warn("livecells: dropped a malformed message", error);
       return;
     }
+    this.route(msg, (next) => this.dispatch(next));
+  }
+
+  private dispatch(msg: Message): void {
     const parent = msg.parent_header.msg_id ?? "";
     const type = msg.header.msg_type;
     if (msg.channel === "iopub" && type === "status") {
@@ -362,6 +366,16 @@ export class JupyterRuntime extends BaseRuntime {
     const password = Boolean(request.content.password);
     const value = callbacks.onInput ? await callbacks.onInput(prompt, password) : "";
     this.send(newMessage("stdin", "input_reply", { value }, this.session, request.header as Header));
+  }
+
+  sendComm(type: CommMessageType, content: JSONObject, metadata: JSONObject = {}, buffers: ArrayBuffer[] = []): string {
+    const msg = newMessage("shell", type, content, this.session);
+    msg.metadata = metadata;
+    // The JSON framing carries no buffers: a message with some needs the v1 framing.
+    if (buffers.length && !this.binary) throw new Error("this server's kernel connection cannot carry binary buffers (it lacks the v1 WebSocket protocol)");
+    msg.buffers = buffers;
+    this.send(msg);
+    return msg.header.msg_id;
   }
 
   // -- the contract -------------------------------------------------------------------------

@@ -54,7 +54,17 @@ export interface Runtime {
   shutdown(): Promise<void>;
   /** Updates to a display_id, wherever it was first shown. */
   onDisplayUpdate(listener: (msg: Message) => void): () => void;
+  /** Every iopub message, before its execution sees it (comms, widget output capture): a hook
+   * that returns true takes it, a promise holds later messages until it settles (status
+   * messages go on to their execution regardless). */
+  onMessage(hook: MessageHook): () => void;
+  /** Send a comm message to the kernel; returns its msg_id (throws on a runtime without comms). */
+  sendComm(type: CommMessageType, content: JSONObject, metadata?: JSONObject, buffers?: ArrayBuffer[]): string;
 }
+
+export type MessageHook = (msg: Message) => boolean | Promise<boolean>;
+
+export type CommMessageType = "comm_open" | "comm_msg" | "comm_close";
 
 /** The execute_request every runtime sends for a cell. */
 export function executeRequest(code: string, callbacks: ExecuteCallbacks, session: string): Message {

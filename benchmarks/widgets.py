@@ -1,0 +1,124 @@
+"""Median widget round trip in Chromium: a slider's value set -> the kernel's observe callback
+-> a Label's value -> the Label's view updated, on a ``livecells serve`` kernel.
+
+Runs, in one process and one run, on the same page and kernel:
+
+* ``livecells widgets``: the slider's model set and saved in the page (what its view does when
+  dragged), through the widget manager, the comm layer and the kernel WebSocket; timed until the
+  Label's view shows the callback's value;
+* ``bare comm (peer)``: the same update as a raw ``comm_msg`` sent on the same runtime, timed
+  until the kernel's ``comm_msg`` for the Label arrives: the widget message path (manager,
+  models, views) bypassed.
+
+The peer is not JupyterLab's html-manager flow through a stock ``jupyter server``: JupyterLab
+is not installed here, so the bare comm path on the same kernel is the floor the widget layer
+adds to. Usage: ``python benchmarks/widgets.py [-n N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.browser.conftest import CHROMIUM_ARGS
+from tests.conftest import CHROMIUM, start_livecells_serve
+
+PAGE = """---
+kernelspec: {name: python3, display_name: Python 3}
+---
+```{code-cell} python
+import ipywidgets as w
+slider = w.IntSlider(value=0, min=0, max=10**6)
+label = w.Label(value="0")
+slider.observe(lambda change: setattr(label, "value", str(change["new"] * 2)), "value")
+print(slider.model_id, label.model_id)
+w.VBox([slider, label])
+```
+"""
+
+# Each returns the milliseconds of `runs` round trips (after `warm` untimed ones).
+WIDGETS = """async ([slider, label, runs, warm]) => {
+  const manager = window.livecells.widgets.liveManager;
+  const model = await manager.get_model(slider);
+  const view = document.querySelector(".lc-cell div.widget-label");
+  const samples = [];
+  for (let i = 1; i <= runs + warm; i++) {
+    const value = model.get("value") + 1;
+    const shown = new Promise((resolve) => {
+      const observer = new MutationObserver(() => {
+        if (view.textContent === String(value * 2)) { observer.disconnect(); resolve(); }
+      });
+      observer.observe(view, { childList: true, characterData: true, subtree: true });
+    });
+    const start = performance.now();
+    model.set("value", value);
+    model.save_changes();
+    await shown;
+    if (i > warm) samples.push(performance.now() - start);
+  }
+  return samples;
+}"""
+
+BARE = """async ([slider, label, runs, warm]) => {
+  const { widgets, runtime } = window.livecells;
+  widgets.detach();
+  const samples = [];
+  let waiting = null;
+  runtime.onMessage((msg) => {
+    const content = msg.content;
+    if (waiting && msg.header.msg_type === "comm_msg" && content.comm_id === label
+        && content.data.state && content.data.state.value === waiting.text) waiting.resolve();
+    return false;
+  });
+  for (let i = 1; i <= runs + warm; i++) {
+    const value = 500000 + i;
+    const done = new Promise((resolve) => { waiting = { text: String(value * 2), resolve }; });
+    const start = performance.now();
+    const data = { method: "update", state: { value }, buffer_paths: [] };
+    runtime.sendComm("comm_msg", { comm_id: slider, data }, {}, []);
+    await done;
+    if (i > warm) samples.push(performance.now() - start);
+  }
+  return samples;
+}"""
+
+
+def main(runs: int) -> None:
+    with tempfile.TemporaryDirectory() as root:
+        (Path(root) / "bench.md").write_text(PAGE)
+        server = start_livecells_serve(Path(root))
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                page = browser.new_page()
+                page.goto(f"{server.url}livecells/?token={server.token}")
+                page.goto(f"{server.url}livecells/bench.html")
+                page.locator("button.lc-power").click()
+                page.locator(".lc-cell div.widget-label").wait_for(timeout=60_000)
+                ids = page.locator(".lc-cell pre.lc-stream").inner_text().split()
+                results = {
+                    "livecells widgets": page.evaluate(WIDGETS, [*ids, runs, 5]),
+                    "bare comm (peer)": page.evaluate(BARE, [*ids, runs, 5]),
+                }
+                browser.close()
+        finally:
+            server.stop()
+    peer = statistics.median(results["bare comm (peer)"])
+    print(f"widget round trip (slider set -> observe -> label shown), {runs} runs each, ms")
+    print(f"{'path':30} {'median':>8} {'p90':>8} {'ratio vs peer':>14}")
+    for name, samples in results.items():
+        median = statistics.median(samples)
+        p90 = statistics.quantiles(samples, n=10)[-1]
+        print(f"{name:30} {median:8.2f} {p90:8.2f} {median / peer:13.2f}x")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--runs", type=int, default=20)
+    main(parser.parse_args().runs)
