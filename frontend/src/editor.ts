@@ -2,9 +2,10 @@
 
 import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
 import { python } from "@codemirror/lang-python";
-import { bracketMatching, defaultHighlightStyle, indentOnInput, syntaxHighlighting } from "@codemirror/language";
+import { bracketMatching, indentOnInput, syntaxHighlighting } from "@codemirror/language";
 import { EditorState } from "@codemirror/state";
 import { EditorView, keymap, lineNumbers } from "@codemirror/view";
+import { cellHighlighter } from "./highlight";
 
 export interface Editor {
   getSource(): string;
@@ -18,7 +19,7 @@ export function createEditor(pre: HTMLElement, language: string, run: () => void
     history(),
     indentOnInput(),
     bracketMatching(),
-    syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+    syntaxHighlighting(cellHighlighter),
     keymap.of([
       { key: "Shift-Enter", run: () => (run(), true) },
       indentWithTab,

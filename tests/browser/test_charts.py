@@ -17,7 +17,8 @@ PLOTLY = """import plotly.express as px
 px.scatter(x=[1, 2, 3], y=[4, 1, 2], title="three points")"""
 ALTAIR = """import altair as alt
 alt.renderers.enable("mimetype")
-alt.Chart(alt.Data(values=[{"a": "x", "b": 3}, {"a": "y", "b": 5}])).mark_bar().encode(x="a:N", y="b:Q")"""
+data = alt.Data(values=[{"a": "x", "b": 3}, {"a": "y", "b": 5}])
+alt.Chart(data).mark_bar().encode(x="a:N", y="b:Q")"""
 BAD_PLOTLY = """from IPython.display import display
 display({"application/vnd.plotly.v1+json": {"data": "nope"}, "text/plain": "bad"}, raw=True)"""
 BAD_VEGA_LITE = """from IPython.display import display
