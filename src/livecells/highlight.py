@@ -22,6 +22,7 @@ from pygments.token import (
     Operator,
     String,
     _TokenType,
+    is_token_subtype,
 )
 from pygments.util import ClassNotFound
 
@@ -51,7 +52,7 @@ def _lexer(language: str) -> Lexer | None:
 
 def _css_class(token: _TokenType) -> str | None:
     for kind, css in _CLASSES:
-        if token in kind:
+        if is_token_subtype(token, kind):
             return css
     return None
 
