@@ -2,8 +2,8 @@
 // display updates (an `update_display_data` changes a display wherever it was first shown).
 // Each runtime adds what is its own: how it starts a kernel and how messages reach it.
 
-import type { Message } from "../protocol";
-import type { ExecuteCallbacks, ExecuteReply, Runtime, Status, StatusListener } from "./runtime";
+import type { JSONObject, Message } from "../protocol";
+import type { ExecuteCallbacks, ExecuteReply, HelpRequest, Runtime, Status, StatusListener } from "./runtime";
 
 export abstract class BaseRuntime implements Runtime {
   abstract readonly name: string;
@@ -34,6 +34,11 @@ export abstract class BaseRuntime implements Runtime {
   /** Hand an `update_display_data` to the display listeners. */
   protected displayUpdate(msg: Message): void {
     for (const listener of this.displayListeners) listener(msg);
+  }
+
+  /** No kernel to ask: the editor offers no help (a runtime with a kernel overrides this). */
+  help(type: HelpRequest, _content: JSONObject): Promise<JSONObject> {
+    return Promise.reject(new Error(`${this.name} cannot answer ${type}`));
   }
 
   abstract start(): Promise<void>;
