@@ -36,7 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "src" / "livecells" / "static"
 EXAMPLES = ROOT / "examples"
 FIGURE = "px.scatter(x=list(range(200)), y=[i % 17 for i in range(200)], title='bench')"
-PLOTLY = f"import plotly.express as px\nimport plotly.io as pio\npio.renderers.default = 'plotly_mimetype'\n{FIGURE}"
+PLOTLY = (
+    "import plotly.express as px\nimport plotly.io as pio\n"
+    f"pio.renderers.default = 'plotly_mimetype'\n{FIGURE}"
+)
 ALTAIR = (
     "import altair as alt\nalt.renderers.enable('mimetype')\n"
     "data = alt.Data(values=[{'x': i, 'y': i % 17} for i in range(200)])\n"
@@ -46,12 +49,14 @@ DEADLINE = 120_000  # ms
 # Output arrival (the chart's wrapper entering the cell) and the chart's SVG, on the page's clock.
 WATCH = """
 window.__chart = {};
+const seen = (selector, key) => {
+  if (window.__chart[key] || !document.querySelector(selector)) return;
+  window.__chart[key] = performance.now();
+};
 new MutationObserver(() => {
-  const wrapper = document.querySelector('.lc-chart');
-  if (wrapper && !window.__chart.arrived) window.__chart.arrived = performance.now();
-  if (document.querySelector('.lc-chart svg.main-svg, .lc-chart svg.marks') && !window.__chart.drawn)
-    window.__chart.drawn = performance.now();
-  if (document.querySelector('svg.main-svg') && !window.__chart.svg) window.__chart.svg = performance.now();
+  seen('.lc-chart', 'arrived');
+  seen('.lc-chart svg.main-svg, .lc-chart svg.marks', 'drawn');
+  seen('svg.main-svg', 'svg');
 }).observe(document, { childList: true, subtree: true });
 """
 IMPORT = re.compile(r"""(?:^|[;}\s])import\s*(?:[^()"']*?from\s*)?["']\./([\w./-]+\.js)["']""")
@@ -144,18 +149,23 @@ def main() -> int:
             with sync_playwright() as playwright, serve_static(peer, isolated=False) as static:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 home = f"{server.url}livecells/?token={server.token}"
-                ours = run_cell_times(browser, f"{server.url}livecells/plotly.html", home, args.runs)
+                ours = run_cell_times(
+                    browser, f"{server.url}livecells/plotly.html", home, args.runs
+                )
                 theirs = standalone_times(browser, f"{static}figure.html", args.runs)
-                altair = run_cell_times(browser, f"{server.url}livecells/altair.html", home, args.runs)
+                altair = run_cell_times(
+                    browser, f"{server.url}livecells/altair.html", home, args.runs
+                )
                 browser.close()
         finally:
             server.stop()
     ours_ms, theirs_ms = statistics.median(ours), statistics.median(theirs)
-    print(f"plotly, output arrival -> SVG (livecells, cold chunk): median {ours_ms:.0f} ms of {args.runs}")
-    print(f"plotly, navigation -> SVG (standalone write_html):     median {theirs_ms:.0f} ms of {args.runs}")
-    print(f"ratio livecells / standalone: {ours_ms / theirs_ms:.2f}")
     altair_ms = statistics.median(altair)
-    print(f"altair, output arrival -> SVG (livecells, cold chunk): median {altair_ms:.0f} ms of {args.runs}")
+    of = f"of {args.runs}"
+    print(f"plotly, output arrival -> SVG (livecells, cold chunk): median {ours_ms:.0f} ms {of}")
+    print(f"plotly, navigation -> SVG (standalone write_html):     median {theirs_ms:.0f} ms {of}")
+    print(f"ratio livecells / standalone: {ours_ms / theirs_ms:.2f}")
+    print(f"altair, output arrival -> SVG (livecells, cold chunk): median {altair_ms:.0f} ms {of}")
     return 0
 
 

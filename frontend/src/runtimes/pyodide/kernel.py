@@ -28,7 +28,7 @@ import traceback
 import types
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from typing import Any
+from typing import Any, cast
 
 os.environ.setdefault("MPLBACKEND", "agg")
 
@@ -512,7 +512,7 @@ class Kernel:
         start = DOTTED_BEFORE.search(code[:cursor_pos])
         end = re.match(r"\w*", code[cursor_pos:])
         name = (start.group(0) if start else "") + (end.group(0) if end else "")
-        found, obj = False, None
+        found, obj = False, cast(Any, None)
         parts = name.split(".") if name else []
         if parts and parts[0] in self.namespace:
             found, obj = True, self.namespace[parts[0]]
