@@ -846,6 +846,30 @@ MUTATIONS = [
         "",
         ("tests/test_frontend.py::test_the_client_unit_tests_pass",),
     ),
+    Mutation(
+        "charts: a plotly spec without a list of traces is handed to plotly",
+        "frontend/src/charts.ts",
+        "if (!Array.isArray(spec.data)) return",
+        "if (false) return",
+        ("tests/test_frontend.py::test_the_client_unit_tests_pass",),
+    ),
+    Mutation(
+        "editor help: rlcompleter's whole dotted completion is listed as is",
+        "frontend/src/help.ts",
+        "  if (dot >= 0) {",
+        "  if (false) {",
+        ("tests/test_frontend.py::test_the_client_unit_tests_pass",),
+    ),
+    Mutation(
+        "highlight: code cells are rendered without their highlighted spans",
+        "src/livecells/render.py",
+        "<code>{highlight(cell.source, language)}</code>",
+        "<code>{html.escape(cell.source)}</code>",
+        (
+            "tests/browser/test_highlight.py::"
+            "test_without_javascript_the_keyword_def_is_in_a_highlighted_span",
+        ),
+    ),
 ]
 
 

@@ -84,10 +84,10 @@ export class Cell {
     const source = this.sourceElement();
     if (!source) return;
     if (!this.editorLoading) {
-      this.editorLoading = import("./editor").then(({ createEditor }) => {
+      this.editorLoading = import("./editor").then(({ createEditor, kernelHelp }) => {
         const current = this.sourceElement();
         if (!current) throw new Error("cell source vanished");
-        return createEditor(current, this.language, () => this.queue.run(this));
+        return createEditor(current, this.language, () => this.queue.run(this), kernelHelp(() => this.queue.runtime));
       });
     }
     try {

@@ -2,6 +2,7 @@
 // arrive. Every HTML, SVG and Markdown output goes through DOMPurify first; JavaScript outputs
 // run only on trusted pages.
 
+import { CHART_MIME_TYPES, renderChart } from "./charts";
 import { chunkProblem } from "./chunks";
 import DOMPurify from "dompurify";
 import { ansiToElements } from "./ansi";
@@ -19,6 +20,7 @@ export interface RenderOptions {
 }
 
 const MIME_ORDER = [
+  ...CHART_MIME_TYPES,
   "application/javascript",
   "text/html",
   "image/svg+xml",
@@ -170,6 +172,10 @@ export function renderBundle(data: JSONObject | undefined, metadata: JSONObject 
     if (mime === "application/javascript" && !options.trusted) continue;
     const value = data[mime];
     const text = Array.isArray(value) ? value.join("") : typeof value === "string" ? value : "";
+    if (CHART_MIME_TYPES.includes(mime)) {
+      renderChart(wrapper, mime, value);
+      return wrapper;
+    }
     switch (mime) {
       case "application/javascript": {
         wrapper.classList.add("lc-javascript");

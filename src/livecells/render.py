@@ -27,6 +27,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from livecells.assets import Head, json_in_html
+from livecells.highlight import highlight
 from livecells.myst.glue import Glue, glued_name
 from livecells.myst.html import AstRenderer, Links, Node
 from livecells.myst.project import MystPage
@@ -256,7 +257,7 @@ def _code_cell(index: int, cell: Cell, language: str, *, block: Node, code: Node
         )
     if code.get("visibility") == "remove":
         return f'<div class="lc-static-cell" id="cell-{index}">{outputs}</div>'
-    source = f'<pre class="lc-source"><code>{html.escape(cell.source)}</code></pre>'
+    source = f'<pre class="lc-source"><code>{highlight(cell.source, language)}</code></pre>'
     if code.get("visibility") == "hide":
         source = f'<details class="lc-hide-input"><summary>Show code</summary>{source}</details>'
     tags = " ".join(cell.tags)

@@ -3,7 +3,7 @@
 // Each runtime adds what is its own: how it starts a kernel and how messages reach it.
 
 import type { JSONObject, Message } from "../protocol";
-import type { CommMessageType, ExecuteCallbacks, MessageHook, ExecuteReply, Runtime, Status, StatusListener } from "./runtime";
+import type { CommMessageType, ExecuteCallbacks, ExecuteReply, HelpRequest, MessageHook, Runtime, Status, StatusListener } from "./runtime";
 
 export abstract class BaseRuntime implements Runtime {
   abstract readonly name: string;
@@ -90,6 +90,11 @@ export abstract class BaseRuntime implements Runtime {
   /** Hand an `update_display_data` to the display listeners. */
   protected displayUpdate(msg: Message): void {
     for (const listener of this.displayListeners) listener(msg);
+  }
+
+  /** No kernel to ask: the editor offers no help (a runtime with a kernel overrides this). */
+  help(type: HelpRequest, _content: JSONObject): Promise<JSONObject> {
+    return Promise.reject(new Error(`${this.name} cannot answer ${type}`));
   }
 
   abstract start(): Promise<void>;

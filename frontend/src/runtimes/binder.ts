@@ -3,11 +3,11 @@
 // stream (phases and log lines) is shown live; the launched server is remembered (unless
 // session saving is off) and reused on reload while it lives.
 
+import type { JSONObject } from "../protocol";
 import type { Sessions } from "../sessions";
 import { BaseRuntime } from "./base";
 import { JupyterRuntime } from "./jupyter";
-import type { CommMessageType, ExecuteCallbacks, ExecuteReply } from "./runtime";
-import type { JSONObject } from "../protocol";
+import type { CommMessageType, ExecuteCallbacks, ExecuteReply, HelpRequest } from "./runtime";
 
 export interface BinderOptions {
   repo: string;
@@ -141,6 +141,11 @@ export class BinderRuntime extends BaseRuntime {
     this.inner = inner;
     await inner.start();
     this.server = server;
+  }
+
+  help(type: HelpRequest, content: JSONObject): Promise<JSONObject> {
+    if (!this.inner) return Promise.reject(new Error("the Binder server is not running"));
+    return this.inner.help(type, content);
   }
 
   execute(code: string, callbacks: ExecuteCallbacks): Promise<ExecuteReply> {

@@ -19,7 +19,7 @@ import {
 import type { Sessions } from "../sessions";
 import { BaseRuntime } from "./base";
 import { Executions } from "./executions";
-import { type CommMessageType, type ExecuteCallbacks, type ExecuteReply, executeRequest } from "./runtime";
+import { type CommMessageType, type ExecuteCallbacks, type ExecuteReply, executeRequest, type HelpRequest } from "./runtime";
 
 export interface JupyterOptions {
   name: "livecells" | "server";
@@ -36,6 +36,8 @@ const RECONNECT_LIMIT = 30_000;
 /** How often a connected page checks that its kernel still exists: jupyter_server keeps the
  * WebSocket of a kernel someone else shut down open, silent. */
 const LIVENESS_INTERVAL = 5_000;
+/** A completion or tooltip later than this is no help: the editor gives up on it. */
+const HELP_TIMEOUT = 5_000;
 
 export class JupyterRuntime extends BaseRuntime {
   readonly name: string;
@@ -379,6 +381,10 @@ export class JupyterRuntime extends BaseRuntime {
   }
 
   // -- the contract -------------------------------------------------------------------------
+
+  async help(type: HelpRequest, content: JSONObject): Promise<JSONObject> {
+    return (await this.request("shell", type, content, HELP_TIMEOUT)).content;
+  }
 
   execute(code: string, callbacks: ExecuteCallbacks): Promise<ExecuteReply> {
     const msg = executeRequest(code, callbacks, this.session);

@@ -4,12 +4,12 @@
 // and input() go through SharedArrayBuffers; otherwise "interrupt" stops the worker and starts
 // a new one, after telling the reader that the state is lost.
 
-import { uuid } from "../protocol";
+import { type JSONObject, type Message, newMessage, uuid } from "../protocol";
 import { answerInput, INPUT_HEADER_BYTES } from "./pyodide/buffers";
 import type { BootOptions, WorkerMessage } from "./pyodide/messages";
 import { BaseRuntime } from "./base";
 import { Executions } from "./executions";
-import { type ExecuteCallbacks, type ExecuteReply, executeRequest, type Status, type StatusListener } from "./runtime";
+import { type ExecuteCallbacks, type ExecuteReply, executeRequest, type HelpRequest, type Status, type StatusListener } from "./runtime";
 
 export interface PyodideOptions {
   /** URL of pyodide-worker.js. */
@@ -37,6 +37,7 @@ export function liveSessions(): number {
   return live.size;
 }
 const INPUT_BYTES = 1 << 16;
+const HELP_TIMEOUT = 5000;
 
 export class PyodideRuntime extends BaseRuntime {
   readonly name = "pyodide";
@@ -50,6 +51,8 @@ export class PyodideRuntime extends BaseRuntime {
   private inputBuffer: SharedArrayBuffer | null = null;
   private waitingForInput = false;
   private session = uuid();
+  /** complete / inspect requests waiting for their reply, by msg_id. */
+  private helpReplies = new Map<string, (reply: Message) => void>();
 
   constructor(private options: PyodideOptions) {
     super();
@@ -121,6 +124,8 @@ export class PyodideRuntime extends BaseRuntime {
       return;
     }
     const msg = message.msg;
+    const helped = this.helpReplies.get(msg.parent_header.msg_id ?? "");
+    if (helped && msg.channel === "shell") return helped(msg);
     const callbacks = this.executions.callbacks(msg.parent_header.msg_id || undefined);
     const type = msg.header.msg_type;
     if (msg.channel === "iopub" && type === "status" && msg.content.execution_state === "busy" && callbacks) this.setStatus("busy", "");
@@ -155,6 +160,26 @@ export class PyodideRuntime extends BaseRuntime {
     this.worker = null;
     this.waitingForInput = false;
     this.executions.failAll(reason);
+  }
+
+  help(type: HelpRequest, content: JSONObject): Promise<JSONObject> {
+    const worker = this.worker;
+    if (!worker) return Promise.reject(new Error("Python is not running"));
+    const msg = newMessage("shell", type, content, this.session);
+    const id = msg.header.msg_id;
+    return new Promise((resolve, reject) => {
+      // Python answers between cells: a long cell keeps the editor's question waiting.
+      const timer = setTimeout(() => {
+        this.helpReplies.delete(id);
+        reject(new Error(`no ${type} reply within ${HELP_TIMEOUT} ms`));
+      }, HELP_TIMEOUT);
+      this.helpReplies.set(id, (reply) => {
+        clearTimeout(timer);
+        this.helpReplies.delete(id);
+        resolve(reply.content);
+      });
+      worker.postMessage({ type: "message", msg });
+    });
   }
 
   execute(code: string, callbacks: ExecuteCallbacks): Promise<ExecuteReply> {

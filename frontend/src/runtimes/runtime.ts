@@ -38,6 +38,9 @@ export interface ExecuteReply {
   content: JSONObject;
 }
 
+/** The editor's questions to the kernel (completion, documentation). */
+export type HelpRequest = "complete_request" | "inspect_request";
+
 export interface Runtime {
   readonly name: string;
   readonly status: Status;
@@ -52,6 +55,8 @@ export interface Runtime {
   interrupt(): Promise<void>;
   restart(): Promise<void>;
   shutdown(): Promise<void>;
+  /** A complete_request or inspect_request (`code`, `cursor_pos`): its reply's content. */
+  help(type: HelpRequest, content: JSONObject): Promise<JSONObject>;
   /** Updates to a display_id, wherever it was first shown. */
   onDisplayUpdate(listener: (msg: Message) => void): () => void;
   /** Every iopub message, before its execution sees it (comms, widget output capture): a hook

@@ -45,4 +45,16 @@ export class PythonKernel {
     const run = this.kernel.execute as (...args: unknown[]) => Promise<string>;
     return JSON.parse(await run(code, options.silent, options.storeHistory, options.allowStdin)) as JSONObject;
   }
+
+  /** complete_reply's content (rlcompleter). */
+  complete(code: string, cursorPos: number): JSONObject {
+    const complete = this.kernel.complete as (code: string, cursorPos: number) => string;
+    return JSON.parse(complete(code, cursorPos)) as JSONObject;
+  }
+
+  /** inspect_reply's content (signature and docstring). */
+  inspect(code: string, cursorPos: number): JSONObject {
+    const inspect = this.kernel.inspect as (code: string, cursorPos: number) => string;
+    return JSON.parse(inspect(code, cursorPos)) as JSONObject;
+  }
 }

@@ -136,8 +136,10 @@ class WorkerKernel {
     } else if (type === "interrupt_request") {
       if (this.interrupt) this.interrupt[0] = 2;
       this.send("control", "interrupt_reply", { status: "ok" }, msg.header);
+    } else if ((type === "complete_request" || type === "inspect_request") && typeof msg.content.code === "string") {
+      this.queue = this.queue.then(() => this.help(msg));
     } else if (type.endsWith("_request")) {
-      // comm_info, complete, inspect, history, is_complete: answered, honestly empty.
+      // comm_info, history, is_complete: answered, honestly empty.
       this.send(msg.channel, type.replace(/_request$/, "_reply"), emptyReply(type), msg.header);
     }
   }
@@ -169,6 +171,21 @@ class WorkerKernel {
     }
     this.send("shell", "execute_reply", reply, msg.header);
     this.kernelStatus("idle", msg.header);
+  }
+
+  /** complete_request / inspect_request: Python's answer, or an empty one before it is up. */
+  private help(msg: Message): void {
+    const type = msg.header.msg_type;
+    const code = String(msg.content.code);
+    const cursor = Number(msg.content.cursor_pos ?? code.length);
+    let reply: JSONObject;
+    try {
+      if (!this.python) throw new Error("Python is not running");
+      reply = type === "complete_request" ? this.python.complete(code, cursor) : this.python.inspect(code, cursor);
+    } catch {
+      reply = emptyReply(type);
+    }
+    this.send("shell", type.replace(/_request$/, "_reply"), reply, msg.header);
   }
 
   private kernelInfo(msg: Message): void {

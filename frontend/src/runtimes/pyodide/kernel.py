@@ -28,7 +28,7 @@ import traceback
 import types
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from typing import Any
+from typing import Any, cast
 
 os.environ.setdefault("MPLBACKEND", "agg")
 
@@ -45,6 +45,7 @@ REPRS = (
 )
 HIDDEN_FRAMES = re.compile(r"(/_pyodide/|/pyodide/|livecells_kernel\.py$)")
 MAGIC = re.compile(r"^(\s*)([%!])(.*)$")
+DOTTED_BEFORE = re.compile(r"[A-Za-z_][\w.]*$")
 
 
 def _current() -> Kernel:
@@ -482,6 +483,57 @@ class Kernel:
             self.stdout.flush()
             self.stderr.flush()
         return json.dumps(reply)
+
+    def complete(self, code: str, cursor_pos: int) -> str:
+        """``complete_reply`` content (JSON) from rlcompleter (jedi is not in Pyodide's core):
+        names and attributes of the dotted name before the cursor."""
+        import rlcompleter
+
+        text = DOTTED_BEFORE.search(code[:cursor_pos])
+        typed = text.group(0) if text else ""
+        matches: list[str] = []
+        if typed:
+            completer = rlcompleter.Completer(self.namespace)
+            while (match := completer.complete(typed, len(matches))) is not None:
+                matches.append(match.rstrip("("))
+        return json.dumps(
+            {
+                "status": "ok",
+                "matches": list(dict.fromkeys(matches)),
+                "cursor_start": cursor_pos - len(typed),
+                "cursor_end": cursor_pos,
+                "metadata": {},
+            }
+        )
+
+    def inspect(self, code: str, cursor_pos: int, detail_level: int = 0) -> str:
+        """``inspect_reply`` content (JSON): the signature and docstring of the dotted name
+        at the cursor, looked up (never evaluated: no call, no item access)."""
+        start = DOTTED_BEFORE.search(code[:cursor_pos])
+        end = re.match(r"\w*", code[cursor_pos:])
+        name = (start.group(0) if start else "") + (end.group(0) if end else "")
+        found, obj = False, cast(Any, None)
+        parts = name.split(".") if name else []
+        if parts and parts[0] in self.namespace:
+            found, obj = True, self.namespace[parts[0]]
+        elif parts and hasattr(builtins, parts[0]):
+            found, obj = True, getattr(builtins, parts[0])
+        for part in parts[1:] if found else ():
+            if not hasattr(obj, part):
+                found = False
+                break
+            obj = getattr(obj, part)
+        if not found:
+            return json.dumps({"status": "ok", "found": False, "data": {}, "metadata": {}})
+        try:
+            signature = f"{name}{inspect.signature(obj)}"
+        except (TypeError, ValueError):
+            signature = f"{name}: {type(obj).__name__}"
+        doc = inspect.getdoc(obj) or ""
+        text = f"{signature}\n\n{doc}" if doc else signature
+        return json.dumps(
+            {"status": "ok", "found": True, "data": {"text/plain": text}, "metadata": {}}
+        )
 
     async def _run_cell(self, code: str, filename: str, count: int, silent: bool) -> None:
         source = code

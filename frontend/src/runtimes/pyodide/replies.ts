@@ -1,5 +1,5 @@
 // The worker kernel's answers that need no Python: kernel_info, and the requests it answers
-// honestly empty.
+// honestly empty (complete and inspect too, while Python is not up).
 
 import type { JSONObject } from "../../protocol";
 
