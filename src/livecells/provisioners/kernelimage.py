@@ -1,0 +1,380 @@
+"""Kernels forked from a kernel image: python3 kernels that start in a fraction of the time.
+
+A cold ipykernel spends most of its start importing IPython, ipykernel, zmq, tornado, jedi and
+debugpy (~0.5 s of CPU here). :class:`KernelImageProvisioner` keeps, per interpreter and
+environment, one *image* process (:mod:`livecells.provisioners.image`) that has done those
+imports and created no thread, socket or event loop; each kernel start asks it to fork, and the
+child makes its own sockets, threads and loop from the connection file, in its own cwd, env,
+rlimits and session, with its random state reseeded. Its pid is the image's child, not ours:
+the provisioner watches it through a pidfd the image hands over, signals its process group,
+and learns its exit status from the image, which reaps it.
+
+What may be forked: the native ``python3`` ipykernel spec of this very interpreter (argv
+``[sys.executable, -m, ipykernel_launcher, -f, {connection_file}, ...]``). Anything else (another
+kernel, another Python, a wrapped command such as ``--public``'s limits and sandbox) starts
+cold, with a debug line saying why. An image is rebuilt when the environment changes: the
+mtime of any folder on its ``sys.path`` or of its site folders (a package or ``.pth``
+installed, removed or upgraded), the kernelspec's file, or a ``PYTHON*`` variable in the
+kernel's environment. What a fork cannot give: each kernel's ``str`` hash seed is the image's
+(``PYTHONHASHSEED`` is read once, at interpreter start), so forked kernels hash strings alike.
+
+Off with ``LIVECELLS_KERNEL_IMAGE=0`` (or ``kernel_image=False`` on the local runtime,
+``--no-kernel-image`` on ``livecells run`` and ``livecells serve``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import resource
+import select
+import signal
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.connect import KernelConnectionInfo
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning.local_provisioner import LocalProvisioner
+
+__all__ = [
+    "ENV_SWITCH",
+    "ImageKernelManager",
+    "KernelImageProvisioner",
+    "enabled",
+    "forkable",
+]
+
+log = logging.getLogger("livecells.kernelimage")
+
+ENV_SWITCH = "LIVECELLS_KERNEL_IMAGE"
+"""``0`` (or ``false``, ``no``, ``off``) turns kernel images off in this process."""
+IMAGE_SCRIPT = str(Path(__file__).with_name("image.py"))
+_BOOT = (
+    "import sys; p = sys.argv[1]; "
+    "exec(compile(open(p).read(), p, 'exec'), {'__name__': '__main__', '__file__': p})"
+)
+READY_TIMEOUT = 60.0
+RLIMITS = [name for name in dir(resource) if name.startswith("RLIMIT_")]
+
+
+def enabled() -> bool:
+    """Whether kernel images are on in this process (:data:`ENV_SWITCH`)."""
+    return os.environ.get(ENV_SWITCH, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def forkable(cmd: list[str], kernel_spec: Any) -> str | None:
+    """``None`` when an image may start the kernel ``cmd``; else why not, in a few words."""
+    if getattr(kernel_spec, "language", "python").lower() != "python":
+        return f"a {kernel_spec.language} kernel"
+    if not cmd or os.path.abspath(cmd[0]) != sys.executable:
+        return f"{cmd[:1]} is not this interpreter ({sys.executable})"
+    if cmd[1:3] != ["-m", "ipykernel_launcher"]:
+        return f"not `python -m ipykernel_launcher` ({' '.join(cmd[1:3])})"
+    return None
+
+
+@dataclass
+class _Image:
+    """One image process, and the environment it was built for."""
+
+    process: subprocess.Popen[bytes]
+    control: socket.socket
+    stamp: list[Any]
+    spec_mtime: int | None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def current(self, spec_mtime: int | None) -> bool:
+        """Whether the environment is still the one the image imported from."""
+        if spec_mtime != self.spec_mtime or self.process.poll() is not None:
+            return False
+        paths = [path for path, _ in self.stamp]
+        return _stamp(paths) == self.stamp
+
+    def retire(self) -> None:
+        """No more forks: the image exits once its kernels have (they keep running)."""
+        self.control.close()
+        with contextlib.suppress(ValueError):
+            _IMAGES.remove(self)
+
+
+_IMAGES: list[_Image] = []
+"""The images of this process, newest last (one registry; a retired image leaves it)."""
+_KEYS: dict[int, tuple[str, ...]] = {}
+
+
+def _stamp(paths: list[str]) -> list[Any]:
+    found: list[Any] = []
+    for path in paths:
+        try:
+            found.append([path, os.stat(path).st_mtime_ns])
+        except OSError:
+            found.append([path, None])
+    return found
+
+
+def _spec_mtime(kernel_spec: Any) -> int | None:
+    try:
+        return os.stat(os.path.join(kernel_spec.resource_dir, "kernel.json")).st_mtime_ns
+    except (OSError, AttributeError, TypeError):
+        return None
+
+
+def _key(executable: str, env: dict[str, str]) -> tuple[str, ...]:
+    """What an image is shared by: the interpreter and what it reads at start (``PYTHON*``)."""
+    python = sorted(f"{k}={v}" for k, v in env.items() if k.startswith("PYTHON"))
+    return (executable, *python)
+
+
+async def _image(executable: str, env: dict[str, str], kernel_spec: Any) -> _Image:
+    """The current image for this interpreter and environment, started (or rebuilt) if need be."""
+    key = _key(executable, env)
+    spec_mtime = _spec_mtime(kernel_spec)
+    for image in list(_IMAGES):
+        if _KEYS.get(id(image)) == key:
+            if image.current(spec_mtime):
+                return image
+            log.debug("kernel image: the environment changed, rebuilding")
+            image.retire()
+    image = await _start_image(executable, env, spec_mtime)
+    _IMAGES.append(image)
+    _KEYS[id(image)] = key
+    return image
+
+
+async def _start_image(executable: str, env: dict[str, str], spec_mtime: int | None) -> _Image:
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    image_env = dict(env)
+    try:
+        process = subprocess.Popen(
+            [executable, "-c", _BOOT, IMAGE_SCRIPT, str(theirs.fileno())],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            pass_fds=[theirs.fileno()],
+            env=image_env,
+            cwd="/",
+            start_new_session=True,  # the terminal's Ctrl-C is not the image's
+        )
+    finally:
+        theirs.close()
+    ours.setblocking(False)
+    try:
+        await asyncio.wait_for(_readable(ours.fileno()), READY_TIMEOUT)
+        data = ours.recv(1024 * 1024)
+    except (TimeoutError, OSError) as exc:
+        process.kill()
+        ours.close()
+        raise OSError(f"the kernel image did not start: {exc!r}") from None
+    try:
+        ready = json.loads(data) if data else {"error": "it exited"}
+    except ValueError:
+        ready = {"error": f"undecodable answer {data[:80]!r}"}
+    if "error" in ready:
+        process.kill()
+        ours.close()
+        raise OSError(f"the kernel image did not start: {ready['error']}")
+    ours.setblocking(True)
+    return _Image(process, ours, ready["stamp"], spec_mtime)
+
+
+async def _readable(fd: int) -> None:
+    """Until ``fd`` is readable (the event loop watches it: no thread, no polling)."""
+    loop = asyncio.get_running_loop()
+    ready = loop.create_future()
+    loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
+
+
+def _stdio_fd(value: Any, default: int, opened: list[int]) -> int | None:
+    """The file descriptor a Popen-style stdio argument stands for (``None``: not supported)."""
+    if value is None:
+        return default
+    if value == subprocess.DEVNULL:
+        fd = os.open(os.devnull, os.O_RDWR)
+        opened.append(fd)
+        return fd
+    if isinstance(value, int) and value >= 0:
+        return value
+    if hasattr(value, "fileno"):
+        return int(value.fileno())
+    return None  # PIPE, STDOUT: only a real Popen gives those
+
+
+class KernelImageProvisioner(LocalProvisioner):  # type: ignore[misc]
+    """A ``LocalProvisioner`` whose python3 kernels are forked from a kernel image (see the
+    module's docstring); other kernels, or a failing image, start cold as usual."""
+
+    forked = False
+    _pidfd: int | None = None
+    _conn: socket.socket | None = None
+    _exit: int | None = None
+
+    @property
+    def has_process(self) -> bool:
+        return self._pidfd is not None if self.forked else super().has_process
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
+        self.forked = False
+        why = forkable(cmd, self.kernel_spec)
+        if why is None:
+            try:
+                await self._fork(cmd, **kwargs)
+                return self.connection_info
+            except OSError as exc:
+                log.warning("kernel image: starting the kernel cold: %s", exc)
+        else:
+            log.debug("kernel image: starting the kernel cold: %s", why)
+        return await super().launch_kernel(cmd, **kwargs)
+
+    async def _fork(self, cmd: list[str], **kwargs: Any) -> None:
+        env = dict(kwargs.get("env") or os.environ)
+        if not kwargs.get("independent"):
+            env["JPY_PARENT_PID"] = str(os.getpid())  # as jupyter_client's launch_kernel
+        opened: list[int] = []
+        try:
+            fds = [
+                _stdio_fd(kwargs.get("stdin", subprocess.DEVNULL), 0, opened),
+                _stdio_fd(kwargs.get("stdout"), 1, opened),
+                _stdio_fd(kwargs.get("stderr"), 2, opened),
+            ]
+            if any(fd is None for fd in fds):
+                raise OSError("stdio pipes are not supported")
+            cwd = os.path.abspath(kwargs.get("cwd") or os.getcwd())
+            umask = os.umask(0o22)
+            os.umask(umask)
+            request = {
+                "argv": cmd,
+                "env": env,
+                "cwd": cwd,
+                "umask": umask,
+                "rlimits": {name: resource.getrlimit(getattr(resource, name)) for name in RLIMITS},
+            }
+            image = await _image(cmd[0], env, self.kernel_spec)
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            try:
+                async with image.lock:  # one request at a time on the image's socket
+                    socket.send_fds(
+                        image.control, [json.dumps(request).encode()], [theirs.fileno(), *fds]
+                    )
+            finally:
+                theirs.close()
+        finally:
+            for fd in opened:
+                os.close(fd)
+        ours.setblocking(False)
+        try:
+            await asyncio.wait_for(_readable(ours.fileno()), READY_TIMEOUT)
+            message, got, _, _ = socket.recv_fds(ours, 65536, 1)
+            reply = json.loads(message) if message else {"error": "the image exited"}
+        except (TimeoutError, OSError, ValueError) as exc:
+            ours.close()
+            raise OSError(f"the kernel image did not fork: {exc!r}") from None
+        if "error" in reply or not got:
+            ours.close()
+            for fd in got:
+                os.close(fd)
+            raise OSError(f"the kernel image did not fork: {reply.get('error')}")
+        self.forked = True
+        self._conn, self._pidfd, self._exit = ours, got[0], None
+        self.pid = self.pgid = reply["pid"]
+        self.cwd = cwd
+
+    def _exited(self) -> bool:
+        assert self._pidfd is not None
+        return bool(select.select([self._pidfd], [], [], 0)[0])
+
+    async def _read_exit(self) -> int:
+        """The exit code the image reports once it has reaped the kernel (1 if it says none)."""
+        if self._exit is None and self._conn is not None:
+            try:
+                await asyncio.wait_for(_readable(self._conn.fileno()), READY_TIMEOUT)
+                data = self._conn.recv(65536)
+                self._exit = int(json.loads(data)["exit"]) if data else 1
+            except (TimeoutError, OSError, ValueError, KeyError, TypeError):
+                self._exit = 1
+        return 1 if self._exit is None else self._exit
+
+    async def poll(self) -> int | None:
+        if not self.forked:
+            return await super().poll()
+        if self._pidfd is None:
+            return 0
+        if not self._exited():
+            return None
+        return await self._read_exit()
+
+    async def wait(self) -> int | None:
+        if not self.forked:
+            return await super().wait()
+        if self._pidfd is None:
+            return 0
+        await _readable(self._pidfd)  # a pidfd turns readable when its process exits
+        code = await self._read_exit()
+        self._release()
+        return code
+
+    def _release(self) -> None:
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def send_signal(self, signum: int) -> None:
+        if not self.forked:
+            return await super().send_signal(signum)
+        if self._pidfd is None or self._exited():
+            return None
+        try:
+            os.killpg(self.pid, signum)  # the kernel's session: it and its subprocesses
+        except OSError:
+            signal.pidfd_send_signal(self._pidfd, signum)
+        return None
+
+    async def kill(self, restart: bool = False) -> None:
+        if not self.forked:
+            return await super().kill(restart=restart)
+        with contextlib.suppress(ProcessLookupError):
+            await self.send_signal(signal.SIGKILL)
+
+    async def terminate(self, restart: bool = False) -> None:
+        if not self.forked:
+            return await super().terminate(restart=restart)
+        with contextlib.suppress(ProcessLookupError):
+            await self.send_signal(signal.SIGTERM)
+
+    async def cleanup(self, restart: bool = False) -> None:
+        if self.forked:
+            self._release()
+        await super().cleanup(restart=restart)
+
+
+class ImageKernelManager(AsyncKernelManager):
+    """jupyter_client's ``AsyncKernelManager`` with :class:`KernelImageProvisioner` (unless
+    :func:`enabled` says no): what the local runtime starts kernels with."""
+
+    async def _async_pre_start_kernel(self, **kw: Any) -> Any:
+        use_image(self, kw)
+        return await super()._async_pre_start_kernel(**kw)
+
+
+def use_image(manager: Any, kw: dict[str, Any]) -> None:
+    """Give ``manager`` a :class:`KernelImageProvisioner` before its first start (a restart
+    keeps the one it has), when kernel images are on."""
+    import uuid
+
+    if manager.provisioner is None and enabled():
+        manager.kernel_id = manager.kernel_id or kw.pop("kernel_id", None) or str(uuid.uuid4())
+        manager.provisioner = KernelImageProvisioner(
+            kernel_id=manager.kernel_id, kernel_spec=manager.kernel_spec, parent=manager
+        )
