@@ -23,6 +23,9 @@ closing its end of the pair retires the image: it forks no more and exits once i
 have exited.
 """
 
+from __future__ import annotations
+
+import contextlib
 import importlib
 import json
 import os
@@ -31,6 +34,7 @@ import signal
 import socket
 import sys
 import threading
+from typing import Any
 
 PRELOAD = (
     "ipykernel.kernelapp",
@@ -44,18 +48,18 @@ PRELOAD = (
 MAX_REQUEST = 4 * 1024 * 1024
 
 
-def watched_paths():
+def watched_paths() -> list[str]:
     """The folders whose listing decides what Python imports: sys.path's and the site folders
     (a ``.pth`` or a package added there changes the folder's mtime)."""
     import site
 
     paths = [path for path in sys.path if path]
-    paths += site.getsitepackages() + [site.getusersitepackages()]
+    paths += [*site.getsitepackages(), site.getusersitepackages()]
     return list(dict.fromkeys(os.path.abspath(path) for path in paths))
 
 
-def stamp(paths):
-    found = []
+def stamp(paths: list[str]) -> list[Any]:
+    found: list[Any] = []
     for path in paths:
         try:
             found.append([path, os.stat(path).st_mtime_ns])
@@ -64,7 +68,7 @@ def stamp(paths):
     return found
 
 
-def main():
+def main() -> None:
     control = socket.socket(fileno=int(sys.argv[2]))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal's Ctrl-C is the manager's
     taken = stamp(watched_paths())
@@ -73,7 +77,7 @@ def main():
     try:
         for name in PRELOAD:
             importlib.import_module(name)
-    except Exception as exc:  # noqa: BLE001 - reported to the manager, which starts cold
+    except Exception as exc:  # reported to the manager, which starts the kernel cold
         control.send(json.dumps({"error": f"import failed: {exc!r}"}).encode())
         return
     if threading.active_count() != 1:
@@ -86,15 +90,19 @@ def main():
 
 
 class Child:
-    def __init__(self, pid, pidfd, conn):
+    def __init__(self, pid: int, pidfd: int, conn: socket.socket | None) -> None:
         self.pid, self.pidfd, self.conn = pid, pidfd, conn
 
 
-def serve(control):
-    """Fork kernels until retired and childless. In a child: its request and stdio fds."""
-    children = []
+Forked = tuple[dict[str, Any], list[int], int]
+"""In a child: its request, its stdio fds and the image's pid."""
+
+
+def serve(control: socket.socket | None) -> Forked | None:
+    """Fork kernels until retired and childless; in a child, what it is to become."""
+    children: list[Child] = []
     while control is not None or children:
-        watched = [control] if control is not None else []
+        watched: list[Any] = [control] if control is not None else []
         watched += [child.pidfd for child in children]
         watched += [child.conn for child in children if child.conn is not None]
         ready, _, _ = select.select(watched, [], [])
@@ -118,10 +126,8 @@ def serve(control):
                 _, status = os.waitpid(child.pid, 0)
                 if child.conn is not None:
                     reply = {"exit": os.waitstatus_to_exitcode(status)}
-                    try:
+                    with contextlib.suppress(OSError):
                         child.conn.send(json.dumps(reply).encode())
-                    except OSError:
-                        pass
                     child.conn.close()
                 os.close(child.pidfd)
                 children.remove(child)
@@ -131,17 +137,18 @@ def serve(control):
                 except OSError:
                     gone = True
                 if gone:  # the manager went away without shutting the kernel down
-                    try:
+                    with contextlib.suppress(OSError):
                         os.killpg(child.pid, signal.SIGKILL)
-                    except OSError:
-                        pass
                     child.conn.close()
                     child.conn = None
     return None
 
 
-def fork(data, fds, control, children):
-    conn = socket.socket(fileno=fds[0])
+def fork(
+    data: bytes, fds: list[int], control: socket.socket, children: list[Child]
+) -> Forked | None:
+    conn: socket.socket | None = socket.socket(fileno=fds[0])
+    assert conn is not None
     try:
         request = json.loads(data)
         argv, cwd = request["argv"], request["cwd"]
@@ -150,10 +157,8 @@ def fork(data, fds, control, children):
     except (ValueError, KeyError, TypeError, IndexError) as exc:
         for fd in fds[1:]:
             os.close(fd)
-        try:
+        with contextlib.suppress(OSError):
             conn.send(json.dumps({"error": str(exc)}).encode())
-        except OSError:
-            pass
         conn.close()
         return None
     image = os.getpid()
@@ -179,7 +184,7 @@ def fork(data, fds, control, children):
     return None
 
 
-def run_kernel(request, stdio, image):
+def run_kernel(request: dict[str, Any], stdio: list[int], image: int) -> None:
     """Become the kernel ``request`` asks for, as ``python -m ipykernel_launcher`` would."""
     os.setsid()  # as jupyter_client's start_new_session: interrupts go to the kernel's group
     _die_with(image)
@@ -194,17 +199,15 @@ def run_kernel(request, stdio, image):
     import resource
 
     for name, (soft, hard) in request["rlimits"].items():
-        try:
+        with contextlib.suppress(AttributeError, OSError, ValueError):
             resource.setrlimit(getattr(resource, name), (soft, hard))
-        except (AttributeError, OSError, ValueError):
-            pass
     signal.signal(signal.SIGINT, signal.default_int_handler)
     import random
 
     random.seed()  # also done at fork by random itself; numpy is not imported by the image
     import runpy
 
-    import ipykernel_launcher
+    import ipykernel_launcher  # type: ignore[import-untyped]
     from ipykernel.kernelapp import IPKernelApp
 
     # Read from the environment when ipykernel was imported (the image's): the kernel's own.
@@ -216,7 +219,7 @@ def run_kernel(request, stdio, image):
     runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
 
 
-def _die_with(image):
+def _die_with(image: int) -> None:
     """The kernel is killed when the image dies (``PR_SET_PDEATHSIG``), as a cold kernel's
     parent poller ends it when its manager dies."""
     import ctypes

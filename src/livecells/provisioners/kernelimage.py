@@ -149,20 +149,7 @@ async def _image(executable: str, env: dict[str, str], kernel_spec: Any) -> _Ima
 
 
 async def _start_image(executable: str, env: dict[str, str], spec_mtime: int | None) -> _Image:
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    image_env = dict(env)
-    try:
-        process = subprocess.Popen(
-            [executable, "-c", _BOOT, IMAGE_SCRIPT, str(theirs.fileno())],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            pass_fds=[theirs.fileno()],
-            env=image_env,
-            cwd="/",
-            start_new_session=True,  # the terminal's Ctrl-C is not the image's
-        )
-    finally:
-        theirs.close()
+    process, ours = _spawn_image(executable, env)
     ours.setblocking(False)
     try:
         await asyncio.wait_for(_readable(ours.fileno()), READY_TIMEOUT)
@@ -172,7 +159,7 @@ async def _start_image(executable: str, env: dict[str, str], spec_mtime: int | N
         ours.close()
         raise OSError(f"the kernel image did not start: {exc!r}") from None
     try:
-        ready = json.loads(data) if data else {"error": "it exited"}
+        ready: dict[str, Any] = json.loads(data) if data else {"error": "it exited"}
     except ValueError:
         ready = {"error": f"undecodable answer {data[:80]!r}"}
     if "error" in ready:
@@ -183,11 +170,34 @@ async def _start_image(executable: str, env: dict[str, str], spec_mtime: int | N
     return _Image(process, ours, ready["stamp"], spec_mtime)
 
 
+def _spawn_image(executable: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], Any]:
+    """The image process (its imports still running) and our end of its socket pair."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        process = subprocess.Popen(
+            [executable, "-c", _BOOT, IMAGE_SCRIPT, str(theirs.fileno())],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            pass_fds=[theirs.fileno()],
+            env=env,
+            cwd="/",
+            start_new_session=True,  # the terminal's Ctrl-C is not the image's
+        )
+    finally:
+        theirs.close()
+    return process, ours
+
+
 async def _readable(fd: int) -> None:
     """Until ``fd`` is readable (the event loop watches it: no thread, no polling)."""
     loop = asyncio.get_running_loop()
-    ready = loop.create_future()
-    loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(fd, wake)
     try:
         await ready
     finally:
@@ -209,7 +219,35 @@ def _stdio_fd(value: Any, default: int, opened: list[int]) -> int | None:
     return None  # PIPE, STDOUT: only a real Popen gives those
 
 
-class KernelImageProvisioner(LocalProvisioner):  # type: ignore[misc]
+def _request(
+    cmd: list[str], kwargs: dict[str, Any], opened: list[int]
+) -> tuple[dict[str, Any], list[int]]:
+    """The image's request for a kernel as ``launch_kernel(cmd, **kwargs)`` would start it,
+    and its stdin, stdout and stderr (those opened here added to ``opened``)."""
+    env = dict(kwargs.get("env") or os.environ)
+    if not kwargs.get("independent"):
+        env["JPY_PARENT_PID"] = str(os.getpid())  # as jupyter_client's launch_kernel
+    fds = [
+        _stdio_fd(kwargs.get("stdin", subprocess.DEVNULL), 0, opened),
+        _stdio_fd(kwargs.get("stdout"), 1, opened),
+        _stdio_fd(kwargs.get("stderr"), 2, opened),
+    ]
+    stdio = [fd for fd in fds if fd is not None]
+    if len(stdio) != 3:
+        raise OSError("stdio pipes are not supported")
+    umask = os.umask(0o22)
+    os.umask(umask)
+    request = {
+        "argv": cmd,
+        "env": env,
+        "cwd": os.path.abspath(kwargs.get("cwd") or os.getcwd()),
+        "umask": umask,
+        "rlimits": {name: resource.getrlimit(getattr(resource, name)) for name in RLIMITS},
+    }
+    return request, stdio
+
+
+class KernelImageProvisioner(LocalProvisioner):
     """A ``LocalProvisioner`` whose python3 kernels are forked from a kernel image (see the
     module's docstring); other kernels, or a failing image, start cold as usual."""
 
@@ -236,29 +274,10 @@ class KernelImageProvisioner(LocalProvisioner):  # type: ignore[misc]
         return await super().launch_kernel(cmd, **kwargs)
 
     async def _fork(self, cmd: list[str], **kwargs: Any) -> None:
-        env = dict(kwargs.get("env") or os.environ)
-        if not kwargs.get("independent"):
-            env["JPY_PARENT_PID"] = str(os.getpid())  # as jupyter_client's launch_kernel
         opened: list[int] = []
         try:
-            fds = [
-                _stdio_fd(kwargs.get("stdin", subprocess.DEVNULL), 0, opened),
-                _stdio_fd(kwargs.get("stdout"), 1, opened),
-                _stdio_fd(kwargs.get("stderr"), 2, opened),
-            ]
-            if any(fd is None for fd in fds):
-                raise OSError("stdio pipes are not supported")
-            cwd = os.path.abspath(kwargs.get("cwd") or os.getcwd())
-            umask = os.umask(0o22)
-            os.umask(umask)
-            request = {
-                "argv": cmd,
-                "env": env,
-                "cwd": cwd,
-                "umask": umask,
-                "rlimits": {name: resource.getrlimit(getattr(resource, name)) for name in RLIMITS},
-            }
-            image = await _image(cmd[0], env, self.kernel_spec)
+            request, fds = _request(cmd, kwargs, opened)
+            image = await _image(cmd[0], request["env"], self.kernel_spec)
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             try:
                 async with image.lock:  # one request at a time on the image's socket
@@ -274,7 +293,9 @@ class KernelImageProvisioner(LocalProvisioner):  # type: ignore[misc]
         try:
             await asyncio.wait_for(_readable(ours.fileno()), READY_TIMEOUT)
             message, got, _, _ = socket.recv_fds(ours, 65536, 1)
-            reply = json.loads(message) if message else {"error": "the image exited"}
+            reply: dict[str, Any] = (
+                json.loads(message) if message else {"error": "the image exited"}
+            )
         except (TimeoutError, OSError, ValueError) as exc:
             ours.close()
             raise OSError(f"the kernel image did not fork: {exc!r}") from None
@@ -285,8 +306,8 @@ class KernelImageProvisioner(LocalProvisioner):  # type: ignore[misc]
             raise OSError(f"the kernel image did not fork: {reply.get('error')}")
         self.forked = True
         self._conn, self._pidfd, self._exit = ours, got[0], None
-        self.pid = self.pgid = reply["pid"]
-        self.cwd = cwd
+        self.pid = self.pgid = int(reply["pid"])
+        self.cwd = request["cwd"]
 
     def _exited(self) -> bool:
         assert self._pidfd is not None
@@ -333,7 +354,7 @@ class KernelImageProvisioner(LocalProvisioner):  # type: ignore[misc]
     async def send_signal(self, signum: int) -> None:
         if not self.forked:
             return await super().send_signal(signum)
-        if self._pidfd is None or self._exited():
+        if self._pidfd is None or self.pid is None or self._exited():
             return None
         try:
             os.killpg(self.pid, signum)  # the kernel's session: it and its subprocesses
