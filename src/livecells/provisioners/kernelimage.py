@@ -35,7 +35,7 @@ import signal
 import socket
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +88,6 @@ class _Image:
     control: socket.socket
     stamp: list[Any]
     spec_mtime: int | None
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def current(self, spec_mtime: int | None) -> bool:
         """Whether the environment is still the one the image imported from."""
@@ -100,13 +99,20 @@ class _Image:
     def retire(self) -> None:
         """No more forks: the image exits once its kernels have (they keep running)."""
         self.control.close()
-        with contextlib.suppress(ValueError):
-            _IMAGES.remove(self)
 
 
-_IMAGES: list[_Image] = []
-"""The images of this process, newest last (one registry; a retired image leaves it)."""
-_KEYS: dict[int, tuple[str, ...]] = {}
+@dataclass
+class _Registry:
+    """The images of this process by key (a retired image leaves it), those being started
+    (kernels started together wait for one image), and keys whose image failed to start
+    (their kernels start cold, without trying again)."""
+
+    images: dict[tuple[str, ...], _Image]
+    starting: dict[tuple[str, ...], asyncio.Future[_Image]]
+    failed: set[tuple[str, ...]]
+
+
+_REGISTRY = _Registry({}, {}, set())
 
 
 def _stamp(paths: list[str]) -> list[Any]:
@@ -135,16 +141,31 @@ def _key(executable: str, env: dict[str, str]) -> tuple[str, ...]:
 async def _image(executable: str, env: dict[str, str], kernel_spec: Any) -> _Image:
     """The current image for this interpreter and environment, started (or rebuilt) if need be."""
     key = _key(executable, env)
+    if key in _REGISTRY.failed:
+        raise OSError("its image failed to start before (see the warning above)")
     spec_mtime = _spec_mtime(kernel_spec)
-    for image in list(_IMAGES):
-        if _KEYS.get(id(image)) == key:
-            if image.current(spec_mtime):
-                return image
-            log.debug("kernel image: the environment changed, rebuilding")
-            image.retire()
-    image = await _start_image(executable, env, spec_mtime)
-    _IMAGES.append(image)
-    _KEYS[id(image)] = key
+    image = _REGISTRY.images.get(key)
+    if image is not None:
+        if image.current(spec_mtime):
+            return image
+        log.debug("kernel image: the environment changed, rebuilding the image")
+        del _REGISTRY.images[key]
+        image.retire()
+    starting = _REGISTRY.starting.get(key)
+    if starting is not None and starting.get_loop() is asyncio.get_running_loop():
+        return await asyncio.shield(starting)
+    starting = _REGISTRY.starting[key] = asyncio.get_running_loop().create_future()
+    try:
+        image = await _start_image(executable, env, spec_mtime)
+    except OSError as exc:
+        _REGISTRY.failed.add(key)
+        starting.set_exception(exc)
+        starting.exception()  # retrieved: kernels that waited for it have it raised
+        raise
+    finally:
+        del _REGISTRY.starting[key]
+    _REGISTRY.images[key] = image
+    starting.set_result(image)
     return image
 
 
@@ -280,10 +301,10 @@ class KernelImageProvisioner(LocalProvisioner):
             image = await _image(cmd[0], request["env"], self.kernel_spec)
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             try:
-                async with image.lock:  # one request at a time on the image's socket
-                    socket.send_fds(
-                        image.control, [json.dumps(request).encode()], [theirs.fileno(), *fds]
-                    )
+                # One message, sent whole (SOCK_SEQPACKET), between two awaits.
+                socket.send_fds(
+                    image.control, [json.dumps(request).encode()], [theirs.fileno(), *fds]
+                )
             finally:
                 theirs.close()
         finally:
