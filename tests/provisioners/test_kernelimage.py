@@ -15,9 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
+from tests.test_execute import code, new_notebook, texts, write
 
 import livecells
+from livecells.cli import main
 from livecells.runtimes.local import LocalKernel
 
 
@@ -222,3 +225,34 @@ async def test_a_forked_kernel_dies_with_the_process_that_started_it() -> None:
             loop.remove_reader(pidfd)
     finally:
         os.close(pidfd)
+
+
+async def test_kernels_started_together_share_one_image(
+    user_site: tuple[dict[str, str], Path],
+) -> None:
+    env, _ = user_site  # an environment no image was built for yet
+    kernels = [LocalKernel(env=env) for _ in range(3)]
+    await asyncio.gather(*(kernel.start() for kernel in kernels))
+    try:
+        assert all(forked(kernel) for kernel in kernels)
+        parents = {await value(kernel, "os.getppid()") for kernel in kernels}
+        assert len(parents) == 1 and os.getpid() not in parents
+    finally:
+        await asyncio.gather(*(kernel.shutdown() for kernel in kernels))
+
+
+@pytest.mark.parametrize(("flags", "forked_run"), [((), True), (("--no-kernel-image",), False)])
+def test_livecells_run_forks_its_kernels_unless_told_not_to(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    flags: tuple[str, ...],
+    forked_run: bool,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(
+        tmp_path / "nb.ipynb",
+        new_notebook(code(f"import os; print(os.getppid() != {os.getpid()})")),
+    )
+    assert main(["run", "nb.ipynb", *flags]) == 0
+    executed = nbformat.read(tmp_path / "executed" / "nb.ipynb", as_version=4)
+    assert texts(executed.cells[0]) == f"{forked_run}\n"
