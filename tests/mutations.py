@@ -710,6 +710,37 @@ MUTATIONS = [
         "url = self.links.asset(url)  # a remote image",
         ("tests/test_myst_html.py::test_an_image_mystmd_could_not_fetch_links_where_it_lives",),
     ),
+    Mutation(
+        "kernelimage: an image outlives a change of the environment (a package installed later "
+        "is not seen)",
+        "src/livecells/provisioners/kernelimage.py",
+        "return _stamp(paths) == self.stamp",
+        "return True",
+        (
+            "tests/provisioners/test_kernelimage.py::"
+            "test_a_package_installed_after_the_image_started_is_seen_by_the_next_kernel",
+        ),
+    ),
+    Mutation(
+        "kernelimage: a forked kernel outlives the process that started it",
+        "src/livecells/provisioners/image.py",
+        "os.killpg(child.pid, signal.SIGKILL)",
+        "pass",
+        (
+            "tests/provisioners/test_kernelimage.py::"
+            "test_a_forked_kernel_dies_with_the_process_that_started_it",
+        ),
+    ),
+    Mutation(
+        "kernelimage: a forked kernel runs in the image's folder, not in the one it was given",
+        "src/livecells/provisioners/image.py",
+        'os.chdir(request["cwd"])',
+        "pass",
+        (
+            "tests/provisioners/test_kernelimage.py::"
+            "test_each_forked_kernel_has_its_own_cwd_env_and_rlimits",
+        ),
+    ),
 ]
 
 

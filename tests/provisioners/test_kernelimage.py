@@ -5,9 +5,11 @@ contract itself runs on forked kernels in tests/runtimes/test_contract.py (``loc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import textwrap
@@ -225,6 +227,8 @@ async def test_a_forked_kernel_dies_with_the_process_that_started_it() -> None:
             loop.remove_reader(pidfd)
     finally:
         os.close(pidfd)
+        with contextlib.suppress(ProcessLookupError):  # a kernel left behind by a failure
+            os.kill(pid, signal.SIGKILL)
 
 
 async def test_kernels_started_together_share_one_image(
