@@ -65,7 +65,10 @@ RLIMITS = [name for name in dir(resource) if name.startswith("RLIMIT_")]
 
 
 def enabled() -> bool:
-    """Whether kernel images are on in this process (:data:`ENV_SWITCH`)."""
+    """Whether kernel images are on in this process (:data:`ENV_SWITCH`); they need Linux's
+    pidfds (5.3 and later): elsewhere kernels start cold."""
+    if not hasattr(os, "pidfd_open") or not hasattr(socket, "SOCK_SEQPACKET"):
+        return False
     return os.environ.get(ENV_SWITCH, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
