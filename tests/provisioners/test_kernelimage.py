@@ -260,3 +260,24 @@ def test_livecells_run_forks_its_kernels_unless_told_not_to(
     assert main(["run", "nb.ipynb", *flags]) == 0
     executed = nbformat.read(tmp_path / "executed" / "nb.ipynb", as_version=4)
     assert texts(executed.cells[0]) == f"{forked_run}\n"
+
+
+async def test_an_image_that_would_fork_threads_is_refused_and_kernels_start_cold(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    startup = tmp_path / "startup"
+    startup.mkdir()
+    (startup / "sitecustomize.py").write_text(
+        "import threading, time\n"
+        "threading.Thread(target=time.sleep, args=(600,), daemon=True).start()\n"
+    )
+    path = os.pathsep.join(filter(None, [str(startup), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
+    for _ in range(2):  # the second start does not try that image again
+        async with livecells.connect("local", env=env) as kernel:
+            assert not forked(kernel)
+            assert await value(kernel, "__import__('threading').active_count() > 1") is True
+    refused = [r.getMessage() for r in caplog.records if "kernel image" in r.getMessage()]
+    assert len(refused) == 2
+    assert "an import started a thread" in refused[0]
+    assert "failed to start before" in refused[1]

@@ -26,6 +26,7 @@ have exited.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -83,6 +84,9 @@ def main() -> None:
     if threading.active_count() != 1:
         control.send(json.dumps({"error": "an import started a thread"}).encode())
         return
+    # Objects imported so far are never collected: the children's collector leaves them (and
+    # their memory pages, shared with the image) untouched.
+    gc.freeze()
     control.send(json.dumps({"ready": True, "pid": os.getpid(), "stamp": taken}).encode())
     request = serve(control)
     if request is not None:
@@ -162,6 +166,8 @@ def fork(
         conn.close()
         return None
     image = os.getpid()
+    sys.stdout.flush()  # nothing the image buffered is written again by its child
+    sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
         control.close()

@@ -160,15 +160,17 @@ async def _image(executable: str, env: dict[str, str], kernel_spec: Any) -> _Ima
     starting = _REGISTRY.starting[key] = asyncio.get_running_loop().create_future()
     try:
         image = await _start_image(executable, env, spec_mtime)
+        _REGISTRY.images[key] = image
+        starting.set_result(image)
     except OSError as exc:
         _REGISTRY.failed.add(key)
         starting.set_exception(exc)
-        starting.exception()  # retrieved: kernels that waited for it have it raised
         raise
     finally:
         del _REGISTRY.starting[key]
-    _REGISTRY.images[key] = image
-    starting.set_result(image)
+        if not starting.done():  # cancelled: those waiting for it start cold
+            starting.set_exception(OSError("the image's start was cancelled"))
+        starting.exception()  # marked retrieved: kernels waiting for it have it raised
     return image
 
 
@@ -176,20 +178,18 @@ async def _start_image(executable: str, env: dict[str, str], spec_mtime: int | N
     process, ours = _spawn_image(executable, env)
     ours.setblocking(False)
     try:
-        await asyncio.wait_for(_readable(ours.fileno()), READY_TIMEOUT)
-        data = ours.recv(1024 * 1024)
-    except (TimeoutError, OSError) as exc:
+        try:
+            await asyncio.wait_for(_readable(ours.fileno()), READY_TIMEOUT)
+            data = ours.recv(1024 * 1024)
+            ready: dict[str, Any] = json.loads(data) if data else {"error": "it exited"}
+        except (TimeoutError, OSError, ValueError) as exc:
+            ready = {"error": repr(exc)}
+        if "error" in ready:
+            raise OSError(f"the kernel image did not start: {ready['error']}")
+    except BaseException:  # cancelled too: no image is left behind
         process.kill()
         ours.close()
-        raise OSError(f"the kernel image did not start: {exc!r}") from None
-    try:
-        ready: dict[str, Any] = json.loads(data) if data else {"error": "it exited"}
-    except ValueError:
-        ready = {"error": f"undecodable answer {data[:80]!r}"}
-    if "error" in ready:
-        process.kill()
-        ours.close()
-        raise OSError(f"the kernel image did not start: {ready['error']}")
+        raise
     ours.setblocking(True)
     return _Image(process, ours, ready["stamp"], spec_mtime)
 
@@ -291,7 +291,7 @@ class KernelImageProvisioner(LocalProvisioner):
             try:
                 await self._fork(cmd, **kwargs)
                 return self.connection_info
-            except OSError as exc:
+            except (OSError, ValueError, KeyError) as exc:
                 log.warning("kernel image: starting the kernel cold: %s", exc)
         else:
             log.debug("kernel image: starting the kernel cold: %s", why)
