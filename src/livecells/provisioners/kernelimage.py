@@ -25,6 +25,7 @@ Off with ``LIVECELLS_KERNEL_IMAGE=0`` (or ``kernel_image=False`` on the local ru
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import json
 import logging
@@ -61,6 +62,7 @@ _BOOT = (
     "exec(compile(open(p).read(), p, 'exec'), {'__name__': '__main__', '__file__': p})"
 )
 READY_TIMEOUT = 60.0
+EXIT_WAIT = 2.0
 RLIMITS = [name for name in dir(resource) if name.startswith("RLIMIT_")]
 
 
@@ -106,16 +108,33 @@ class _Image:
 
 @dataclass
 class _Registry:
-    """The images of this process by key (a retired image leaves it), those being started
-    (kernels started together wait for one image), and keys whose image failed to start
-    (their kernels start cold, without trying again)."""
+    """The images of this process by key, those being started (kernels started together wait
+    for one image), keys whose image failed to start (their kernels start cold, without trying
+    again), and retired images whose kernels still run (reaped once they exit)."""
 
     images: dict[tuple[str, ...], _Image]
     starting: dict[tuple[str, ...], asyncio.Future[_Image]]
     failed: set[tuple[str, ...]]
+    retired: list[_Image]
 
 
-_REGISTRY = _Registry({}, {}, set())
+_REGISTRY = _Registry({}, {}, set(), [])
+
+
+def _retire_all() -> None:
+    """At exit: every image retired and, once its kernels are gone, reaped (so its CPU time
+    and its kernels' count in this process's ``RUSAGE_CHILDREN``, as cold kernels' do); an
+    image whose kernels still run after a moment is left to end with them."""
+    images = [*_REGISTRY.images.values(), *_REGISTRY.retired]
+    _REGISTRY.images.clear()
+    for image in images:
+        image.control.close()
+    for image in images:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            image.process.wait(EXIT_WAIT)
+
+
+atexit.register(_retire_all)
 
 
 def _stamp(paths: list[str]) -> list[Any]:
@@ -154,6 +173,8 @@ async def _image(executable: str, env: dict[str, str], kernel_spec: Any) -> _Ima
         log.debug("kernel image: the environment changed, rebuilding the image")
         del _REGISTRY.images[key]
         image.retire()
+        _REGISTRY.retired.append(image)
+    _REGISTRY.retired = [old for old in _REGISTRY.retired if old.process.poll() is None]
     starting = _REGISTRY.starting.get(key)
     if starting is not None and starting.get_loop() is asyncio.get_running_loop():
         return await asyncio.shield(starting)
@@ -188,6 +209,7 @@ async def _start_image(executable: str, env: dict[str, str], spec_mtime: int | N
             raise OSError(f"the kernel image did not start: {ready['error']}")
     except BaseException:  # cancelled too: no image is left behind
         process.kill()
+        process.wait()
         ours.close()
         raise
     ours.setblocking(True)
@@ -251,8 +273,9 @@ def _request(
     env = dict(kwargs.get("env") or os.environ)
     if not kwargs.get("independent"):
         env["JPY_PARENT_PID"] = str(os.getpid())  # as jupyter_client's launch_kernel
+    stdin = kwargs.get("stdin")  # none: at end of file, as jupyter_client's closed pipe
     fds = [
-        _stdio_fd(kwargs.get("stdin", subprocess.DEVNULL), 0, opened),
+        _stdio_fd(subprocess.DEVNULL if stdin is None else stdin, 0, opened),
         _stdio_fd(kwargs.get("stdout"), 1, opened),
         _stdio_fd(kwargs.get("stderr"), 2, opened),
     ]
