@@ -301,7 +301,8 @@ class KernelImageProvisioner(LocalProvisioner):
     forked = False
     _pidfd: int | None = None
     _conn: socket.socket | None = None
-    _exit: int | None = None
+    _done: asyncio.Future[int] | None = None
+    _collector: asyncio.Future[None] | None = None
 
     @property
     def has_process(self) -> bool:
@@ -344,59 +345,88 @@ class KernelImageProvisioner(LocalProvisioner):
                 json.loads(message) if message else {"error": "the image exited"}
             )
         except (TimeoutError, OSError, ValueError) as exc:
-            ours.close()
+            ours.close()  # the image kills a kernel whose connection closes
             raise OSError(f"the kernel image did not fork: {exc!r}") from None
+        except BaseException:  # cancelled: no kernel is left behind
+            ours.close()
+            raise
         if "error" in reply or not got:
             ours.close()
             for fd in got:
                 os.close(fd)
             raise OSError(f"the kernel image did not fork: {reply.get('error')}")
         self.forked = True
-        self._conn, self._pidfd, self._exit = ours, got[0], None
+        self._conn, self._pidfd = ours, got[0]
         self.pid = self.pgid = int(reply["pid"])
         self.cwd = request["cwd"]
+        self._watch()
+
+    def _watch(self) -> None:
+        """Watch the pidfd (once, whoever waits): when the kernel exits, collect the exit
+        code the image reports once it has reaped it (1 if it says none)."""
+        assert self._pidfd is not None and self._conn is not None
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[int] = loop.create_future()
+        pidfd, conn = self._pidfd, self._conn
+
+        async def collect() -> None:
+            code = 1
+            try:
+                await asyncio.wait_for(_readable(conn.fileno()), READY_TIMEOUT)
+                data = conn.recv(65536)
+                code = int(json.loads(data)["exit"]) if data else 1
+            except (TimeoutError, OSError, ValueError, KeyError, TypeError):
+                pass
+            if not done.done():
+                done.set_result(code)
+
+        def exited() -> None:
+            loop.remove_reader(pidfd)
+            self._collector = asyncio.ensure_future(collect())
+
+        loop.add_reader(pidfd, exited)
+        self._done = done
 
     def _exited(self) -> bool:
         assert self._pidfd is not None
         return bool(select.select([self._pidfd], [], [], 0)[0])
 
-    async def _read_exit(self) -> int:
-        """The exit code the image reports once it has reaped the kernel (1 if it says none)."""
-        if self._exit is None and self._conn is not None:
-            try:
-                await asyncio.wait_for(_readable(self._conn.fileno()), READY_TIMEOUT)
-                data = self._conn.recv(65536)
-                self._exit = int(json.loads(data)["exit"]) if data else 1
-            except (TimeoutError, OSError, ValueError, KeyError, TypeError):
-                self._exit = 1
-        return 1 if self._exit is None else self._exit
-
     async def poll(self) -> int | None:
         if not self.forked:
             return await super().poll()
-        if self._pidfd is None:
+        if self._done is None:
             return 0
-        if not self._exited():
+        if self._done.done():
+            return self._done.result()
+        if self._pidfd is None or not self._exited():
             return None
-        return await self._read_exit()
+        return await asyncio.shield(self._done)  # exited: the image's report is on its way
 
     async def wait(self) -> int | None:
         if not self.forked:
             return await super().wait()
-        if self._pidfd is None:
+        if self._done is None:
             return 0
-        await _readable(self._pidfd)  # a pidfd turns readable when its process exits
-        code = await self._read_exit()
+        code = await asyncio.shield(self._done)
         self._release()
         return code
 
     def _release(self) -> None:
+        """Stop watching, and close the pidfd and the connection (the image, seeing it
+        closed, kills the kernel if it still runs)."""
         if self._pidfd is not None:
+            with contextlib.suppress(RuntimeError, ValueError):  # a loop closed meanwhile
+                asyncio.get_running_loop().remove_reader(self._pidfd)
             os.close(self._pidfd)
             self._pidfd = None
+        if self._collector is not None:
+            self._collector.cancel()
+            self._collector = None
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        if self._done is not None and not self._done.done():
+            self._done.set_result(1)
 
     async def send_signal(self, signum: int) -> None:
         if not self.forked:
