@@ -10,6 +10,7 @@ import json
 import os
 import resource
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -23,6 +24,7 @@ from tests.test_execute import code, new_notebook, texts, write
 
 import livecells
 from livecells.cli import main
+from livecells.provisioners import kernelimage
 from livecells.runtimes.local import LocalKernel
 
 
@@ -281,3 +283,27 @@ async def test_an_image_that_would_fork_threads_is_refused_and_kernels_start_col
     assert len(refused) == 2
     assert "an import started a thread" in refused[0]
     assert "failed to start before" in refused[1]
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [b"not json", b'{"argv": ["/bin/sh", "-c", "id"], "cwd": "/"}', b'{"cwd": "/"}'],
+)
+async def test_the_image_refuses_a_bad_request_in_one_line_and_keeps_forking(
+    request_text: bytes,
+) -> None:
+    async with livecells.connect("local") as first:
+        image_pid = await value(first, "os.getppid()")
+    [image] = [i for i in kernelimage._REGISTRY.images.values() if i.process.pid == image_pid]
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    with ours:
+        try:
+            socket.send_fds(image.control, [request_text], [theirs.fileno(), 0, 1, 2])
+        finally:
+            theirs.close()
+        ours.settimeout(10)
+        reply = json.loads(ours.recv(65536))
+    assert list(reply) == ["error"] and "\n" not in reply["error"]
+    async with livecells.connect("local") as second:
+        assert forked(second)
+        assert await value(second, "os.getppid()") == image_pid
