@@ -156,13 +156,16 @@ def fork(
     try:
         request = json.loads(data)
         argv, cwd = request["argv"], request["cwd"]
+        error = None
         if argv[1:3] != ["-m", "ipykernel_launcher"] or not os.path.isdir(cwd):
-            raise ValueError(f"not a kernel this image starts: {argv[:3]} in {cwd}")
+            error = f"not a kernel this image starts: {argv[:3]} in {cwd}"
     except (ValueError, KeyError, TypeError, IndexError) as exc:
+        error = f"a bad request: {exc!r}"
+    if error is not None:
         for fd in fds[1:]:
             os.close(fd)
         with contextlib.suppress(OSError):
-            conn.send(json.dumps({"error": str(exc)}).encode())
+            conn.send(json.dumps({"error": error}).encode())
         conn.close()
         return None
     image = os.getpid()

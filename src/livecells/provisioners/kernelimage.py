@@ -44,9 +44,12 @@ from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
+from livecells.errors import LivecellsError
+
 __all__ = [
     "ENV_SWITCH",
     "ImageKernelManager",
+    "ImageUnavailable",
     "KernelImageProvisioner",
     "enabled",
     "forkable",
@@ -64,6 +67,11 @@ _BOOT = (
 READY_TIMEOUT = 60.0
 EXIT_WAIT = 2.0
 RLIMITS = [name for name in dir(resource) if name.startswith("RLIMIT_")]
+
+
+class ImageUnavailable(LivecellsError):
+    """The kernel image could not start a kernel (it did not start, or did not fork): the
+    provisioner catches it, logs it and starts the kernel cold."""
 
 
 def enabled() -> bool:
@@ -164,7 +172,7 @@ async def _image(executable: str, env: dict[str, str], kernel_spec: Any) -> _Ima
     """The current image for this interpreter and environment, started (or rebuilt) if need be."""
     key = _key(executable, env)
     if key in _REGISTRY.failed:
-        raise OSError("its image failed to start before (see the warning above)")
+        raise ImageUnavailable("its image failed to start before (see the warning above)")
     spec_mtime = _spec_mtime(kernel_spec)
     image = _REGISTRY.images.get(key)
     if image is not None:
@@ -183,14 +191,14 @@ async def _image(executable: str, env: dict[str, str], kernel_spec: Any) -> _Ima
         image = await _start_image(executable, env, spec_mtime)
         _REGISTRY.images[key] = image
         starting.set_result(image)
-    except OSError as exc:
+    except ImageUnavailable as exc:
         _REGISTRY.failed.add(key)
         starting.set_exception(exc)
         raise
     finally:
         del _REGISTRY.starting[key]
         if not starting.done():  # cancelled: those waiting for it start cold
-            starting.set_exception(OSError("the image's start was cancelled"))
+            starting.set_exception(ImageUnavailable("the image's start was cancelled"))
         starting.exception()  # marked retrieved: kernels waiting for it have it raised
     return image
 
@@ -206,7 +214,7 @@ async def _start_image(executable: str, env: dict[str, str], spec_mtime: int | N
         except (TimeoutError, OSError, ValueError) as exc:
             ready = {"error": repr(exc)}
         if "error" in ready:
-            raise OSError(f"the kernel image did not start: {ready['error']}")
+            raise ImageUnavailable(f"the kernel image did not start: {ready['error']}")
     except BaseException:  # cancelled too: no image is left behind
         process.kill()
         process.wait()
@@ -281,7 +289,7 @@ def _request(
     ]
     stdio = [fd for fd in fds if fd is not None]
     if len(stdio) != 3:
-        raise OSError("stdio pipes are not supported")
+        raise ImageUnavailable("stdio pipes are not supported")
     umask = os.umask(0o22)
     os.umask(umask)
     request = {
@@ -315,7 +323,7 @@ class KernelImageProvisioner(LocalProvisioner):
             try:
                 await self._fork(cmd, **kwargs)
                 return self.connection_info
-            except (OSError, ValueError, KeyError) as exc:
+            except (ImageUnavailable, OSError, ValueError, KeyError) as exc:
                 log.warning("kernel image: starting the kernel cold: %s", exc)
         else:
             log.debug("kernel image: starting the kernel cold: %s", why)
@@ -346,7 +354,7 @@ class KernelImageProvisioner(LocalProvisioner):
             )
         except (TimeoutError, OSError, ValueError) as exc:
             ours.close()  # the image kills a kernel whose connection closes
-            raise OSError(f"the kernel image did not fork: {exc!r}") from None
+            raise ImageUnavailable(f"the kernel image did not fork: {exc!r}") from None
         except BaseException:  # cancelled: no kernel is left behind
             ours.close()
             raise
@@ -354,7 +362,7 @@ class KernelImageProvisioner(LocalProvisioner):
             ours.close()
             for fd in got:
                 os.close(fd)
-            raise OSError(f"the kernel image did not fork: {reply.get('error')}")
+            raise ImageUnavailable(f"the kernel image did not fork: {reply.get('error')}")
         self.forked = True
         self._conn, self._pidfd = ours, got[0]
         self.pid = self.pgid = int(reply["pid"])
