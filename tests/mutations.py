@@ -721,6 +721,7 @@ MUTATIONS = [
         ("tests/test_myst_html.py::test_an_image_mystmd_could_not_fetch_links_where_it_lives",),
     ),
     Mutation(
+<<<<<<< HEAD
         "myst: a link to no page of the book stays a dead link",
         "src/livecells/myst/html.py",
         "not urlsplit(base).scheme:\n            return None",
@@ -868,6 +869,36 @@ MUTATIONS = [
         (
             "tests/browser/test_highlight.py::"
             "test_without_javascript_the_keyword_def_is_in_a_highlighted_span",
+=======
+        "kernelimage: an image outlives a change of the environment (a package installed later "
+        "is not seen)",
+        "src/livecells/provisioners/kernelimage.py",
+        "return _stamp(paths) == self.stamp",
+        "return True",
+        (
+            "tests/provisioners/test_kernelimage.py::"
+            "test_a_package_installed_after_the_image_started_is_seen_by_the_next_kernel",
+        ),
+    ),
+    Mutation(
+        "kernelimage: a forked kernel outlives the process that started it",
+        "src/livecells/provisioners/image.py",
+        "os.killpg(child.pid, signal.SIGKILL)",
+        "pass",
+        (
+            "tests/provisioners/test_kernelimage.py::"
+            "test_a_forked_kernel_dies_with_the_process_that_started_it",
+        ),
+    ),
+    Mutation(
+        "kernelimage: a forked kernel runs in the image's folder, not in the one it was given",
+        "src/livecells/provisioners/image.py",
+        'os.chdir(request["cwd"])',
+        "pass",
+        (
+            "tests/provisioners/test_kernelimage.py::"
+            "test_each_forked_kernel_has_its_own_cwd_env_and_rlimits",
+>>>>>>> kimage
         ),
     ),
 ]

@@ -20,13 +20,20 @@ def kernel_options(runtime: str, server: JupyterServer, **extra: Any) -> dict[st
     return extra
 
 
-@pytest.fixture(params=["local", "server"])
+@pytest.fixture(params=["local", "local-cold", "server"])
 async def kernel(
     request: pytest.FixtureRequest, jupyter_server: JupyterServer
 ) -> AsyncIterator[Kernel]:
-    """A python3 kernel on each runtime; every contract test runs against both."""
-    options = kernel_options(request.param, jupyter_server, kernel_name="python3")
-    async with livecells.connect(request.param, **options) as started:
+    """A python3 kernel on each runtime; every contract test runs against each. ``local`` is
+    forked from a kernel image (the default), ``local-cold`` is started as a new process."""
+    runtime, _, mode = request.param.partition("-")
+    options = kernel_options(runtime, jupyter_server, kernel_name="python3")
+    if runtime == "local":
+        options["kernel_image"] = mode != "cold"
+    async with livecells.connect(runtime, **options) as started:
+        if runtime == "local":
+            provisioner = started.manager.provisioner  # type: ignore[attr-defined]
+            assert getattr(provisioner, "forked", False) is (mode != "cold")
         yield started
 
 

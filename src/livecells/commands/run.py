@@ -109,6 +109,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-f", "--parameters-file", action="append", metavar="FILE", help="a YAML file of parameters"
     )
     parser.add_argument("--json", action="store_true", help="print a JSON report on stdout")
+    parser.add_argument(
+        "--no-kernel-image",
+        dest="kernel_image",
+        action="store_false",
+        help="start each local python3 kernel as a new process, not forked from a kernel image",
+    )
 
 
 def command(args: argparse.Namespace) -> int:
@@ -119,6 +125,8 @@ def command(args: argparse.Namespace) -> int:
         if not args.url:
             return fail("run", "--runtime server needs --url")
         runtime_options = {"url": args.url, "token": args.token}
+    elif args.runtime == "local" and not args.kernel_image:
+        runtime_options = {"kernel_image": False}
     try:
         args.parameters = collect_parameters(
             files=args.parameters_file or (),

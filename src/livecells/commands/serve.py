@@ -48,6 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="whether sandboxed kernels may use the network [on]",
     )
     parser.add_argument(
+        "--no-kernel-image",
+        dest="kernel_image",
+        action="store_false",
+        help="start each python3 kernel as a new process, not forked from a kernel image "
+        "(--public always does)",
+    )
+    parser.add_argument(
         "--with-extensions",
         action="store_true",
         help="also load the other jupyter_server extensions installed here (JupyterLab, for "
@@ -112,6 +119,7 @@ _LIMIT_CONFIG = {
     "kernel_processes": "LimitedKernelManager.process_limit",
 }
 _PUBLIC = "livecells.server.public"
+_KERNEL_IMAGE = "livecells.server.kernels.ImageServerKernelManager"
 
 
 def server_arguments(args: argparse.Namespace) -> list[str]:
@@ -165,6 +173,9 @@ def server_arguments(args: argparse.Namespace) -> list[str]:
         raise ConfigError(
             f"{', '.join('--' + name.replace('_', '-') for name in flags)} only apply with --public"
         )
+    if not getattr(args, "public", False) and not gateway and getattr(args, "kernel_image", True):
+        # python3 kernels forked from a kernel image; --public keeps cold, sandboxed starts
+        config["AsyncMappingKernelManager.kernel_manager_class"] = _KERNEL_IMAGE
     arguments = [f"--{key}={value}" for key, value in config.items()]
     return arguments + [f"--LivecellsApp.allow_origins={origin}" for origin in origins]
 

@@ -26,6 +26,7 @@ from zmq.utils.monitor import parse_monitor_message
 
 from livecells.errors import ConnectionFailed, KernelNotFound, MessageError
 from livecells.messages import Message
+from livecells.provisioners.kernelimage import ImageKernelManager
 from livecells.runtimes.base import Kernel, Status, log
 
 __all__ = ["LocalKernel"]
@@ -47,11 +48,14 @@ class LocalKernel(Kernel):
         extra_arguments: list[str] | None = None,
         transport: str = "ipc",
         history_file: str | None = None,
+        kernel_image: bool = True,
         **options: Any,
     ) -> None:
         """``history_file``: where an IPython kernel keeps its input history (``":memory:"``
         keeps none, as nbclient does: no SQLite write per cell, no lock shared by parallel
-        kernels); ``None`` leaves the kernel's own setting."""
+        kernels); ``None`` leaves the kernel's own setting. ``kernel_image``: python3 kernels
+        are forked from a kernel image (:mod:`livecells.provisioners.kernelimage`; also off
+        with ``LIVECELLS_KERNEL_IMAGE=0``)."""
         super().__init__(**options)
         self.kernel_name = kernel_name
         self.cwd = cwd
@@ -59,6 +63,7 @@ class LocalKernel(Kernel):
         self.extra_arguments = extra_arguments or []
         self.transport = transport
         self.history_file = history_file
+        self.kernel_image = kernel_image
         self.manager: AsyncKernelManager | None = None
         self._sockets: dict[str, Any] = {}
         self._stdin_monitor: Any = None
@@ -67,7 +72,13 @@ class LocalKernel(Kernel):
         self._ipc_dir: str | None = None
 
     async def _start(self) -> None:
-        manager = AsyncKernelManager(kernel_name=self.kernel_name, transport=self.transport)
+        manager_class = ImageKernelManager if self.kernel_image else AsyncKernelManager
+        manager = manager_class(kernel_name=self.kernel_name, transport=self.transport)
+        # Our sockets usually connect before the kernel has bound its own; ZMQ then retries
+        # after RECONNECT_IVL (100 ms by default, most of a forked kernel's start). 10 ms,
+        # backing off to 1 s for a kernel that is gone. The context is this manager's own.
+        manager.context.setsockopt(zmq.RECONNECT_IVL, 10)
+        manager.context.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
         try:
             manager.kernel_spec  # noqa: B018 - resolves the kernelspec, raising if it is missing
         except NoSuchKernel:
