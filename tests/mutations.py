@@ -721,7 +721,6 @@ MUTATIONS = [
         ("tests/test_myst_html.py::test_an_image_mystmd_could_not_fetch_links_where_it_lives",),
     ),
     Mutation(
-<<<<<<< HEAD
         "myst: a link to no page of the book stays a dead link",
         "src/livecells/myst/html.py",
         "not urlsplit(base).scheme:\n            return None",
@@ -869,7 +868,9 @@ MUTATIONS = [
         (
             "tests/browser/test_highlight.py::"
             "test_without_javascript_the_keyword_def_is_in_a_highlighted_span",
-=======
+        ),
+    ),
+    Mutation(
         "kernelimage: an image outlives a change of the environment (a package installed later "
         "is not seen)",
         "src/livecells/provisioners/kernelimage.py",
@@ -898,7 +899,6 @@ MUTATIONS = [
         (
             "tests/provisioners/test_kernelimage.py::"
             "test_each_forked_kernel_has_its_own_cwd_env_and_rlimits",
->>>>>>> kimage
         ),
     ),
 ]
