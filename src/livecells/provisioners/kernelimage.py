@@ -45,6 +45,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
 from livecells.errors import LivecellsError
+from livecells.provisioners.image import stamp
 
 __all__ = [
     "ENV_SWITCH",
@@ -107,7 +108,7 @@ class _Image:
         if spec_mtime != self.spec_mtime or self.process.poll() is not None:
             return False
         paths = [path for path, _ in self.stamp]
-        return _stamp(paths) == self.stamp
+        return stamp(paths) == self.stamp
 
     def retire(self) -> None:
         """No more forks: the image exits once its kernels have (they keep running)."""
@@ -143,16 +144,6 @@ def _retire_all() -> None:
 
 
 atexit.register(_retire_all)
-
-
-def _stamp(paths: list[str]) -> list[Any]:
-    found: list[Any] = []
-    for path in paths:
-        try:
-            found.append([path, os.stat(path).st_mtime_ns])
-        except OSError:
-            found.append([path, None])
-    return found
 
 
 def _spec_mtime(kernel_spec: Any) -> int | None:
