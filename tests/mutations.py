@@ -874,7 +874,7 @@ MUTATIONS = [
         "kernelimage: an image outlives a change of the environment (a package installed later "
         "is not seen)",
         "src/livecells/provisioners/kernelimage.py",
-        "return _stamp(paths) == self.stamp",
+        "return stamp(paths) == self.stamp",
         "return True",
         (
             "tests/provisioners/test_kernelimage.py::"
