@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from tests.browser.static_server import serve_static
 from tests.conftest import (
     CHROMIUM,
     CHROMIUM_PROBLEM,
@@ -212,3 +213,11 @@ def allowing_server(
     )
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["isolated", "not-isolated"])
+def base_url(request: pytest.FixtureRequest, site: Path) -> Iterator[str]:
+    """The module's built ``site`` served on 127.0.0.1, with cross-origin isolation (Pyodide's
+    SharedArrayBuffer path) and without (its fallback): each test runs on both."""
+    with serve_static(site, isolated=request.param) as url:
+        yield url

@@ -74,12 +74,6 @@ def site(tmp_path_factory: pytest.TempPathFactory, hanging_port: int) -> Path:
     return output
 
 
-@pytest.fixture(scope="module", params=[True, False], ids=["isolated", "not-isolated"])
-def base_url(request: pytest.FixtureRequest, site: Path) -> Iterator[str]:
-    with serve_static(site, isolated=request.param) as url:
-        yield url
-
-
 @pytest.fixture
 def open_page(browser: Browser, base_url: str) -> Iterator[OpenPage]:
     context = browser.new_context()

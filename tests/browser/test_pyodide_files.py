@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
-from tests.browser.static_server import serve_static
 from tests.conftest import livecells_cli, start_livecells_serve
 
 from livecells.site import build
@@ -102,12 +101,6 @@ def site(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     data["files"][0]["path"] = "../../etc/passwd"
     listing.write_text(json.dumps(data))
     return output
-
-
-@pytest.fixture(scope="module", params=[True, False], ids=["isolated", "not-isolated"])
-def base_url(request: pytest.FixtureRequest, site: Path) -> Iterator[str]:
-    with serve_static(site, isolated=request.param) as url:
-        yield url
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 from tests.browser import figlib
-from tests.browser.static_server import serve_static
 from tests.wheelfactory import make_package_wheel, make_wheel, serve_index
 
 from livecells.site import build
@@ -72,12 +71,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 os.environ["PIP_EXTRA_INDEX_URL"] = before
     assert built.problems == []
     return output
-
-
-@pytest.fixture(scope="module", params=[True, False], ids=["isolated", "not-isolated"])
-def base_url(request: pytest.FixtureRequest, site: Path) -> Iterator[str]:
-    with serve_static(site, isolated=request.param) as url:
-        yield url
 
 
 @pytest.fixture
