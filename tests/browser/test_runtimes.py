@@ -313,13 +313,15 @@ def errors_of(page: Page, code: str) -> list[str]:
         page.evaluate(
             """async (code) => {
                 const errors = [];
+                const late = new Promise((_, reject) =>
+                    setTimeout(() => reject(new Error("no reply in 60 s")), 60000));
                 try {
-                    await window.livecells.runtime.execute(code, {
+                    await Promise.race([late, window.livecells.runtime.execute(code, {
                         onIOPub: (m) => {
                             if (m.header.msg_type === "error") errors.push(m.content.ename);
                         },
                         stopOnError: false,
-                    });
+                    })]);
                 } catch (e) { errors.push(String(e.message)); }
                 return errors;
             }""",
