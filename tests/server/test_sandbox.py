@@ -502,6 +502,7 @@ def test_a_sandboxed_kernel_has_the_network_by_default(server: JupyterServer) ->
 def test_a_sandboxed_kernel_is_interrupted_and_restarted(server: JupyterServer) -> None:
     alice = Visitor(server)
     kernel = alice.start_kernel()
+    assert "kept" in text_of(alice.run(kernel, "y = 'kept'\nprint(y)"))
 
     async def interrupted() -> dict[str, Any]:
         from tests.server.test_public import execute
@@ -524,6 +525,9 @@ def test_a_sandboxed_kernel_is_interrupted_and_restarted(server: JupyterServer) 
 
     reply = asyncio.run(interrupted())
     assert (reply["status"], reply["ename"]) == ("error", "KeyboardInterrupt")
+    # The same kernel, alive: the interrupt reached it alone (had bwrap died of it, the kernel
+    # would be gone and a restarted one would not know y).
+    assert text_of(alice.run(kernel, "print(y)")) == "kept\n"
     assert "1" in text_of(alice.run(kernel, "x = 1\nprint(x)"))
     assert alice.request("POST", f"api/kernels/{kernel}/restart").status_code == 200
     assert "NameError" in text_of(alice.run(kernel, "print(x)"))
