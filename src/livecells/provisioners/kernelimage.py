@@ -19,7 +19,8 @@ kernel's environment. What a fork cannot give: each kernel's ``str`` hash seed i
 (``PYTHONHASHSEED`` is read once, at interpreter start), so forked kernels hash strings alike.
 
 Off with ``LIVECELLS_KERNEL_IMAGE=0`` (or ``kernel_image=False`` on the local runtime,
-``--no-kernel-image`` on ``livecells run`` and ``livecells serve``).
+``--no-kernel-image`` on ``livecells run``); ``livecells serve`` uses it only with
+``--kernel-image``.
 """
 
 from __future__ import annotations
