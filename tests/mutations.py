@@ -133,16 +133,6 @@ MUTATIONS = [
         ),
     ),
     Mutation(
-        "sandbox: bwrap gets the interrupt (and dies of it)",
-        "src/livecells/server/sandbox.py",
-        '    \'trap "" INT; while',
-        "    'while",
-        (
-            "tests/server/test_sandbox.py::"
-            "test_a_sandboxed_kernel_is_interrupted_and_restarted[bwrap]",
-        ),
-    ),
-    Mutation(
         "sandbox: --kernel-network none is ignored",
         "src/livecells/server/sandbox.py",
         'args += [] if km.kernel_network else ["--unshare-net"]',
