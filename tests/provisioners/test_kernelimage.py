@@ -20,6 +20,7 @@ from typing import Any
 
 import nbformat
 import pytest
+from tests.runtimes.conftest import interrupt_busy_loop
 from tests.test_execute import code, new_notebook, texts, write
 
 import livecells
@@ -159,16 +160,7 @@ async def test_a_kernelspec_of_the_same_python_with_message_interrupts_is_forked
     try:
         async with livecells.connect("local", kernel_name="py-message") as kernel:
             assert forked(kernel)
-            started = asyncio.Event()
-            task = asyncio.create_task(
-                kernel.execute(
-                    "print('started', flush=True)\nwhile True:\n    pass",
-                    on_output=lambda output: started.set(),
-                )
-            )
-            await asyncio.wait_for(started.wait(), 20)
-            await kernel.interrupt()
-            result = await asyncio.wait_for(task, 20)
+            result = await interrupt_busy_loop(kernel)
             assert result.status == "error"
             assert result.outputs[-1]["ename"] == "KeyboardInterrupt"
             assert await value(kernel, "'alive'") == "alive"
