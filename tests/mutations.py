@@ -891,6 +891,20 @@ MUTATIONS = [
             "test_each_forked_kernel_has_its_own_cwd_env_and_rlimits",
         ),
     ),
+    Mutation(
+        "sphinx served: a built page is sent without its CSP",
+        "src/livecells/server/built.py",
+        'self.set_header("Content-Security-Policy", page_policy(body))',
+        "pass",
+        ("tests/sphinx/test_browser.py::test_nbsphinx_on_furo_runs_on_the_serving_kernels",),
+    ),
+    Mutation(
+        "sphinx served: a built page's inline scripts are not in its CSP",
+        "src/livecells/sphinx/built.py",
+        "sources |= {_sha256(text) for text in scripts.inline + scripts.handlers}",
+        "sources |= set()",
+        ("tests/sphinx/test_browser.py::test_nbsphinx_on_furo_runs_on_the_serving_kernels",),
+    ),
 ]
 
 

@@ -25,6 +25,15 @@ from livecells.wheels import LOCK_NAME
 BOOT = 120_000  # ms: loading Pyodide, or starting a kernel, on 2 busy cores
 LOAD = 30_000  # ms: a page and its module scripts, on 2 busy cores
 READY = re.compile(r"^(ready|idle)$")
+# An inline script added to the page: [the directive that refused it, what it set].
+INJECT_SCRIPT = """() => new Promise(resolve => {
+  document.addEventListener("securitypolicyviolation",
+    e => resolve([e.violatedDirective, window.injected ?? null]), {once: true});
+  const script = document.createElement("script");
+  script.textContent = "window.injected = 1";
+  document.body.append(script);
+  if (window.injected) resolve(["none", window.injected]);  // an inline script runs on append
+})"""
 
 
 def built(tmp: Path, name: str, conf: str = "") -> Path:
@@ -103,6 +112,11 @@ def test_nbsphinx_on_furo_runs_on_the_serving_kernels(
         start(page)
         expect(cells.nth(1).locator(".lc-outputs")).to_contain_text("pid True 43", timeout=BOOT)
         expect(cells.nth(0).locator(".lc-outputs")).to_contain_text("42", timeout=LOAD)
+        # Under the page's CSP, furo's own inline script ran (the theme from localStorage) and
+        # a script put in the page afterwards does not.
+        assert page.evaluate("document.body.dataset.theme") == "auto"
+        refused = page.evaluate(INJECT_SCRIPT)
+        assert refused == ["script-src-elem", None]
         # furo's dark mode is on <body>
         page.evaluate("document.body.dataset.theme = 'dark'")
         dark = page.locator(".lc-panel").evaluate(

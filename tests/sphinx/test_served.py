@@ -3,6 +3,8 @@ at the server's kernels, with nothing outside the folder reachable."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +12,8 @@ import httpx
 import pytest
 from tests.conftest import JupyterServer, start_livecells_serve
 from tests.sphinx.conftest import html_of, page_config_of, project, sphinx_build
+
+from livecells.sphinx.built import page_policy
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +56,7 @@ def test_pages_are_sent_as_built_with_the_serving_kernels_first(
     assert (
         response.text.split('id="livecells-config"')[0] == built.split('id="livecells-config"')[0]
     )
+    assert response.headers["Content-Security-Policy"] == page_policy(response.text)
     index = client.get("")
     assert index.status_code == 200
     assert index.text == (site / "index.html").read_text()  # no cells: as it is
@@ -84,3 +89,44 @@ def test_public_pages_offer_only_the_runtimes_public_serving_allows(site: Path) 
         assert (config["runtime"], config["runtimes"]) == ("livecells", ["livecells", "pyodide"])
     finally:
         server.stop()
+
+
+def sha256(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def test_a_built_pages_policy_lets_run_exactly_the_scripts_the_build_wrote() -> None:
+    html = (
+        '<script>var a = 1;</script><script type="module">b()</script>'
+        '<script type="importmap">{"imports": {}}</script>'
+        '<script id="livecells-config" type="application/json">{"runtime": "pyodide"}</script>'
+        '<script src="_static/x.js"></script><script src="https://cdn.example.org/m.js"></script>'
+        '<script src="//cdn.other.net/r.js"></script><script type="text/x-thebe-config">{}</script>'
+        '<button onclick="go(&quot;x&quot;)">go</button>'
+    )
+    assert page_policy(html) == "; ".join(
+        [
+            "script-src "
+            + " ".join(
+                sorted(
+                    [
+                        "'self'",
+                        "'wasm-unsafe-eval'",
+                        "'unsafe-hashes'",
+                        "https://cdn.example.org",
+                        "https://cdn.other.net",
+                        sha256("var a = 1;"),
+                        sha256("b()"),
+                        sha256('{"imports": {}}'),
+                        sha256('go("x")'),
+                    ]
+                )
+            ),
+            "worker-src 'self' blob:",
+            "object-src 'none'",
+            "base-uri 'self'",
+        ]
+    )
+    trusted = '<script>var a = 1;</script><script id="livecells-config" type="application/json">'
+    trusted += '{"runtime": "pyodide", "trusted": true}</script>'
+    assert page_policy(trusted).startswith("script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval';")

@@ -8,7 +8,7 @@ from pathlib import Path
 from tornado import web
 
 from livecells.server.app import PageHandler, _servable
-from livecells.sphinx.built import served_page
+from livecells.sphinx.built import page_policy, served_page
 
 __all__ = ["BuiltPageHandler"]
 
@@ -36,4 +36,5 @@ class BuiltPageHandler(PageHandler):
             self.site.served,  # type: ignore[arg-type]
             switchable=switchable,
         )
+        self.set_header("Content-Security-Policy", page_policy(body))
         self._send_page(body)

@@ -6,20 +6,29 @@ The extension writes each page's config for any static host: the runtime the pro
 own kernels (``livecells``) first, the configured runtime still offered after them, and sets
 what :func:`livecells.pageconfig.served` sets on livecells' own pages (base URL, ``autoRun``
 override); ``--public`` narrows the choice to the runtimes it allows.
+
+Each such page is sent with a Content-Security-Policy (:func:`page_policy`) that lets run exactly
+the scripts the build wrote (its files, the hosts its ``<script src>`` name, its inline scripts and
+handlers by their hashes), so that a script put in the page by anything else, an output
+included, does not run.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 from collections.abc import Set
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from livecells.assets import json_in_html
 from livecells.config import PROJECT_FILES
 from livecells.pageconfig import Served
 
-__all__ = ["is_built_html", "served_page"]
+__all__ = ["is_built_html", "page_policy", "served_page"]
 
 CONFIG_SCRIPT = re.compile(r'(<script\b[^>]*\bid="livecells-config"[^>]*>)(.*?)(</script>)', re.S)
 
@@ -54,3 +63,76 @@ def served_page(html: str, by: Served, *, switchable: Set[str] | None = None) ->
         config["autoRun"] = by.auto_run
     start, end = match.span(2)
     return html[:start] + json_in_html(config) + html[end:]
+
+
+# <script type=...> that browsers run (the others are data blocks, which a CSP does not bind).
+SCRIPT_TYPES = frozenset({"", "text/javascript", "application/javascript", "module", "importmap"})
+
+
+class _Scripts(HTMLParser):
+    """What a page runs: its inline scripts, its scripts' hosts and its inline handlers."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.inline: list[str] = []
+        self.hosts: set[str] = set()
+        self.handlers: list[str] = []
+        self._script: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = {name: value or "" for name, value in attrs}
+        self.handlers += [value for name, value in named.items() if name.startswith("on")]
+        if tag != "script" or named.get("type", "").strip().lower() not in SCRIPT_TYPES:
+            return
+        if "src" not in named:
+            self._script = []
+            return
+        parts = urlsplit(named["src"].strip())
+        if parts.scheme in ("http", "https") and parts.hostname:
+            self.hosts.add(f"{parts.scheme}://{parts.netloc}")
+        elif named["src"].strip().startswith("//") and parts.netloc:
+            self.hosts.add(f"https://{parts.netloc}")
+
+    def handle_data(self, data: str) -> None:
+        if self._script is not None:
+            self._script.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script" and self._script is not None:
+            self.inline.append("".join(self._script))
+            self._script = None
+
+
+def _sha256(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def page_policy(html: str) -> str:
+    """The CSP of a built page as served: its own scripts may run, nothing else. Scripts: the
+    site's files, the hosts the page loads scripts from (a CDN's MathJax or require.js),
+    WebAssembly compilation (Pyodide), its inline scripts and ``on…`` handlers by their
+    hashes; on a trusted page (outputs' JavaScript runs), any inline script. Styles, images,
+    fonts and connections are left as the site has them; no plugins, no ``<base>`` elsewhere."""
+    scripts = _Scripts()
+    scripts.feed(html)
+    scripts.close()
+    match = CONFIG_SCRIPT.search(html)
+    try:
+        trusted = match is not None and json.loads(match.group(2)).get("trusted") is True
+    except (ValueError, AttributeError):
+        trusted = False
+    sources = {"'self'", "'wasm-unsafe-eval'", *scripts.hosts}
+    if trusted:
+        sources.add("'unsafe-inline'")  # a hash would switch it off: none is given
+    else:
+        sources |= {_sha256(text) for text in scripts.inline + scripts.handlers}
+        if scripts.handlers:
+            sources.add("'unsafe-hashes'")
+    return "; ".join(
+        [
+            f"script-src {' '.join(sorted(sources))}",
+            "worker-src 'self' blob:",
+            "object-src 'none'",
+            "base-uri 'self'",
+        ]
+    )
