@@ -260,6 +260,7 @@ def sandbox_cost(root: Path, sizes: list[int], cells: int, starts: int) -> None:
     first: dict[str, list[float]] = {"none": [], "bwrap": []}
     cpu: dict[str, float] = {}
     cell: dict[tuple[str, int], Result] = {}
+    visitor_cpu: dict[tuple[str, int], float] = {}  # server and kernels, per visitor
     for mode in ("none", "bwrap", "none", "bwrap"):  # twice each, interleaved: load drifts
         server = public_server(root, max(sizes), 0, f"--sandbox={mode}")
         try:
@@ -267,7 +268,10 @@ def sandbox_cost(root: Path, sizes: list[int], cells: int, starts: int) -> None:
             first[mode] += one_at_a_time(server, starts, 0.2)
             cpu[mode] = cpu.get(mode, 0.0) + watch.stop()
             for n in sizes:
+                watch, own = CpuWatch(server.process.pid), cpu_seconds(server.process.pid)
                 result = run_load(server, n, cells, public=True)
+                used = watch.stop() + cpu_seconds(server.process.pid) - own
+                visitor_cpu[(mode, n)] = visitor_cpu.get((mode, n), 0.0) + used / (2 * n)
                 if (mode, n) in cell:
                     cell[(mode, n)].cells += result.cells
                     cell[(mode, n)].failures += result.failures
@@ -292,6 +296,13 @@ def sandbox_cost(root: Path, sizes: list[int], cells: int, starts: int) -> None:
             f"{p99[1]:7.2f} ms (none / bwrap): bwrap / none p50 {p50[1] / p50[0]:.2f}x, p99 "
             f"{p99[1] / p99[0]:.2f}x; failures {failed[0]} / {failed[1]}"
         )
+        used = visitor_cpu[("none", n)], visitor_cpu[("bwrap", n)]
+        print(
+            f"  {n:>3} visitors: CPU per visitor (kernel start and {cells} cells, server "
+            f"included) {used[0] * 1000:5.0f} / {used[1] * 1000:5.0f} ms: bwrap / none "
+            f"{used[1] / used[0]:.2f}x"
+        )
+    print(f"  load average at the end: {os.getloadavg()[0]:.1f} (wall times swing with it)")
 
 
 def main() -> None:
