@@ -43,6 +43,8 @@ from livecells.wheels import (
     client_requirement,
     fetch_wheels,
     read_requirements,
+    requirement_name,
+    widget_requirement,
 )
 
 if TYPE_CHECKING:
@@ -320,6 +322,10 @@ class Site:
             if self._config(page, jupyter, options).offers("pyodide"):
                 for requirement, where in self.requirements(path, options).items():
                     found.setdefault(requirement, where)
+                code = (cell.source for cell in page.cells if cell.kind == "code")
+                widgets = widget_requirement(code)
+                if widgets and not any(requirement_name(r) == "ipywidgets" for r in found):
+                    found[widgets] = path.as_posix()
         return found
 
     def _link(self, path: Path | None, root_url: str) -> dict[str, str] | None:
