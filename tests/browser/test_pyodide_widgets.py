@@ -44,7 +44,9 @@ PAGES = {
     "bad": [
         "import ipywidgets\nfrom comm import create_comm\n"
         "c = create_comm(target_name='no.such.target')",
-        "stray = create_comm(target_name='jupyter.widget', comm_id='no-such-model', primary=False)\n"
+        "stray = create_comm(\n"
+        "    target_name='jupyter.widget', comm_id='no-such-model', primary=False\n"
+        ")\n"
         "stray.send({'method': 'update', 'state': {}})",
         "print('still running', 6 * 7)",
     ],
@@ -82,7 +84,9 @@ def open_page(browser: Browser, base_url: str) -> Iterator[object]:
 
 
 def test_the_site_ships_ipywidgets_comm_and_traitlets_but_not_ipython(site: Path) -> None:
-    wheels = sorted(p.name.split("-")[0].lower() for p in (site / "_livecells/wheels").glob("*.whl"))
+    wheels = sorted(
+        p.name.split("-")[0].lower() for p in (site / "_livecells/wheels").glob("*.whl")
+    )
     assert wheels == ["comm", "ipywidgets", "micropip", "packaging", "traitlets"]
 
 

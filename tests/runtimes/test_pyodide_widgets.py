@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import nbformat
@@ -26,8 +27,8 @@ async def kernel() -> AsyncIterator[Kernel]:
         yield started
 
 
-async def test_ipywidgets_is_fetched_without_ipython() -> None:
-    wheels = await asyncio.to_thread(fetch_wheels, ["ipywidgets"])
+async def test_ipywidgets_is_fetched_without_ipython(tmp_path: Path) -> None:
+    wheels = await asyncio.to_thread(fetch_wheels, ["ipywidgets"], tmp_path)
     names = sorted(p.name.split("-")[0].lower() for p in wheels.directory.glob("*.whl"))
     assert names == ["comm", "ipywidgets", "micropip", "packaging", "traitlets"]
 
@@ -68,7 +69,11 @@ async def test_python_setting_a_value_sends_a_comm_msg(kernel: Kernel) -> None:
     kernel.register_comm_target(
         "jupyter.widget", lambda comm, msg: comm.on_msg(lambda m: updates.put_nowait(m))
     )
-    await kernel.execute("t = w.IntText(value=1)")
+    await kernel.execute("import ipywidgets\nt = ipywidgets.IntText(value=1)")
     await kernel.execute("t.value = 42")
     update = await asyncio.wait_for(updates.get(), 30)
-    assert update.content["data"] == {"method": "update", "state": {"value": 42}, "buffer_paths": []}
+    assert update.content["data"] == {
+        "method": "update",
+        "state": {"value": 42},
+        "buffer_paths": [],
+    }

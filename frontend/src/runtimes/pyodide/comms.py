@@ -78,11 +78,11 @@ class _CommFinder(importlib.abc.MetaPathFinder):
 def _patch(module: types.ModuleType) -> None:
     if getattr(module, "_livecells", False):
         return
-    from comm.base_comm import BaseComm, CommManager  # type: ignore[import-not-found]
+    from comm.base_comm import BaseComm, CommManager
 
     host = _host
 
-    class Comm(BaseComm):  # type: ignore[misc]
+    class Comm(BaseComm):
         kernel = host
 
         def publish_msg(
@@ -99,15 +99,13 @@ def _patch(module: types.ModuleType) -> None:
             host.emit_comm(msg_type, content, metadata or {}, list(buffers or ()))
 
     manager = CommManager()
-    module.create_comm = Comm
-    module.get_comm_manager = lambda: manager
-    module._livecells = True
+    vars(module).update(create_comm=Comm, get_comm_manager=lambda: manager, _livecells=True)
 
 
 def _manager() -> Any:
     """The comm manager; None while nothing here has comms (``comm`` is not installed)."""
     try:
-        import comm  # type: ignore[import-not-found]
+        import comm
     except ImportError:
         return None
     return comm.get_comm_manager()

@@ -10,6 +10,7 @@ import type { PyodideAPI } from "./api";
 import { loadFirst } from "./boot";
 import { PythonKernel } from "./bridge";
 import { waitForInput } from "./buffers";
+import { COMM_MESSAGES, commRequest, ownBuffers, refusal } from "./comms";
 import { PageFiles, parseListing } from "./files";
 import type { BootOptions, Environment, HostMessage, Port, WorkerStatus } from "./messages";
 import { Installer } from "./packages";
@@ -55,7 +56,7 @@ class WorkerKernel {
   private send(channel: Message["channel"], msgType: string, content: JSONObject, to: Partial<Header> = this.parent, metadata?: JSONObject, buffers: Uint8Array[] = []): void {
     const msg = newMessage(channel, msgType, content, this.session, to);
     if (metadata) msg.metadata = metadata;
-    msg.buffers = buffers.map((b) => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer : b.slice().buffer) as ArrayBuffer);
+    msg.buffers = ownBuffers(buffers);
     this.port.post({ type: "message", msg });
   }
 
@@ -141,7 +142,7 @@ class WorkerKernel {
     } else if (type === "interrupt_request") {
       if (this.interrupt) this.interrupt[0] = 2;
       this.send("control", "interrupt_reply", { status: "ok" }, msg.header);
-    } else if (type === "comm_open" || type === "comm_msg" || type === "comm_close") {
+    } else if (COMM_MESSAGES.has(type)) {
       this.queue = this.queue.then(() => this.comm(msg));
     } else if (type === "comm_info_request") {
       this.queue = this.queue.then(() => this.commInfo(msg));
@@ -190,11 +191,9 @@ class WorkerKernel {
     this.parent = msg.header;
     try {
       if (!this.python) throw new Error("Python is not running");
-      const message = { header: msg.header, parent_header: msg.parent_header, metadata: msg.metadata, content: msg.content } as unknown as JSONObject;
-      this.python.comm(msg.header.msg_type, message, msg.buffers.map((b) => new Uint8Array(b)));
+      this.python.comm(msg.header.msg_type, commRequest(msg), msg.buffers.map((b) => new Uint8Array(b)));
     } catch (error) {
-      const reason = ((error as Error).message ?? String(error)).trim().split("\n").pop();
-      this.send("iopub", "stream", { name: "stderr", text: `${msg.header.msg_type} refused: ${reason}\n` }, msg.header);
+      this.send("iopub", "stream", { name: "stderr", text: refusal(msg.header.msg_type, error) }, msg.header);
     }
     this.kernelStatus("idle", msg.header);
   }

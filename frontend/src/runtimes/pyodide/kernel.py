@@ -370,7 +370,7 @@ class InteractiveShell:
     """The part of IPython's shell that libraries reach for without a running IPython: its
     display formatter."""
 
-    class display_formatter:  # noqa: N801
+    class display_formatter:
         format = staticmethod(format_mimebundle)
 
     @classmethod
@@ -383,7 +383,7 @@ class Kernel:
 
     def __init__(
         self,
-        emit: Callable[[str, str], object],
+        emit: Callable[..., object],
         request_input: Callable[[str, bool], str | None] | None = None,
         figure_formats: Sequence[str] = ("svg",),
         pip_install: Callable[[str], Awaitable[object]] | None = None,
