@@ -58,9 +58,10 @@ WIDGETS = "ipywidgets>=8,<9"
 """What a page that imports ipywidgets gets (widget protocol 2, the page's html-manager's)."""
 WITHOUT_DEPENDENCIES = {"ipywidgets": ("comm>=0.1.3", "traitlets>=4.3.1")}
 """Packages fetched without the dependencies they declare, and what they need instead.
-ipywidgets declares IPython (with jedi, prompt_toolkit, pygments...: 5.6 MB of wheels) and two
-packages of notebook-frontend files (2.5 MB); in Pyodide it imports only comm and traitlets,
-and of IPython the little the kernel's own ``IPython`` module gives (kernel.py)."""
+ipywidgets declares IPython (with jedi, pygments, prompt_toolkit...: 7.8 MB of wheels for
+ipywidgets 8.1.9) and two packages of notebook-frontend files (2.4 MB); in Pyodide it imports
+only comm and traitlets (the three wheels: 234 KB), and of IPython the little the kernel's own
+``IPython`` module gives (kernel.py)."""
 _IMPORTS_WIDGETS = re.compile(r"^\s*(?:import|from)\s+ipywidgets\b", re.MULTILINE)
 
 
