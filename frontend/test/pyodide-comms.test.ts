@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { newMessage } from "../src/protocol";
-import { COMM_MESSAGES, commRequest, ownBuffers, refusal } from "../src/runtimes/pyodide/comms";
+import { COMM_MESSAGES, commRequest, fromBase64, ownBuffers, refusal, toBase64 } from "../src/runtimes/pyodide/comms";
 
 test("the worker hands Python the page's comm messages, and only those", () => {
   assert.deepEqual([...COMM_MESSAGES].sort(), ["comm_close", "comm_msg", "comm_open"]);
@@ -35,4 +35,16 @@ test("a comm message Python refused is one line: the error's last", () => {
   assert.equal(refusal("comm_msg", error), "comm_msg refused: ValueError: bad comm\n");
   assert.equal(refusal("comm_open", "Python is not running"), "comm_open refused: Python is not running\n");
   assert.equal(refusal("comm_close", new Error("")), "comm_close refused: unknown error\n");
+});
+
+test("the Node.js host's JSON lines carry buffers as base64, both ways", () => {
+  const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 255]).buffer;
+  const big = new Uint8Array(70_000).map((_, i) => i % 251).buffer;
+  assert.deepEqual(toBase64([png]), ["iVBORwD/"]);
+  const [back, bigBack] = fromBase64(toBase64([png, big]));
+  assert.deepEqual([...new Uint8Array(back)], [0x89, 0x50, 0x4e, 0x47, 0, 255]);
+  assert.deepEqual(new Uint8Array(bigBack), new Uint8Array(big));
+  assert.deepEqual(fromBase64(undefined), []);
+  assert.deepEqual(fromBase64([{}, 3]), []);
+  assert.throws(() => fromBase64(["not base64!"]));
 });

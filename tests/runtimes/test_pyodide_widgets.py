@@ -77,3 +77,19 @@ async def test_python_setting_a_value_sends_a_comm_msg(kernel: Kernel) -> None:
         "state": {"value": 42},
         "buffer_paths": [],
     }
+
+
+async def test_binary_buffers_cross_both_ways(kernel: Kernel) -> None:
+    opened: list[tuple[Comm, Any]] = []
+    kernel.register_comm_target("jupyter.widget", lambda comm, msg: opened.append((comm, msg)))
+    await kernel.execute("import ipywidgets\nimage = ipywidgets.Image(value=b'\\x89PNG\\x00\\xff')")
+    comm, msg = opened[-1]  # the Image (its Layout opened first)
+    assert msg.content["data"]["state"]["_model_name"] == "ImageModel"
+    assert msg.content["data"]["buffer_paths"] == [["value"]]
+    assert msg.buffers == [b"\x89PNG\x00\xff"]
+    update = {"method": "update", "state": {}, "buffer_paths": [["value"]]}
+    await kernel.send_shell(
+        "comm_msg", {"comm_id": comm.comm_id, "data": update}, buffers=[b"GIF89a\x00"]
+    )
+    after = await kernel.execute("print(bytes(image.value))")  # a memoryview, as from ipykernel
+    assert after.stdout == "b'GIF89a\\x00'\n"

@@ -25,3 +25,27 @@ export function refusal(msgType: string, error: unknown): string {
   const lines = text.split("\n").map((line) => line.trim()).filter(Boolean);
   return `${msgType} refused: ${lines.pop() ?? "unknown error"}\n`;
 }
+
+/** Buffers as base64 strings (the Node.js host's JSON lines). */
+export function toBase64(buffers: ArrayBuffer[]): string[] {
+  return buffers.map((buffer) => {
+    const bytes = new Uint8Array(buffer);
+    let text = "";
+    for (let at = 0; at < bytes.length; at += 0x8000) text += String.fromCharCode(...bytes.subarray(at, at + 0x8000));
+    return btoa(text);
+  });
+}
+
+/** Buffers from the Node.js host's JSON lines: base64 strings (anything else: none; a string
+ * that is not base64 throws). */
+export function fromBase64(buffers: unknown): ArrayBuffer[] {
+  if (!Array.isArray(buffers)) return [];
+  return buffers
+    .filter((item): item is string => typeof item === "string")
+    .map((item) => {
+      const text = atob(item);
+      const bytes = new Uint8Array(text.length);
+      for (let at = 0; at < text.length; at++) bytes[at] = text.charCodeAt(at);
+      return bytes.buffer;
+    });
+}
