@@ -5,6 +5,7 @@ widget's ``observe``, comm_info listing the open comms, and outputs that make a 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -93,3 +94,23 @@ async def test_binary_buffers_cross_both_ways(kernel: Kernel) -> None:
     )
     after = await kernel.execute("print(bytes(image.value))")  # a memoryview, as from ipykernel
     assert after.stdout == "b'GIF89a\\x00'\n"
+
+
+async def test_an_output_widget_formats_what_it_is_given_with_the_kernels_formatter(
+    kernel: Kernel,
+) -> None:
+    result = await kernel.execute(
+        "import json, ipywidgets\nfrom IPython.display import HTML\n"
+        "out = ipywidgets.Output()\nout.append_display_data(HTML('<b>kept</b>'))\n"
+        "print(json.dumps(out.outputs))"
+    )
+    assert json.loads(result.stdout) == [
+        {
+            "output_type": "display_data",
+            "data": {
+                "text/html": "<b>kept</b>",
+                "text/plain": "<IPython.core.display.HTML object>",
+            },
+            "metadata": {},
+        }
+    ]
