@@ -15,11 +15,12 @@ import pytest
 import pytest_asyncio
 
 import livecells
+from livecells.cli import main
 from livecells.runtimes.base import Kernel
 from livecells.runtimes.comms import Comm
 from livecells.wheels import fetch_wheels
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+ON_THE_KERNEL = pytest.mark.asyncio(loop_scope="module")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -28,12 +29,14 @@ async def kernel() -> AsyncIterator[Kernel]:
         yield started
 
 
+@ON_THE_KERNEL
 async def test_ipywidgets_is_fetched_without_ipython(tmp_path: Path) -> None:
     wheels = await asyncio.to_thread(fetch_wheels, ["ipywidgets"], tmp_path)
     names = sorted(p.name.split("-")[0].lower() for p in wheels.directory.glob("*.whl"))
     assert names == ["comm", "ipywidgets", "micropip", "packaging", "traitlets"]
 
 
+@ON_THE_KERNEL
 async def test_a_widget_opens_comms_and_a_comm_msg_reaches_its_observer(kernel: Kernel) -> None:
     opened: list[tuple[Comm, Any]] = []
     kernel.register_comm_target("jupyter.widget", lambda comm, msg: opened.append((comm, msg)))
@@ -65,6 +68,7 @@ async def test_a_widget_opens_comms_and_a_comm_msg_reaches_its_observer(kernel: 
     assert info.content["comms"][slider.comm_id] == {"target_name": "jupyter.widget"}
 
 
+@ON_THE_KERNEL
 async def test_python_setting_a_value_sends_a_comm_msg(kernel: Kernel) -> None:
     updates: asyncio.Queue[Any] = asyncio.Queue()
     kernel.register_comm_target(
@@ -80,6 +84,7 @@ async def test_python_setting_a_value_sends_a_comm_msg(kernel: Kernel) -> None:
     }
 
 
+@ON_THE_KERNEL
 async def test_binary_buffers_cross_both_ways(kernel: Kernel) -> None:
     opened: list[tuple[Comm, Any]] = []
     kernel.register_comm_target("jupyter.widget", lambda comm, msg: opened.append((comm, msg)))
@@ -96,6 +101,7 @@ async def test_binary_buffers_cross_both_ways(kernel: Kernel) -> None:
     assert after.stdout == "b'GIF89a\\x00'\n"
 
 
+@ON_THE_KERNEL
 async def test_an_output_widget_formats_what_it_is_given_with_the_kernels_formatter(
     kernel: Kernel,
 ) -> None:
@@ -114,3 +120,19 @@ async def test_an_output_widget_formats_what_it_is_given_with_the_kernels_format
             "metadata": {},
         }
     ]
+
+
+def test_livecells_run_gives_a_notebook_that_imports_ipywidgets_its_wheels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a build gives its page: no requirements.txt names ipywidgets, the import does."""
+    monkeypatch.chdir(tmp_path)
+    code = "import ipywidgets\nipywidgets.IntSlider(value=5)"
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nbformat.write(notebook, tmp_path / "slider.ipynb")
+    assert main(["run", "--runtime", "pyodide", "slider.ipynb"]) == 0
+    executed = nbformat.read(tmp_path / "executed" / "slider.ipynb", as_version=4)
+    nbformat.validate(executed)
+    data = executed.cells[0].outputs[0]["data"]
+    assert data["text/plain"] == "IntSlider(value=5)"
+    assert data["application/vnd.jupyter.widget-view+json"]["version_major"] == 2
