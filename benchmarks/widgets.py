@@ -1,7 +1,8 @@
 """Median widget round trip in Chromium: a slider's value set -> the kernel's observe callback
--> a Label's value -> the Label's view updated, on a ``livecells serve`` kernel.
+-> a Label's value -> the Label's view updated, on a ``livecells serve`` kernel and on the
+Pyodide runtime (Python in a worker of the page, a site built by ``livecells build``).
 
-Runs, in one process and one run, on the same page and kernel:
+Runs, in one process and one run, on the same page and kernel (each path on both runtimes):
 
 * ``livecells widgets``: the slider's model set and saved in the page (what its view does when
   dragged), through the widget manager, the comm layer and the kernel WebSocket; timed until the
@@ -22,12 +23,16 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.browser.conftest import CHROMIUM_ARGS
+from tests.browser.static_server import serve_static
 from tests.conftest import CHROMIUM, start_livecells_serve
+
+from livecells.site import build
 
 PAGE = """---
 kernelspec: {name: python3, display_name: Python 3}
@@ -89,33 +94,51 @@ BARE = """async ([slider, label, runs, warm]) => {
 }"""
 
 
+def measure(browser: Any, url: str, runs: int, runtime: str) -> dict[str, list[float]]:
+    """Both paths on the page at ``url`` (Start pressed, the widgets shown first)."""
+    page = browser.new_page()
+    page.goto(url)
+    page.locator("button.lc-power").click()
+    page.locator(".lc-cell div.widget-label").wait_for(timeout=120_000)
+    ids = page.locator(".lc-cell pre.lc-stream").inner_text().split()
+    results = {
+        f"livecells widgets, {runtime}": page.evaluate(WIDGETS, [*ids, runs, 5]),
+        f"bare comm, {runtime} (peer)": page.evaluate(BARE, [*ids, runs, 5]),
+    }
+    page.close()
+    return results
+
+
 def main(runs: int) -> None:
+    results: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as root:
-        (Path(root) / "bench.md").write_text(PAGE)
-        server = start_livecells_serve(Path(root))
+        served, lite, site = Path(root, "served"), Path(root, "lite"), Path(root, "site")
+        for folder in (served, lite):
+            folder.mkdir()
+            (folder / "bench.md").write_text(PAGE)
+        (lite / "livecells.yml").write_text("project:\n  jupyter: lite\n")
+        build(lite, site)
+        server = start_livecells_serve(served)
         try:
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                page = browser.new_page()
-                page.goto(f"{server.url}livecells/?token={server.token}")
-                page.goto(f"{server.url}livecells/bench.html")
-                page.locator("button.lc-power").click()
-                page.locator(".lc-cell div.widget-label").wait_for(timeout=60_000)
-                ids = page.locator(".lc-cell pre.lc-stream").inner_text().split()
-                results = {
-                    "livecells widgets": page.evaluate(WIDGETS, [*ids, runs, 5]),
-                    "bare comm (peer)": page.evaluate(BARE, [*ids, runs, 5]),
-                }
-                browser.close()
+            with sync_playwright() as playwright, serve_static(site, isolated=False) as base:
+                chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                browser = chromium.new_context()  # one context: the server's login cookie
+                login = browser.new_page()
+                login.goto(f"{server.url}livecells/?token={server.token}")
+                login.close()
+                results |= measure(browser, f"{server.url}livecells/bench.html", runs, "server")
+                results |= measure(browser, f"{base}bench.html", runs, "Pyodide")
+                chromium.close()
         finally:
             server.stop()
-    peer = statistics.median(results["bare comm (peer)"])
     print(f"widget round trip (slider set -> observe -> label shown), {runs} runs each, ms")
-    print(f"{'path':30} {'median':>8} {'p90':>8} {'ratio vs peer':>14}")
+    print(f"{'path':34} {'median':>8} {'p90':>8} {'ratio vs its peer':>18}")
     for name, samples in results.items():
+        runtime = name.split(", ")[1].split()[0]
+        peer = statistics.median(results[f"bare comm, {runtime} (peer)"])
         median = statistics.median(samples)
         p90 = statistics.quantiles(samples, n=10)[-1]
-        print(f"{name:30} {median:8.2f} {p90:8.2f} {median / peer:13.2f}x")
+        print(f"{name:34} {median:8.2f} {p90:8.2f} {median / peer:17.2f}x")
 
 
 if __name__ == "__main__":

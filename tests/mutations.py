@@ -837,6 +837,30 @@ MUTATIONS = [
         ("tests/test_frontend.py::test_the_client_unit_tests_pass",),
     ),
     Mutation(
+        "pyodide widgets: ipywidgets is fetched with what it declares (IPython and all)",
+        "src/livecells/wheels.py",
+        'command.insert(-1, "--no-deps")',
+        "pass",
+        ("tests/runtimes/test_pyodide_widgets.py::test_ipywidgets_is_fetched_without_ipython",),
+    ),
+    Mutation(
+        "pyodide widgets: a page that imports ipywidgets gets no wheels for them",
+        "src/livecells/site.py",
+        'return widget_requirement(cell.source for cell in page.cells if cell.kind == "code")',
+        "return None",
+        (
+            "tests/browser/test_pyodide_widgets.py::"
+            "test_the_site_ships_ipywidgets_comm_and_traitlets_but_not_ipython",
+        ),
+    ),
+    Mutation(
+        "pyodide widgets: a buffer Python sends is the whole of the memory it is a view into",
+        "frontend/src/runtimes/pyodide/comms.ts",
+        "view.byteOffset === 0 && view.byteLength === view.buffer.byteLength ?",
+        "true ?",
+        ("tests/test_frontend.py::test_the_client_unit_tests_pass",),
+    ),
+    Mutation(
         "charts: a plotly spec without a list of traces is handed to plotly",
         "frontend/src/charts.ts",
         "if (!Array.isArray(spec.data)) return",

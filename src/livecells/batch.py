@@ -325,6 +325,14 @@ class Batch:
             # and the files of its folder.
             options.setdefault("requirements", str(job.requirements))
             options.setdefault("cwd", str(job.report.source.parent.resolve()))
+            # ... and ipywidgets' wheels when its code imports ipywidgets, as a build gives.
+            if self._load(job) and job.notebook is not None:
+                from livecells.wheels import widget_requirement
+
+                code = (cell.source for cell in job.notebook.cells if cell.cell_type == "code")
+                widgets = widget_requirement(code)
+                if widgets:
+                    options["packages"] = [*options.get("packages", ()), widgets]
         idle = asyncio.Event()
 
         def on_status(status: Status, detail: str) -> None:

@@ -43,6 +43,8 @@ from livecells.wheels import (
     client_requirement,
     fetch_wheels,
     read_requirements,
+    requirement_name,
+    widget_requirement,
 )
 
 if TYPE_CHECKING:
@@ -242,7 +244,7 @@ class Site:
             if self.wheels:
                 lock = f"{root_url}{ASSETS}/wheels/{LOCK_NAME}"
                 pyodide = replace(pyodide, lock_file_url=lock)
-            elif self.wheels_preparing and wanted:
+            elif self.wheels_preparing and (wanted or _imports_widgets(page)):
                 pyodide = replace(pyodide, preparing=True)
             config = replace(config, pyodide=pyodide)
         if self.served is not None:
@@ -320,6 +322,9 @@ class Site:
             if self._config(page, jupyter, options).offers("pyodide"):
                 for requirement, where in self.requirements(path, options).items():
                     found.setdefault(requirement, where)
+                widgets = _imports_widgets(page)
+                if widgets and not any(requirement_name(r) == "ipywidgets" for r in found):
+                    found[widgets] = path.as_posix()
         return found
 
     def _link(self, path: Path | None, root_url: str) -> dict[str, str] | None:
@@ -417,6 +422,12 @@ def build(
         return _build(site, output, execute, progress)
     finally:
         site.close()
+
+
+def _imports_widgets(page: Page) -> str | None:
+    """The requirement that brings Jupyter widgets to Pyodide, when the page's code imports
+    ipywidgets (its wheels come with the site's; Pyodide loads them on the import)."""
+    return widget_requirement(cell.source for cell in page.cells if cell.kind == "code")
 
 
 def _build(

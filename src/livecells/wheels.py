@@ -12,6 +12,9 @@ Resolving is bounded in time (``livecells.wheelsTimeout``, default
 send pip backtracking through every version of a package for many minutes (one real docs site:
 347 s, then a failure). Past the bound pip is stopped and the problem names the requirement,
 the file that asked for it and what to do.
+
+Jupyter widgets: a Pyodide page whose code imports ipywidgets gets ipywidgets' wheel (see
+:data:`WIDGETS`), which Pyodide loads when a cell imports it.
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ import email.parser
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +44,7 @@ __all__ = [
     "client_requirement",
     "fetch_wheels",
     "read_requirements",
+    "widget_requirement",
     "write_lock",
 ]
 
@@ -49,6 +54,15 @@ COMPLETE = ".complete"
 """Marks a cached folder whose every requirement was resolved (a timed-out one is redone)."""
 DEFAULT_TIMEOUT = 120.0
 """Seconds resolving a site's wheels may take (``livecells.wheelsTimeout``)."""
+WIDGETS = "ipywidgets>=8,<9"
+"""What a page that imports ipywidgets gets (widget protocol 2, the page's html-manager's)."""
+WITHOUT_DEPENDENCIES = {"ipywidgets": ("comm>=0.1.3", "traitlets>=4.3.1")}
+"""Packages fetched without the dependencies they declare, and what they need instead.
+ipywidgets declares IPython (with jedi, pygments, prompt_toolkit...: 7.8 MB of wheels for
+ipywidgets 8.1.9) and two packages of notebook-frontend files (2.4 MB); in Pyodide it imports
+only comm and traitlets (the three wheels: 234 KB), and of IPython the little the kernel's own
+``IPython`` module gives (kernel.py)."""
+_IMPORTS_WIDGETS = re.compile(r"^\s*(?:import|from)\s+ipywidgets\b", re.MULTILINE)
 
 
 def pyodide_info() -> dict[str, str]:
@@ -101,6 +115,20 @@ def requirement_name(requirement: str) -> str:
     return str(canonicalize_name(Requirement(requirement).name))
 
 
+def widget_requirement(sources: Iterable[str]) -> str | None:
+    """:data:`WIDGETS` when one of the code ``sources`` imports ipywidgets, else None."""
+    return WIDGETS if any(_IMPORTS_WIDGETS.search(source) for source in sources) else None
+
+
+def _with_dependencies(requirements: Sequence[str]) -> list[str]:
+    """``requirements`` and what :data:`WITHOUT_DEPENDENCIES` adds for them."""
+    found = list(requirements)
+    for requirement in requirements:
+        name = requirement_name(requirement)
+        found += [r for r in WITHOUT_DEPENDENCIES.get(name, ()) if r not in found]
+    return found
+
+
 def read_requirements(path: Path) -> list[str]:
     """The requirement lines of a ``requirements.txt`` (comments, blank lines and pip options
     left out); a line that is not a requirement is a ConfigError naming file and line."""
@@ -147,7 +175,11 @@ def fetch_wheels(
     stopped and the requirement it was on is named in ``problems`` with ``sources[requirement]``
     (the file that asked for it); the lock file lists what was fetched by then."""
     info = pyodide_info()
-    wanted = [f"micropip=={info['micropip']}", f"packaging=={info['packaging']}", *requirements]
+    wanted = [
+        f"micropip=={info['micropip']}",
+        f"packaging=={info['packaging']}",
+        *_with_dependencies(requirements),
+    ]
     if directory is None:
         directory = cache_directory(requirements)
         if (directory / COMPLETE).is_file() and (directory / LOCK_NAME).is_file():
@@ -167,6 +199,8 @@ def fetch_wheels(
             "--implementation", "py", "--python-version", python,
             "--dest", str(directory), requirement,
         ]  # fmt: skip
+        if requirement_name(requirement) in WITHOUT_DEPENDENCIES:
+            command.insert(-1, "--no-deps")
         left = deadline - time.monotonic()
         try:
             if left <= 0:

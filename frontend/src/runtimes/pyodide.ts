@@ -2,14 +2,16 @@
 // The worker speaks the Jupyter protocol (./pyodide/core.ts), so outputs, display updates and
 // input() are handled like any kernel's. When the page is cross-origin isolated, interrupts
 // and input() go through SharedArrayBuffers; otherwise "interrupt" stops the worker and starts
-// a new one, after telling the reader that the state is lost.
+// a new one, after telling the reader that the state is lost. Comms (Jupyter widgets) go to the
+// worker as shell messages, buffers and all; its iopub messages pass the widget manager's hooks
+// (BaseRuntime.route) first. A restart is a new worker: the page's widgets forget the old models.
 
 import { type JSONObject, type Message, newMessage, uuid } from "../protocol";
 import { answerInput, INPUT_HEADER_BYTES } from "./pyodide/buffers";
 import type { BootOptions, WorkerMessage } from "./pyodide/messages";
 import { BaseRuntime } from "./base";
 import { Executions } from "./executions";
-import { type ExecuteCallbacks, type ExecuteReply, executeRequest, type HelpRequest, type Status, type StatusListener } from "./runtime";
+import { type CommMessageType, type ExecuteCallbacks, type ExecuteReply, executeRequest, type HelpRequest, type Status, type StatusListener } from "./runtime";
 
 export interface PyodideOptions {
   /** URL of pyodide-worker.js. */
@@ -123,7 +125,10 @@ export class PyodideRuntime extends BaseRuntime {
       }
       return;
     }
-    const msg = message.msg;
+    this.route(message.msg, (msg) => this.dispatch(msg));
+  }
+
+  private dispatch(msg: Message): void {
     const helped = this.helpReplies.get(msg.parent_header.msg_id ?? "");
     if (helped && msg.channel === "shell") return helped(msg);
     const callbacks = this.executions.callbacks(msg.parent_header.msg_id || undefined);
@@ -180,6 +185,16 @@ export class PyodideRuntime extends BaseRuntime {
       });
       worker.postMessage({ type: "message", msg });
     });
+  }
+
+  sendComm(type: CommMessageType, content: JSONObject, metadata: JSONObject = {}, buffers: ArrayBuffer[] = []): string {
+    const worker = this.worker;
+    if (!worker) throw new Error("Python is not running: press Start");
+    const msg = newMessage("shell", type, content, this.session);
+    msg.metadata = metadata;
+    msg.buffers = buffers;
+    worker.postMessage({ type: "message", msg });
+    return msg.header.msg_id;
   }
 
   execute(code: string, callbacks: ExecuteCallbacks): Promise<ExecuteReply> {

@@ -10,6 +10,7 @@ wheels a ``livecells build`` would ship, fetched the same way). Node.js 18+ is f
 from __future__ import annotations
 
 import asyncio
+import base64
 import collections
 import contextlib
 import json
@@ -192,7 +193,8 @@ class PyodideKernel(Kernel):
             self._booted.set_exception(RuntimeNotAvailable(detail))
 
     async def _send(self, msg: Message) -> None:
-        await self._write({"type": "message", "msg": {**msg.to_dict(), "buffers": []}})
+        buffers = [base64.b64encode(buffer).decode("ascii") for buffer in msg.buffers]
+        await self._write({"type": "message", "msg": {**msg.to_dict(), "buffers": buffers}})
 
     async def _interrupt(self) -> None:
         await self._write({"type": "interrupt"})
@@ -242,4 +244,15 @@ def _message(value: object) -> Message:
         parent_header=value.get("parent_header") or {},
         metadata=value.get("metadata") or {},
         content=value.get("content") or {},
+        buffers=_buffers(value.get("buffers")),
     )
+
+
+def _buffers(value: object) -> list[bytes]:
+    """A message's buffers: base64 strings on the Node.js host's JSON lines."""
+    if not isinstance(value, list):
+        return []
+    try:
+        return [base64.b64decode(item, validate=True) for item in value if isinstance(item, str)]
+    except ValueError:
+        raise MessageError("malformed message: a buffer is not base64") from None

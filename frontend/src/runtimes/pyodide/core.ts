@@ -2,12 +2,15 @@
 // Node's worker thread (node-worker.ts): boots Pyodide (./boot.ts), then speaks the Jupyter
 // messaging protocol (./messages.ts says what crosses to the host), so every client treats it
 // as one more kernel. Requests run one at a time, in order; they wait while Python boots.
+// Comm messages (Jupyter widgets) are requests too: Python's comm manager handles them between
+// cells, and what their callbacks print is parented to them, as ipykernel does.
 
 import { type Header, type JSONObject, type Message, newMessage, uuid } from "../../protocol";
 import type { PyodideAPI } from "./api";
 import { loadFirst } from "./boot";
 import { PythonKernel } from "./bridge";
 import { waitForInput } from "./buffers";
+import { COMM_MESSAGES, commRequest, ownBuffers, refusal } from "./comms";
 import { PageFiles, parseListing } from "./files";
 import type { BootOptions, Environment, HostMessage, Port, WorkerStatus } from "./messages";
 import { Installer } from "./packages";
@@ -50,8 +53,11 @@ class WorkerKernel {
     this.port.post({ type: "status", status: state, detail });
   }
 
-  private send(channel: Message["channel"], msgType: string, content: JSONObject, to: Partial<Header> = this.parent): void {
-    this.port.post({ type: "message", msg: newMessage(channel, msgType, content, this.session, to) });
+  private send(channel: Message["channel"], msgType: string, content: JSONObject, to: Partial<Header> = this.parent, metadata?: JSONObject, buffers: Uint8Array[] = []): void {
+    const msg = newMessage(channel, msgType, content, this.session, to);
+    if (metadata) msg.metadata = metadata;
+    msg.buffers = ownBuffers(buffers);
+    this.port.post({ type: "message", msg });
   }
 
   private kernelStatus(state: string, to: Partial<Header>): void {
@@ -73,7 +79,7 @@ class WorkerKernel {
     this.python = new PythonKernel(
       py,
       {
-        emit: (msgType, content) => this.send("iopub", msgType, content),
+        emit: (msgType, content, metadata, buffers) => this.send("iopub", msgType, content, this.parent, metadata, buffers),
         ...(inputBuffer
           ? { requestInput: (prompt, password) => waitForInput(inputBuffer, this.interrupt, () => this.send("stdin", "input_request", { prompt, password })) }
           : {}),
@@ -136,10 +142,14 @@ class WorkerKernel {
     } else if (type === "interrupt_request") {
       if (this.interrupt) this.interrupt[0] = 2;
       this.send("control", "interrupt_reply", { status: "ok" }, msg.header);
+    } else if (COMM_MESSAGES.has(type)) {
+      this.queue = this.queue.then(() => this.comm(msg));
+    } else if (type === "comm_info_request") {
+      this.queue = this.queue.then(() => this.commInfo(msg));
     } else if ((type === "complete_request" || type === "inspect_request") && typeof msg.content.code === "string") {
       this.queue = this.queue.then(() => this.help(msg));
     } else if (type.endsWith("_request")) {
-      // comm_info, history, is_complete: answered, honestly empty.
+      // history, is_complete: answered, honestly empty.
       this.send(msg.channel, type.replace(/_request$/, "_reply"), emptyReply(type), msg.header);
     }
   }
@@ -161,7 +171,7 @@ class WorkerKernel {
         silent: Boolean(content.silent),
         storeHistory: content.store_history !== false,
         allowStdin: content.allow_stdin !== false,
-      });
+      }, msg.header as unknown as JSONObject);
       if (reply.status === "error" && content.stop_on_error !== false) {
         this.aborting = true;
         this.queue = this.queue.then(() => {
@@ -171,6 +181,33 @@ class WorkerKernel {
     }
     this.send("shell", "execute_reply", reply, msg.header);
     this.kernelStatus("idle", msg.header);
+  }
+
+  /** A comm message from the page: busy, Python's comm manager, idle (the widget manager
+   * waits for that idle before it sends a slider's next value). A message Python cannot take
+   * (malformed, or before Python is up) is one line on stderr, parented to it. */
+  private comm(msg: Message): void {
+    this.kernelStatus("busy", msg.header);
+    this.parent = msg.header;
+    try {
+      if (!this.python) throw new Error("Python is not running");
+      this.python.comm(msg.header.msg_type, commRequest(msg), msg.buffers.map((b) => new Uint8Array(b)));
+    } catch (error) {
+      this.send("iopub", "stream", { name: "stderr", text: refusal(msg.header.msg_type, error) }, msg.header);
+    }
+    this.kernelStatus("idle", msg.header);
+  }
+
+  private commInfo(msg: Message): void {
+    let reply: JSONObject;
+    try {
+      if (!this.python) throw new Error("Python is not running");
+      const target = msg.content.target_name;
+      reply = this.python.commInfo(typeof target === "string" ? target : null);
+    } catch {
+      reply = emptyReply("comm_info_request");
+    }
+    this.send("shell", "comm_info_reply", reply, msg.header);
   }
 
   /** complete_request / inspect_request: Python's answer, or an empty one before it is up. */

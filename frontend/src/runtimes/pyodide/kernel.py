@@ -7,7 +7,8 @@ time, while the cell runs), ``display_data`` / ``update_display_data`` / ``clear
 ``execute_result`` for a last expression not ended by ``;``, and ``error`` with an
 IPython-style traceback that hides the runtime's own frames. Top-level ``await`` works.
 ``input()`` asks through ``request_input``, a synchronous JS function (Atomics), when the
-page is cross-origin isolated; otherwise it says why it cannot.
+page is cross-origin isolated; otherwise it says why it cannot. Comms (Jupyter widgets) are
+``livecells_comms``'s: :meth:`Kernel.comm` hands it the page's comm messages.
 """
 
 from __future__ import annotations
@@ -355,10 +356,26 @@ def _install_ipython_display() -> None:
         setattr(module, item.__name__, item)
     package.display = module  # type: ignore[attr-defined]
     package.get_ipython = lambda: None  # type: ignore[attr-defined]
+    # ipywidgets' Output widget imports it (its append_display_data formats with it).
+    shell = types.ModuleType("IPython.core.interactiveshell")
+    shell.InteractiveShell = InteractiveShell  # type: ignore[attr-defined]
     sys.modules["IPython"] = package
     sys.modules["IPython.display"] = module
     sys.modules["IPython.core"] = package
     sys.modules["IPython.core.display"] = module
+    sys.modules["IPython.core.interactiveshell"] = shell
+
+
+class InteractiveShell:
+    """The part of IPython's shell that libraries reach for without a running IPython: its
+    display formatter."""
+
+    class display_formatter:
+        format = staticmethod(format_mimebundle)
+
+    @classmethod
+    def instance(cls) -> InteractiveShell:
+        return cls()
 
 
 class Kernel:
@@ -366,7 +383,7 @@ class Kernel:
 
     def __init__(
         self,
-        emit: Callable[[str, str], object],
+        emit: Callable[..., object],
         request_input: Callable[[str, bool], str | None] | None = None,
         figure_formats: Sequence[str] = ("svg",),
         pip_install: Callable[[str], Awaitable[object]] | None = None,
@@ -379,6 +396,7 @@ class Kernel:
         self._request_input = request_input
         self._pip_install = pip_install
         self.figure_formats = tuple(figure_formats) or ("svg",)
+        self.parent_header: dict[str, Any] = {}
         self.execution_count = 0
         self.runs = 0
         self.allow_stdin = True
@@ -400,12 +418,51 @@ class Kernel:
         main.__dict__.update(__builtins__=builtins, In=[""], Out={}, __livecells_pip__=self._pip)
         sys.modules["__main__"] = main
         self.namespace = main.__dict__
+        import livecells_comms  # type: ignore[import-not-found]  # beside this file
+
+        self._comms = livecells_comms
+        livecells_comms.install(self)
 
     def emit(self, msg_type: str, content: dict[str, Any], flush: bool = True) -> None:
         if flush:
             self.stdout.flush()
             self.stderr.flush()
         self._emit(msg_type, json.dumps(content, default=str))
+
+    def emit_comm(
+        self,
+        msg_type: str,
+        content: dict[str, Any],
+        metadata: dict[str, Any],
+        buffers: Sequence[bytes | memoryview],
+    ) -> None:
+        """A comm message to the page, its binary buffers beside the JSON."""
+        self.stdout.flush()
+        self.stderr.flush()
+        data = [bytes(buffer) for buffer in buffers]
+        self._emit(msg_type, json.dumps(content, default=str), json.dumps(metadata), data)
+
+    def get_parent(self) -> dict[str, Any]:
+        """The request being handled, as ipykernel's ``get_parent`` (the Output widget reads
+        its msg_id to capture what follows)."""
+        return {"header": dict(self.parent_header)}
+
+    def comm(self, msg_type: str, message: str, buffers: Sequence[Any] = ()) -> None:
+        """A comm_open / comm_msg / comm_close from the page (``message``: JSON with header,
+        metadata and content; ``buffers``: Uint8Arrays); what its callbacks print or
+        display is parented to it."""
+        msg = json.loads(message)
+        self.parent_header = msg.get("header") or {}
+        msg["buffers"] = [memoryview(buffer.to_bytes()) for buffer in buffers]
+        try:
+            self._comms.dispatch(msg_type, msg)
+        finally:
+            self.stdout.flush()
+            self.stderr.flush()
+
+    def comm_info(self, target: str | None = None) -> str:
+        """``comm_info_reply`` content (JSON): the open comms."""
+        return json.dumps({"status": "ok", "comms": self._comms.info(target)})
 
     def input(self, prompt: object = "", password: bool = False) -> str:
         self.stdout.flush()
@@ -451,10 +508,17 @@ class Kernel:
         print(f"Installed {', '.join(names)}")
 
     async def execute(
-        self, code: str, silent: bool = False, store_history: bool = True, allow_stdin: bool = True
+        self,
+        code: str,
+        silent: bool = False,
+        store_history: bool = True,
+        allow_stdin: bool = True,
+        parent: str = "{}",
     ) -> str:
-        """Run one cell; returns the ``execute_reply`` content as JSON text."""
+        """Run one cell (``parent``: its request's header, JSON); returns the
+        ``execute_reply`` content as JSON text."""
         global _lost_interrupt
+        self.parent_header = json.loads(parent)
         _lost_interrupt = False  # one kept from a cell that has ended is not this cell's
         if store_history and not silent:
             self.execution_count += 1

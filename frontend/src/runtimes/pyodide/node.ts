@@ -6,6 +6,7 @@
 // stdin:  {"type": "boot", "options": {...}} first, then {"type": "message", "msg": {...}},
 //         {"type": "interrupt"}, {"type": "restart"}; EOF ends the kernel.
 // stdout: {"type": "status", "status", "detail"}, {"type": "message", "msg"}, {"type": "warning", "detail"}.
+// A message's binary buffers (comms) travel as base64 strings, both ways.
 
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -14,6 +15,7 @@ import { Worker } from "node:worker_threads";
 import { PYODIDE_TIMEOUT_MS } from "../../config";
 import type { Message } from "../../protocol";
 import { answerInput, INPUT_HEADER_BYTES } from "./buffers";
+import { fromBase64, toBase64 } from "./comms";
 import type { BootOptions, WorkerMessage } from "./messages";
 
 const INPUT_BYTES = 1 << 20;
@@ -60,7 +62,8 @@ function start(): void {
   worker = current;
   current.on("message", (message: WorkerMessage) => {
     if (message.type === "message" && message.msg.header.msg_type === "input_request") waitingForInput = true;
-    write(message);
+    if (message.type === "message") write({ type: "message", msg: { ...message.msg, buffers: toBase64(message.msg.buffers) as never } });
+    else write(message);
   });
   current.on("error", (error: Error) => write({ type: "status", status: "error", detail: error.message }));
   current.on("exit", (code: number) => {
@@ -108,7 +111,7 @@ function receive(line: string): void {
     waitingForInput = false;
     start();
   } else if (message.type === "message" && message.msg) {
-    const msg = message.msg;
+    const msg = { ...message.msg, buffers: fromBase64(message.msg.buffers as unknown) };
     if (msg.header.msg_type === "input_reply" && options?.inputBuffer) {
       waitingForInput = false;
       answerInput(options.inputBuffer, String(msg.content.value ?? ""));
