@@ -78,6 +78,7 @@ PAGES = {
             "line, = ax.plot([1, 2, 3], color='red', linewidth=6)\n"
             "plt.show()",
             "ax.set_facecolor((0, 0, 1))\nfig.canvas.draw_idle()",
+            "low, high = ax.get_xlim()\nprint(ax.get_navigate_mode(), 0 < high - low < 1.2)",
         ],
     ),
 }
@@ -215,6 +216,17 @@ def test_an_ipympl_figure_draws_on_its_canvas_and_redraws_when_the_kernel_change
     page.wait_for_function(
         f"c => ({CANVAS_PIXELS})(c).blue > 5000", arg=canvas.element_handle(), timeout=30_000
     )
+    # Zoom to a rectangle with the mouse: the kernel's axes follow.
+    figure.hover()
+    box = canvas.bounding_box()
+    assert box is not None
+    toolbar.locator("button[title^='Zoom to rectangle']").click()
+    page.mouse.move(box["x"] + box["width"] * 0.35, box["y"] + box["height"] * 0.3)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.7, steps=8)
+    page.mouse.up()
+    run_cell(page, 2)
+    expect(cell_outputs(page, 2)).to_have_text("ZOOM True", timeout=30_000)
     assert all(url.startswith(("http://127.0.0.1", "blob:", "data:")) for url in requests)
 
 
