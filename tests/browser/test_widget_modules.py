@@ -212,6 +212,10 @@ def test_an_ipympl_figure_draws_on_its_canvas_and_redraws_when_the_kernel_change
     assert canvas.evaluate(CANVAS_PIXELS)["blue"] == 0
     toolbar = cell_outputs(page, 0).locator(".jupyter-matplotlib-toolbar")
     expect(toolbar.locator("button[title='Reset original view']")).to_have_count(1)
+    # The toolbar lies over the figure's corner, not somewhere above the cell.
+    bar, frame = toolbar.bounding_box(), figure.bounding_box()
+    assert bar is not None and frame is not None
+    assert frame["y"] <= bar["y"] < frame["y"] + 10 and frame["x"] <= bar["x"] < frame["x"] + 10
     run_cell(page, 1)
     page.wait_for_function(
         f"c => ({CANVAS_PIXELS})(c).blue > 5000", arg=canvas.element_handle(), timeout=30_000
