@@ -6,6 +6,8 @@ Runs, in one process and one run, on the same page and kernel:
 * ``livecells widgets``: the slider's model set and saved in the page (what its view does when
   dragged), through the widget manager, the comm layer and the kernel WebSocket; timed until the
   Label's view shows the callback's value;
+* ``anywidget``: the same round trip through an anywidget widget (``value`` set and saved on
+  its model, the kernel's observe callback sets ``doubled``, which its ES module shows);
 * ``bare comm (peer)``: the same update as a raw ``comm_msg`` sent on the same runtime, timed
   until the kernel's ``comm_msg`` for the Label arrives: the widget message path (manager,
   models, views) bypassed.
@@ -31,6 +33,7 @@ from tests.conftest import CHROMIUM, start_livecells_serve
 
 PAGE = """---
 kernelspec: {name: python3, display_name: Python 3}
+livecells: {allowWidgetESM: true}
 ---
 ```{code-cell} python
 import ipywidgets as w
@@ -40,13 +43,31 @@ slider.observe(lambda change: setattr(label, "value", str(change["new"] * 2)), "
 print(slider.model_id, label.model_id)
 w.VBox([slider, label])
 ```
+```{code-cell} python
+import anywidget, traitlets
+class Echo(anywidget.AnyWidget):
+    _esm = '''export default { render({ model, el }) {
+      const span = document.createElement("span");
+      span.className = "echo";
+      const show = () => { span.textContent = String(model.get("doubled")); };
+      model.on("change:doubled", show);
+      show();
+      el.append(span);
+    } }'''
+    value = traitlets.Int(0).tag(sync=True)
+    doubled = traitlets.Int(0).tag(sync=True)
+echo = Echo()
+echo.observe(lambda change: setattr(echo, "doubled", change["new"] * 2), "value")
+print(echo.model_id)
+echo
+```
 """
 
 # Each returns the milliseconds of `runs` round trips (after `warm` untimed ones).
-WIDGETS = """async ([slider, label, runs, warm]) => {
+WIDGETS = """async ([slider, selector, runs, warm]) => {
   const manager = window.livecells.widgets.liveManager;
   const model = await manager.get_model(slider);
-  const view = document.querySelector(".lc-cell div.widget-label");
+  const view = document.querySelector(selector);
   const samples = [];
   for (let i = 1; i <= runs + warm; i++) {
     const value = model.get("value") + 1;
@@ -100,10 +121,14 @@ def main(runs: int) -> None:
                 page.goto(f"{server.url}livecells/?token={server.token}")
                 page.goto(f"{server.url}livecells/bench.html")
                 page.locator("button.lc-power").click()
-                page.locator(".lc-cell div.widget-label").wait_for(timeout=60_000)
-                ids = page.locator(".lc-cell pre.lc-stream").inner_text().split()
+                page.locator(".lc-cell span.echo").wait_for(timeout=60_000)
+                streams = page.locator(".lc-cell pre.lc-stream")
+                ids = streams.nth(0).inner_text().split()
+                echo = streams.nth(1).inner_text().strip()
+                label = ".lc-cell div.widget-label"
                 results = {
-                    "livecells widgets": page.evaluate(WIDGETS, [*ids, runs, 5]),
+                    "livecells widgets": page.evaluate(WIDGETS, [ids[0], label, runs, 5]),
+                    "anywidget": page.evaluate(WIDGETS, [echo, ".lc-cell span.echo", runs, 5]),
                     "bare comm (peer)": page.evaluate(BARE, [*ids, runs, 5]),
                 }
                 browser.close()
