@@ -31,9 +31,19 @@ export interface BackboneModel {
   widget_manager: unknown;
 }
 
+/** anywidget's `experimental.invoke`: call a kernel-side `@command`, get its answer and buffers. */
+export type Invoke = (
+  name: string,
+  msg?: unknown,
+  options?: { buffers?: ArrayBuffer[]; signal?: AbortSignal },
+) => Promise<[unknown, unknown[]]>;
+
+/** How long an `invoke` waits for its answer unless given a signal (anywidget's own 3 s). */
+export const INVOKE_TIMEOUT = 3000;
+
 export interface HookProps {
   model: AnyModel;
-  experimental: Record<string, never>;
+  experimental: { invoke: Invoke };
 }
 
 export interface RenderProps extends HookProps {
@@ -91,6 +101,33 @@ export function modelProxy(model: BackboneModel, context: object): AnyModel {
     on: (name, callback) => void model.on(name, callback, context),
     off: (name, callback) => void model.off(name ?? null, callback ?? null, context),
     widget_manager: model.widget_manager,
+  };
+}
+
+/**
+ * anywidget's command protocol: a custom message `{id, kind: "anywidget-command", name, msg}`
+ * to the kernel, whose `@command` answers with `{id, kind: "anywidget-command-response",
+ * response}`. The listener is the hook's (`context`), so it goes with the view; an answer that
+ * does not come within the signal's time rejects.
+ */
+export function invoker(model: BackboneModel, context: object): Invoke {
+  return (name, msg, options = {}) => {
+    const id = globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random()}`;
+    const signal = options.signal ?? AbortSignal.timeout(INVOKE_TIMEOUT);
+    return new Promise((resolve, reject) => {
+      const handler = (content: unknown, buffers?: unknown[]) => {
+        if (!isObject(content) || content.id !== id || content.kind !== "anywidget-command-response") return;
+        model.off("msg:custom", handler as never, context);
+        resolve([content.response, buffers ?? []]);
+      };
+      if (signal.aborted) return reject(signal.reason);
+      signal.addEventListener("abort", () => {
+        model.off("msg:custom", handler as never, context);
+        reject(signal.reason);
+      });
+      model.on("msg:custom", handler as never, context);
+      model.send({ id, kind: "anywidget-command", name, msg }, undefined, options.buffers ?? []);
+    });
   };
 }
 

@@ -13,6 +13,7 @@ import {
   type Cleanup,
   ESM_OPTION,
   esmProblem,
+  invoker,
   modelProxy,
   runCleanup,
   widgetOf,
@@ -98,7 +99,8 @@ export function anywidgetClasses(allowed: boolean): Record<string, unknown> {
           return { error: `Widget error: the anywidget module failed to load: ${reason(error)}` };
         }
         try {
-          const props = { model: modelProxy(this as unknown as BackboneModel, context), experimental: {} };
+          const model = this as unknown as BackboneModel;
+          const props = { model: modelProxy(model, context), experimental: { invoke: invoker(model, context) } };
           const cleanup = widget.initialize?.(props);
           this.hookCleanup = Promise.resolve(cleanup).catch(() => undefined);
           await cleanup;
@@ -158,7 +160,8 @@ export function anywidgetClasses(allowed: boolean): Record<string, unknown> {
       const context = {};
       this.context = context;
       try {
-        const props = { model: modelProxy(this.model as unknown as BackboneModel, context), el: this.el, experimental: {} };
+        const model = this.model as unknown as BackboneModel;
+        const props = { model: modelProxy(model, context), el: this.el, experimental: { invoke: invoker(model, context) } };
         const cleanup = loaded.widget.render?.(props);
         this.cleanup = Promise.resolve(cleanup).catch(() => undefined);
         await cleanup;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { type BackboneModel, esmProblem, modelProxy, satisfies, widgetOf } from "../src/afm";
+import { type BackboneModel, esmProblem, invoker, modelProxy, satisfies, widgetOf } from "../src/afm";
 
 test("a kernel's npm version range is matched as npm does", () => {
   const cases: [string, string, boolean][] = [
@@ -78,4 +78,29 @@ test("the model proxy registers every listener under its hook's context", () => 
     ["off", null, null, context],
   ]);
   assert.equal(calls[0][2], context);
+});
+
+test("invoke sends a command and resolves with its answer alone", async () => {
+  const sent: Record<string, unknown>[] = [];
+  const handlers = new Map<unknown, (content: unknown, buffers: unknown[]) => void>();
+  const context = {};
+  const model = {
+    on: (_name: string, callback: never, given: object) => {
+      assert.equal(given, context);
+      handlers.set(callback, callback);
+    },
+    off: (_name: string | null, callback: never) => void handlers.delete(callback),
+    send: (content: Record<string, unknown>) => void sent.push(content),
+  } as unknown as BackboneModel;
+  const answer = invoker(model, context)("double", 21);
+  assert.deepEqual({ ...sent[0], id: "" }, { id: "", kind: "anywidget-command", name: "double", msg: 21 });
+  for (const handler of handlers.values()) handler({ id: "another", kind: "anywidget-command-response", response: 0 }, []);
+  for (const handler of [...handlers.values()]) handler({ id: sent[0].id, kind: "anywidget-command-response", response: 42 }, ["b"]);
+  assert.deepEqual(await answer, [42, ["b"]]);
+  assert.equal(handlers.size, 0);
+  const controller = new AbortController();
+  const late = invoker(model, context)("double", 1, { signal: controller.signal });
+  controller.abort(new Error("no answer"));
+  await assert.rejects(late, { message: "no answer" });
+  assert.equal(handlers.size, 0);
 });

@@ -55,6 +55,22 @@ PAGES = {
         ],
     ),
     "refused": ("", [COUNTER, "print('still running', 6 * 7)"]),
+    "command": (
+        ALLOW,
+        [
+            "import anywidget\n"
+            "from anywidget.experimental import command\n\n"
+            "class Doubler(anywidget.AnyWidget):\n"
+            '    _esm = """export default { async render({ model, el, experimental }) {\n'
+            '      const [answer] = await experimental.invoke("double", 21);\n'
+            "      el.textContent = `answer ${answer}`;\n"
+            '    } }"""\n\n'
+            "    @command\n"
+            "    def double(self, msg, buffers):\n"
+            "        return msg * 2, []\n\n"
+            "Doubler()",
+        ],
+    ),
     "broken": (
         ALLOW,
         [
@@ -160,6 +176,14 @@ def test_an_anywidget_without_the_option_is_one_line_and_the_page_goes_on(
     )
     run_cell(page, 1)
     expect(cell_outputs(page, 1)).to_have_text("still running 42", timeout=30_000)
+
+
+def test_experimental_invoke_calls_a_kernel_command_and_gets_its_answer(
+    module_context: BrowserContext, module_server: JupyterServer
+) -> None:
+    page = open_widget_page(module_context, module_server, "command")
+    start(page)
+    expect(cell_outputs(page, 0)).to_have_text("answer 42", timeout=30_000)
 
 
 def test_a_module_that_fails_is_one_line_in_its_output_and_the_page_goes_on(
