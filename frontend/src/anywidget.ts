@@ -112,9 +112,10 @@ export function anywidgetClasses(allowed: boolean): Record<string, unknown> {
       this.loaded = load();
     }
 
+    /** `_css` as the model's one <style> (none where the widget is not shown: not allowed). */
     private restyle(): void {
       const css = this.get("_css");
-      if (typeof css !== "string" || !css.trim() || /^https?:\/\//.test(css.trim())) {
+      if (!allowed || typeof css !== "string" || !css.trim() || /^https?:\/\//.test(css.trim())) {
         this.style?.remove();
         this.style = null;
         return;

@@ -85,6 +85,24 @@ PAGES = {
             "print('still running', 6 * 7)",
         ],
     ),
+    "unknown": (
+        "",
+        [
+            "import ipywidgets as w, traitlets\n\n"
+            "def widget(module, version, name):\n"
+            "    class Other(w.DOMWidget):\n"
+            "        _model_module = traitlets.Unicode(module).tag(sync=True)\n"
+            "        _model_module_version = traitlets.Unicode(version).tag(sync=True)\n"
+            "        _model_name = traitlets.Unicode(name + 'Model').tag(sync=True)\n"
+            "        _view_module = traitlets.Unicode(module).tag(sync=True)\n"
+            "        _view_module_version = traitlets.Unicode(version).tag(sync=True)\n"
+            "        _view_name = traitlets.Unicode(name + 'View').tag(sync=True)\n"
+            "    return Other()\n\n"
+            "widget('jupyter-matplotlib', '^0.99', 'MPLCanvas')",
+            "widget('no-such-module', '1.0.0', 'Thing')",
+            "print('still running', 6 * 7)",
+        ],
+    ),
     "figure": (
         "",
         [
@@ -176,6 +194,8 @@ def test_an_anywidget_without_the_option_is_one_line_and_the_page_goes_on(
     )
     run_cell(page, 1)
     expect(cell_outputs(page, 1)).to_have_text("still running 42", timeout=30_000)
+    # Nor is the kernel's _css added to the page.
+    assert page.locator("style[data-livecells=anywidget]").count() == 0
 
 
 def test_experimental_invoke_calls_a_kernel_command_and_gets_its_answer(
@@ -204,6 +224,24 @@ def test_a_module_that_fails_is_one_line_in_its_output_and_the_page_goes_on(
         "Widget error: the anywidget module's render failed: boom in render", timeout=30_000
     )
     expect(cell_outputs(page, 3)).to_have_text("still running 42", timeout=30_000)
+
+
+def test_a_model_of_a_module_not_on_the_page_is_one_line_and_the_page_goes_on(
+    module_context: BrowserContext, module_server: JupyterServer
+) -> None:
+    page = open_widget_page(module_context, module_server, "unknown")
+    start(page)
+    expect(cell_outputs(page, 0)).to_have_text(
+        "Widget error: the kernel's ipympl asks for jupyter-matplotlib ^0.99; this page has"
+        " 0.12.0 (ipympl 0.10's)",
+        timeout=30_000,
+    )
+    run_cell(page, 1)
+    expect(cell_outputs(page, 1)).to_have_text(
+        "Widget error: Could not load module no-such-module@1.0.0", timeout=30_000
+    )
+    run_cell(page, 2)
+    expect(cell_outputs(page, 2)).to_have_text("still running 42", timeout=30_000)
 
 
 # The colour of the canvas pixel at the middle of the plot area, and how many pixels are red.
