@@ -316,6 +316,7 @@ def built_site(
     cells = PAGES["counter"][1][:2]
     (source / "allowed.md").write_text(page_text(server + ALLOW, cells))
     (source / "strict.md").write_text(page_text(server, cells))
+    (source / "figure.md").write_text(page_text(server, PAGES["figure"][1][:1]))
     assert build(source, output).problems == []
     with serve_static(output, isolated=False) as url:
         yield url
@@ -362,5 +363,25 @@ def test_a_built_page_without_the_option_refuses_blob_modules(
         assert (directive, blocked) == ("script-src-elem", "blob")
         page.goto(f"{built_site}allowed.html")
         assert page.evaluate(IMPORT_BLOB) == "1"
+    finally:
+        context.close()
+
+
+def test_a_built_page_shows_an_ipympl_figure_under_its_default_policy(
+    browser: Browser, built_site: str
+) -> None:
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.add_init_script(VIOLATIONS)
+        page.goto(f"{built_site}figure.html")
+        start(page)
+        canvas = cell_outputs(page, 0).locator(".jupyter-matplotlib-figure canvas").first
+        expect(canvas).to_have_count(1, timeout=60_000)
+        page.wait_for_function(
+            f"c => ({CANVAS_PIXELS})(c).red > 500", arg=canvas.element_handle(), timeout=30_000
+        )
+        assert page.evaluate("window.violations") == []
     finally:
         context.close()
