@@ -7,6 +7,9 @@ Runs, in one process and one run, on the same page and kernel (each path on both
 * ``livecells widgets``: the slider's model set and saved in the page (what its view does when
   dragged), through the widget manager, the comm layer and the kernel WebSocket; timed until the
   Label's view shows the callback's value;
+* ``anywidget`` (server kernel only: Pyodide has no anywidget wheel here): the same round trip
+  through an anywidget widget (``value`` set and saved on its model, the kernel's observe
+  callback sets ``doubled``, which its ES module shows);
 * ``bare comm (peer)``: the same update as a raw ``comm_msg`` sent on the same runtime, timed
   until the kernel's ``comm_msg`` for the Label arrives: the widget message path (manager,
   models, views) bypassed.
@@ -46,12 +49,35 @@ print(slider.model_id, label.model_id)
 w.VBox([slider, label])
 ```
 """
+# The served page also has an anywidget (its ES module allowed in the page's policy).
+SERVED_PAGE = (
+    PAGE.replace("---\n```", "livecells: {allowWidgetESM: true}\n---\n```", 1)
+    + """```{code-cell} python
+import anywidget, traitlets
+class Echo(anywidget.AnyWidget):
+    _esm = '''export default { render({ model, el }) {
+      const span = document.createElement("span");
+      span.className = "echo";
+      const show = () => { span.textContent = String(model.get("doubled")); };
+      model.on("change:doubled", show);
+      show();
+      el.append(span);
+    } }'''
+    value = traitlets.Int(0).tag(sync=True)
+    doubled = traitlets.Int(0).tag(sync=True)
+echo = Echo()
+echo.observe(lambda change: setattr(echo, "doubled", change["new"] * 2), "value")
+print(echo.model_id)
+echo
+```
+"""
+)
 
 # Each returns the milliseconds of `runs` round trips (after `warm` untimed ones).
-WIDGETS = """async ([slider, label, runs, warm]) => {
+WIDGETS = """async ([slider, selector, runs, warm]) => {
   const manager = window.livecells.widgets.liveManager;
   const model = await manager.get_model(slider);
-  const view = document.querySelector(".lc-cell div.widget-label");
+  const view = document.querySelector(selector);
   const samples = [];
   for (let i = 1; i <= runs + warm; i++) {
     const value = model.get("value") + 1;
@@ -100,11 +126,15 @@ def measure(browser: Any, url: str, runs: int, runtime: str) -> dict[str, list[f
     page.goto(url)
     page.locator("button.lc-power").click()
     page.locator(".lc-cell div.widget-label").wait_for(timeout=120_000)
-    ids = page.locator(".lc-cell pre.lc-stream").inner_text().split()
-    results = {
-        f"livecells widgets, {runtime}": page.evaluate(WIDGETS, [*ids, runs, 5]),
-        f"bare comm, {runtime} (peer)": page.evaluate(BARE, [*ids, runs, 5]),
-    }
+    streams = page.locator(".lc-cell pre.lc-stream")
+    ids = streams.nth(0).inner_text().split()
+    label = ".lc-cell div.widget-label"
+    results = {f"livecells widgets, {runtime}": page.evaluate(WIDGETS, [ids[0], label, runs, 5])}
+    if runtime == "server":
+        page.locator(".lc-cell span.echo").wait_for(timeout=60_000)
+        echo = streams.nth(1).inner_text().strip()
+        results["anywidget, server"] = page.evaluate(WIDGETS, [echo, ".lc-cell span.echo", runs, 5])
+    results[f"bare comm, {runtime} (peer)"] = page.evaluate(BARE, [*ids, runs, 5])
     page.close()
     return results
 
@@ -113,9 +143,9 @@ def main(runs: int) -> None:
     results: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as root:
         served, lite, site = Path(root, "served"), Path(root, "lite"), Path(root, "site")
-        for folder in (served, lite):
+        for folder, text in ((served, SERVED_PAGE), (lite, PAGE)):
             folder.mkdir()
-            (folder / "bench.md").write_text(PAGE)
+            (folder / "bench.md").write_text(text)
         (lite / "livecells.yml").write_text("project:\n  jupyter: lite\n")
         build(lite, site)
         server = start_livecells_serve(served)

@@ -12,13 +12,15 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
 // Jupyter widgets: their stylesheets are one text module of the widgets chunk (src/widgets.css
-// and what it imports, bundled here), and html-manager's own `require("….css")` are left out.
+// and what it imports, bundled here; ipympl's chunk has src/ipympl.css the same way), and
+// html-manager's and jupyter-matplotlib's own `require("….css")` are left out.
+const STYLESHEETS = { "widget-css": "widgets.css", "ipympl-css": "ipympl.css" };
 const widgetStyles = {
   name: "widget-styles",
   setup(plugin) {
-    plugin.onResolve({ filter: /^livecells:widget-css$/ }, () => ({ path: "widget-css", namespace: "livecells" }));
-    plugin.onLoad({ filter: /.*/, namespace: "livecells" }, async () => {
-      const css = await build({ entryPoints: [join(here, "src", "widgets.css")], bundle: true, minify: true, write: false, logLevel: "warning", loader: { ".css": "css" } });
+    plugin.onResolve({ filter: /^livecells:[\w-]+-css$/ }, (args) => ({ path: args.path.slice("livecells:".length), namespace: "livecells" }));
+    plugin.onLoad({ filter: /.*/, namespace: "livecells" }, async (args) => {
+      const css = await build({ entryPoints: [join(here, "src", STYLESHEETS[args.path])], bundle: true, minify: true, write: false, logLevel: "warning", loader: { ".css": "css" } });
       return { contents: css.outputFiles[0].text, loader: "text" };
     });
     plugin.onLoad({ filter: /\.css$/ }, () => ({ contents: "", loader: "js" }));

@@ -53,6 +53,11 @@ PAGES = {
         "HASH 'wasm-unsafe-eval'",
         "*",
     ),
+    "widget-esm": (
+        "livecells: {allowWidgetESM: true}\n",
+        "HASH 'wasm-unsafe-eval' blob:",
+        "'self'",
+    ),
     "trusted": (
         "livecells: {trusted: true}\n",
         "'unsafe-inline' 'wasm-unsafe-eval'",

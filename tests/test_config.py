@@ -269,6 +269,12 @@ def test_a_server_of_the_readers_own_is_offered_only_when_the_author_allows_it()
         parse_options({"allowReaderServer": "yes"}, where="livecells.yml: project.livecells")
 
 
+def test_allow_widget_esm_is_a_boolean() -> None:
+    assert parse_options({"allowWidgetESM": True}, where="x") == {"allowWidgetESM": True}
+    with pytest.raises(ConfigError, match=r"^x.allowWidgetESM: expected a boolean, got 'yes'"):
+        parse_options({"allowWidgetESM": "yes"}, where="x")
+
+
 def test_livecells_runtimes_narrows_the_choice_and_the_chosen_one_comes_first() -> None:
     default = {"kernelName": "python3"}
     assert offered(default, "livecells", runtimes=["pyodide"]) == ["livecells", "pyodide"]

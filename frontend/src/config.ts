@@ -22,6 +22,8 @@ export interface PageConfig {
   /** The reader may name a Jupyter Server or BinderHub of their own (else only the configured
    * ones: the page's CSP allows no other). */
   allowReaderServer: boolean;
+  /** anywidget widgets may run the modules they carry (the page's CSP allows blob: scripts). */
+  allowWidgetESM: boolean;
   math: MathConfig;
   staticUrl: string;
   openInJupyter: string | null;
@@ -66,6 +68,7 @@ const DEFAULTS: PageConfig = {
   sessionMaxAge: 86400,
   trusted: false,
   allowReaderServer: false,
+  allowWidgetESM: false,
   math: { engine: "katex" },
   staticUrl: "_livecells/",
   openInJupyter: null,

@@ -29,7 +29,7 @@ function watchForChanges(config: PageConfig): void {
 export function main(): void {
   const config = readConfig();
   const page = document.querySelector<HTMLElement>("main.lc-page") ?? document.body;
-  const options: RenderOptions = { trusted: config.trusted, math: config.math, staticUrl: config.staticUrl };
+  const options: RenderOptions = { trusted: config.trusted, math: config.math, staticUrl: config.staticUrl, widgetESM: config.allowWidgetESM };
   options.widgets = new Widgets(() => options);
   void options.widgets.showSaved(page);
   for (const prose of page.querySelectorAll<HTMLElement>(".lc-markdown, .lc-latex, .lc-markdown-output")) {

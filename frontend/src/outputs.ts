@@ -17,6 +17,8 @@ export interface RenderOptions {
   staticUrl: string;
   /** Jupyter widgets (views of `application/vnd.jupyter.widget-view+json` outputs). */
   widgets?: Widgets;
+  /** anywidget widgets may run their modules (the page's `allowWidgetESM`). */
+  widgetESM?: boolean;
 }
 
 const MIME_ORDER = [

@@ -20,3 +20,15 @@ declare module "livecells:widget-css" {
   const css: string;
   export default css;
 }
+
+/** ipympl's stylesheet, bundled by build.mjs (jupyter-matplotlib's, and its toolbar icons). */
+declare module "livecells:ipympl-css" {
+  const css: string;
+  export default css;
+}
+
+/** npm jupyter-matplotlib ships no types: its models and views, and its version. */
+declare module "jupyter-matplotlib" {
+  export const MODULE_VERSION: string;
+  export const MODULE_NAME: string;
+}

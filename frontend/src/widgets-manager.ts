@@ -13,6 +13,7 @@ import { RenderMimeRegistry } from "@jupyterlab/rendermime";
 import { Widget } from "@lumino/widgets";
 import widgetCss from "livecells:widget-css";
 import { ansiToElements } from "./ansi";
+import { otherModule } from "./widget-modules";
 import { type RenderOptions, renderBundle } from "./outputs";
 import type { JSONObject, Message } from "./protocol";
 import type { CommMessageType } from "./runtimes/runtime";
@@ -168,7 +169,7 @@ export class Manager extends HTMLManager {
 
   constructor(
     private sendComm: SendComm | null,
-    options: RenderOptions,
+    private readonly options: RenderOptions,
     private problem: Problems,
   ) {
     super();
@@ -186,6 +187,11 @@ export class Manager extends HTMLManager {
     if (moduleName === "@jupyter-widgets/output") {
       const classes: Record<string, unknown> = { OutputModel, OutputView };
       if (classes[className]) return classes[className] as never;
+    }
+    const other = await otherModule(moduleName, moduleVersion, this.options);
+    if (other) {
+      if (typeof other[className] !== "function") throw new Error(`no class ${className} in ${moduleName}@${moduleVersion}`);
+      return other[className] as never;
     }
     return super.loadClass(className, moduleName, moduleVersion) as never;
   }
@@ -282,6 +288,11 @@ export class Manager extends HTMLManager {
   /** Show the view of model `modelId` in `element` (a missing model: an error line instead). */
   async show(element: HTMLElement, modelId: string): Promise<void> {
     const model = await this.get_model(modelId);
+    // A model whose class did not load is ipywidgets' error widget: its reason, as one line.
+    if (model.get("_view_name") === "ErrorWidgetView") {
+      const error: unknown = model.get("error");
+      throw new Error(error instanceof Error ? error.message : String(error ?? model.get("msg")));
+    }
     const view = await this.create_view(model, {});
     element.replaceChildren();
     await this.display_view(view, element);

@@ -25,7 +25,7 @@ await build({
     {
       name: "widget-css",
       setup(plugin) {
-        plugin.onResolve({ filter: /^livecells:widget-css$/ }, () => ({ path: "widget-css", namespace: "livecells" }));
+        plugin.onResolve({ filter: /^livecells:[\w-]+-css$/ }, (args) => ({ path: args.path, namespace: "livecells" }));
         plugin.onLoad({ filter: /.*/, namespace: "livecells" }, () => ({ contents: "", loader: "text" }));
       },
     },

@@ -133,7 +133,9 @@ def _policy(config: PageConfig, importmap: str) -> str:
     its outputs' inline JavaScript (``'unsafe-inline'``, which a hash would switch off, so
     none is given). Connections: the site, and exactly the runtimes the page offers: the
     configured Jupyter Server, the BinderHub and its servers, Pyodide's index URLs; anywhere
-    only when the reader may name a server of their own (``allowReaderServer``).
+    only when the reader may name a server of their own (``allowReaderServer``). ``blob:``
+    scripts only when anywidget widgets may run their modules (``allowWidgetESM``): a blob
+    URL is whatever script the page made, so it is off unless the author asks.
 
     A ``<meta>`` policy binds the page, not the Pyodide worker (a worker gets its policy from
     its script's response headers): Python in Pyodide, ``%pip install`` from PyPI included,
@@ -141,6 +143,8 @@ def _policy(config: PageConfig, importmap: str) -> str:
     digest = base64.b64encode(hashlib.sha256(importmap.encode()).digest()).decode()
     scripts = {"'self'", "'wasm-unsafe-eval'"}
     scripts.add("'unsafe-inline'" if config.trusted else f"'sha256-{digest}'")
+    if config.allow_widget_esm:
+        scripts.add("blob:")
     connect = {"'self'"}
     for url in config.pyodide.index_urls if config.pyodide and config.offers("pyodide") else ():
         if origin := _origin(url):

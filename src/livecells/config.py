@@ -326,6 +326,8 @@ OPTION_KEYS = {
     "trusted": "a boolean",
     "allowReaderServer": "a boolean: the reader may name a Jupyter Server or BinderHub of "
     "their own (the page's CSP then allows connections anywhere)",
+    "allowWidgetESM": "a boolean: run the JavaScript modules anywidget widgets carry (the "
+    "page's CSP then allows blob: scripts)",
     "packages": "a list of strings",
     "runtime": f"one of {', '.join(PAGE_RUNTIMES)}",
     "runtimes": f"a list of the runtimes a reader may switch to ({', '.join(PAGE_RUNTIMES)})",
@@ -371,6 +373,7 @@ def parse_options(value: object, *, where: str) -> dict[str, Any]:
     _typed(value, "autoRun", bool, where)
     _typed(value, "trusted", bool, where)
     _typed(value, "allowReaderServer", bool, where)
+    _typed(value, "allowWidgetESM", bool, where)
     packages = value.get("packages")
     if packages is not None and not (
         isinstance(packages, list) and all(isinstance(item, str) for item in packages)

@@ -133,6 +133,9 @@ class PageConfig:
     allow_reader_server: bool = False
     """The reader may name a Jupyter Server (or BinderHub) of their own: the page's CSP then
     lets it connect anywhere."""
+    allow_widget_esm: bool = field(default=False, metadata={"json": "allowWidgetESM"})
+    """anywidget widgets may run the ES modules they carry: the page's CSP then allows
+    ``blob:`` scripts (the modules are imported from blob URLs)."""
     math: MathSettings = MathSettings()
     static_url: str = "_livecells/"
     open_in_jupyter: str | None = None
@@ -161,6 +164,7 @@ def page_config(
     runtimes: Sequence[str] | None = None,
     language: str = "python",
     allow_reader_server: bool = False,
+    allow_widget_esm: bool = False,
 ) -> PageConfig:
     """A page's config from its effective ``jupyter`` settings and livecells options.
 
@@ -176,6 +180,7 @@ def page_config(
     Binder image or the server, not wheels for the browser.
     A server of the reader's own (``server`` with none configured, or another than the one
     configured) only with ``allow_reader_server`` (``livecells.allowReaderServer``).
+    ``allow_widget_esm`` (``livecells.allowWidgetESM``): anywidget widgets run their modules.
     """
     chosen = configured = None
     if jupyter.enabled:
@@ -215,6 +220,7 @@ def page_config(
         session_saving=jupyter.session_saving,
         trusted=trusted,
         allow_reader_server=allow_reader_server,
+        allow_widget_esm=allow_widget_esm,
         math=math,
     )
 

@@ -289,6 +289,7 @@ class Site:
             runtimes=options.get("runtimes"),
             language=page.language,
             allow_reader_server=bool(options.get("allowReaderServer")),
+            allow_widget_esm=bool(options.get("allowWidgetESM")),
         )
         if not page.has_code:
             return replace(config, runtime=None, runtimes=())
