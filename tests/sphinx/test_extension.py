@@ -139,6 +139,16 @@ def test_a_wrong_livecells_option_fails_the_build_naming_it(tmp_path: Path) -> N
     )
 
 
+def test_allow_widget_esm_reaches_the_pages_config(tmp_path: Path) -> None:
+    root = project(tmp_path, "thebe", 'livecells = {"allowWidgetESM": True}')
+    done = sphinx_build(root)
+    assert done.returncode == 0, done.stderr
+    assert page_config_of((html_of(root) / "index.html").read_text())["allowWidgetESM"] is True
+    off = project(tmp_path / "off", "thebe")
+    assert sphinx_build(off).returncode == 0
+    assert page_config_of((html_of(off) / "index.html").read_text())["allowWidgetESM"] is False
+
+
 def test_a_thebe_config_alone_is_read_as_sphinx_thebe_means_it(tmp_path: Path) -> None:
     root = project(tmp_path, "thebe")
     done = sphinx_build(root)

@@ -130,3 +130,6 @@ def test_a_built_pages_policy_lets_run_exactly_the_scripts_the_build_wrote() -> 
     trusted = '<script>var a = 1;</script><script id="livecells-config" type="application/json">'
     trusted += '{"runtime": "pyodide", "trusted": true}</script>'
     assert page_policy(trusted).startswith("script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval';")
+    esm = '<script id="livecells-config" type="application/json">{"allowWidgetESM": true}</script>'
+    assert page_policy(esm).startswith("script-src 'self' 'wasm-unsafe-eval' blob:;")
+    assert "blob:" not in page_policy(esm.replace("true", '"yes"')).split(";")[0]

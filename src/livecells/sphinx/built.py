@@ -111,17 +111,22 @@ def page_policy(html: str) -> str:
     """The CSP of a built page as served: its own scripts may run, nothing else. Scripts: the
     site's files, the hosts the page loads scripts from (a CDN's MathJax or require.js),
     WebAssembly compilation (Pyodide), its inline scripts and ``on…`` handlers by their
-    hashes; on a trusted page (outputs' JavaScript runs), any inline script. Styles, images,
+    hashes; on a trusted page (outputs' JavaScript runs), any inline script; ``blob:`` modules
+    where the page runs anywidget modules (``allowWidgetESM``). Styles, images,
     fonts and connections are left as the site has them; no plugins, no ``<base>`` elsewhere."""
     scripts = _Scripts()
     scripts.feed(html)
     scripts.close()
     match = CONFIG_SCRIPT.search(html)
     try:
-        trusted = match is not None and json.loads(match.group(2)).get("trusted") is True
-    except (ValueError, AttributeError):
-        trusted = False
+        config = json.loads(match.group(2)) if match is not None else {}
+    except ValueError:
+        config = {}
+    config = config if isinstance(config, dict) else {}
+    trusted = config.get("trusted") is True
     sources = {"'self'", "'wasm-unsafe-eval'", *scripts.hosts}
+    if config.get("allowWidgetESM") is True:  # anywidget modules, imported from blob: URLs
+        sources.add("blob:")
     if trusted:
         sources.add("'unsafe-inline'")  # a hash would switch it off: none is given
     else:

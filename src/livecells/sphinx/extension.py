@@ -138,6 +138,7 @@ def _page_context(
         default_runtime="pyodide",
         auto_run=bool(options.get("autoRun", True)),
         trusted=bool(options.get("trusted", False)),
+        allow_widget_esm=bool(options.get("allowWidgetESM")),
         kernel_name=_kernel_name(metadata),
         runtime=options.get("runtime"),
         runtimes=options.get("runtimes"),
