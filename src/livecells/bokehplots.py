@@ -35,9 +35,7 @@ def bokeh_html(data: Mapping[str, Any]) -> str | None:
                 '<pre class="lc-output lc-error lc-bokeh-error">Could not draw this Bokeh plot: '
                 "it is a Bokeh server app, which needs its Bokeh server</pre>"
             )
-        return (
-            f'<div class="lc-output lc-bokeh" data-bokeh-script="{html.escape(script)}"></div>'
-        )
+        return f'<div class="lc-output lc-bokeh" data-bokeh-script="{html.escape(script)}"></div>'
     if LOAD_MIME in data:
         return ""
     banner = data.get("text/html")

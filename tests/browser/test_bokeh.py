@@ -1,16 +1,24 @@
 """Bokeh plots: ``show(p)`` on a real kernel is drawn in Chromium by the self-hosted BokehJS
-(lazy chunks), from the plot's data read out of Bokeh's script, which never runs; on an
-untrusted page, under the page's CSP, without any other host."""
+(lazy chunks) from the plot's data read out of Bokeh's script, which never runs: on an
+untrusted page, under the page's CSP, without any other host; saved plots before Start, on a
+served page and on a built one."""
 
 from __future__ import annotations
 
+import re
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import nbformat
 import pytest
-from playwright.sync_api import BrowserContext, Locator, Page, Route, expect
+from nbclient import NotebookClient
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, expect
 from tests.browser.conftest import wait_idle, write_page
+from tests.browser.static_server import serve_static
+
+from livecells.site import build
 
 OpenPage = Callable[[str], Page]
 
@@ -18,14 +26,29 @@ SETUP = """from bokeh.io import output_notebook, show
 from bokeh.plotting import figure
 output_notebook()"""
 PLOT = "p = figure(); p.line([1, 2, 3], [4, 6, 5]); show(p)"
+# show()'s script with its document replaced by code: display() it as Bokeh would.
+HOSTILE = """import re
+from bokeh.embed.notebook import notebook_content
+from IPython.display import display
+script, div, _ = notebook_content(figure())
+script = re.sub(r"const docs_json = .*;", "const docs_json = (window.pwned = 1, {});", script)
+display({"application/javascript": script, "application/vnd.bokehjs_exec.v0+json": ""}, raw=True)"""
 BANNER = "Bokeh plots on this page are drawn by its own copy of BokehJS."
+TOOLS = [
+    "bk-tool-icon-pan",
+    "bk-tool-icon-auto-box-zoom",
+    "bk-tool-icon-wheel-zoom",
+    "bk-tool-icon-save",
+    "bk-tool-icon-reset",
+    "bk-tool-icon-help",
+]
 VIOLATIONS = (
     "window.violations = [];"
     "document.addEventListener('securitypolicyviolation',"
     " e => window.violations.push([e.effectiveDirective, e.blockedURI]));"
 )
-# The canvas pixels of a plot (in BokehJS's shadow roots) that are not white or transparent.
-INKED = """element => {
+# The pixels of a plot's canvases (in BokehJS's shadow roots) in the line's colour, #1f77b4.
+LINE_PIXELS = """element => {
   const canvases = [];
   const walk = node => {
     if (node instanceof HTMLCanvasElement) canvases.push(node);
@@ -33,21 +56,23 @@ INKED = """element => {
     for (const child of node.children ?? []) walk(child);
   };
   walk(element);
-  let inked = 0;
+  let blue = 0;
   for (const canvas of canvases) {
     if (!canvas.width || !canvas.height) continue;
     const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
     for (let i = 0; i < data.length; i += 4) {
-      if (data[i + 3] > 0 && (data[i] < 200 || data[i + 1] < 200 || data[i + 2] < 200)) inked++;
+      const [r, g, b, a] = [data[i], data[i + 1], data[i + 2], data[i + 3]];
+      if (a > 0 && b > 150 && r < 120 && b - r > 60) blue++;
     }
   }
-  return { canvases: canvases.length, inked };
+  return blue;
 }"""
 
 
 @pytest.fixture
 def offsite(context: BrowserContext) -> Iterator[list[str]]:
-    """Requests the page tried to make to any host but 127.0.0.1 (each refused)."""
+    """Requests the page tried to make to any host but 127.0.0.1 (each refused); the page's
+    CSP violations are collected in ``window.violations``."""
     attempted: list[str] = []
 
     def refuse(route: Route) -> None:
@@ -66,17 +91,96 @@ def cell_outputs(page: Page, index: int) -> Locator:
     return page.locator(".lc-cell").nth(index).locator(".lc-outputs")
 
 
+def assert_drawn(page: Page, plot: Locator) -> None:
+    """A figure of one line, drawn on canvas, with Bokeh's default toolbar."""
+    expect(plot).to_have_attribute("data-bokeh", "drawn", timeout=60_000)
+    assert page.evaluate(LINE_PIXELS, plot.element_handle()) > 300
+    icons = plot.locator(".bk-Toolbar .bk-tool-icon").evaluate_all(
+        "icons => icons.map(icon => icon.classList[1])"
+    )
+    assert icons == TOOLS
+    assert plot.locator(".bk-logo").get_attribute("title") == "Bokeh 3.9.2"
+
+
+def saved_notebook(path: Path) -> None:
+    """A notebook run by nbclient on a real kernel, its Bokeh outputs saved."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    notebook.cells = [nbformat.v4.new_code_cell(SETUP), nbformat.v4.new_code_cell(PLOT)]
+    NotebookClient(notebook, timeout=60, kernel_name="python3").execute()
+    nbformat.write(notebook, path)
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("bokeh-saved") / "bokeh-saved.ipynb"
+    saved_notebook(path)
+    return path
+
+
 def test_a_bokeh_figure_is_drawn_without_other_hosts(
     open_page: OpenPage, book: Path, offsite: list[str]
 ) -> None:
     page = open_page(write_page(book, "bokeh", "", SETUP, PLOT))
     page.locator("button.lc-power").click()
-    plot = cell_outputs(page, 1).locator(".lc-bokeh")
-    expect(plot).to_have_attribute("data-bokeh", "drawn", timeout=60_000)
+    assert_drawn(page, cell_outputs(page, 1).locator(".lc-bokeh"))
     wait_idle(page)
-    print(page.evaluate(INKED, plot.element_handle()))
-    print(cell_outputs(page, 0).inner_html())
-    print(plot.inner_html())
-    page.screenshot(path="/tmp/bokehprobe/shot.png")
+    # output_notebook()'s banner says what draws the plots; its loader is not shown.
+    expect(cell_outputs(page, 0)).to_have_text(BANNER)
+    assert page.locator(".lc-outputs script").count() == 0
     assert offsite == []
     assert page.evaluate("window.violations") == []
+
+
+def test_a_hostile_bokeh_script_is_one_line_and_never_runs(
+    open_page: OpenPage, book: Path, offsite: list[str]
+) -> None:
+    dialogs: list[str] = []
+    page = open_page(write_page(book, "bokeh-hostile", "", SETUP, HOSTILE, "print(6 * 7)"))
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.locator("button.lc-power").click()
+    expect(cell_outputs(page, 2)).to_have_text("42", timeout=60_000)
+    expect(cell_outputs(page, 1).locator(".lc-bokeh-error")).to_have_text(
+        "Could not draw this Bokeh plot: its `docs_json` is not JSON data"
+    )
+    assert page.evaluate("window.pwned") is None
+    assert dialogs == []
+    assert page.locator(".lc-outputs script").count() == 0
+    assert offsite == []
+
+
+def test_a_saved_notebooks_bokeh_plot_is_drawn_before_start(
+    open_page: OpenPage, book: Path, saved: Path, offsite: list[str]
+) -> None:
+    shutil.copy(saved, book / "tests" / "bokeh-saved.ipynb")
+    page = open_page("tests/bokeh-saved.html")
+    assert_drawn(page, cell_outputs(page, 1).locator(".lc-bokeh"))
+    expect(cell_outputs(page, 0)).to_have_text(BANNER)
+    # Nothing ran: the kernel was never started.
+    expect(page.locator("button.lc-power")).to_be_enabled()
+    assert offsite == []
+    assert page.evaluate("window.violations") == []
+
+
+def test_a_built_page_draws_a_saved_bokeh_plot_under_its_csp(
+    browser: Browser, saved: Path, tmp_path: Path
+) -> None:
+    source, output = tmp_path / "book", tmp_path / "site"
+    source.mkdir()
+    shutil.copy(saved, source / "saved.ipynb")
+    assert build(source, output).problems == []
+    policy = re.search(
+        r'http-equiv="Content-Security-Policy" content="([^"]*)"',
+        (output / "saved.html").read_text(),
+    )
+    assert policy and "unsafe-eval" not in policy[1].replace("wasm-unsafe-eval", "")
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.add_init_script(VIOLATIONS)
+        with serve_static(output, isolated=False) as url:
+            page.goto(f"{url}saved.html")
+            assert_drawn(page, cell_outputs(page, 1).locator(".lc-bokeh"))
+            assert page.evaluate("window.violations") == []
+    finally:
+        context.close()
