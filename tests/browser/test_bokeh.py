@@ -33,6 +33,10 @@ from IPython.display import display
 script, div, _ = notebook_content(figure())
 script = re.sub(r"const docs_json = .*;", "const docs_json = (window.pwned = 1, {});", script)
 display({"application/javascript": script, "application/vnd.bokehjs_exec.v0+json": ""}, raw=True)"""
+WIDGETS = """from bokeh.layouts import column
+from bokeh.models import ColumnDataSource, DataTable, Slider, TableColumn
+table = DataTable(source=ColumnDataSource({"a": [7, 8]}), columns=[TableColumn(field="a")])
+show(column(Slider(start=0, end=10, value=4, title="n"), table))"""
 BANNER = "Bokeh plots on this page are drawn by its own copy of BokehJS."
 TOOLS = [
     "bk-tool-icon-pan",
@@ -122,12 +126,37 @@ def test_a_bokeh_figure_is_drawn_without_other_hosts(
     open_page: OpenPage, book: Path, offsite: list[str]
 ) -> None:
     page = open_page(write_page(book, "bokeh", "", SETUP, PLOT))
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(urlsplit(request.url).path))
     page.locator("button.lc-power").click()
     assert_drawn(page, cell_outputs(page, 1).locator(".lc-bokeh"))
     wait_idle(page)
+    # BokehJS's widgets and tables are left for documents that use them.
+    assert [path for path in fetched if re.search(r"bokeh-(widgets|tables)", path)] == []
     # output_notebook()'s banner says what draws the plots; its loader is not shown.
     expect(cell_outputs(page, 0)).to_have_text(BANNER)
     assert page.locator(".lc-outputs script").count() == 0
+    assert offsite == []
+    assert page.evaluate("window.violations") == []
+
+
+def test_bokeh_widgets_and_tables_are_drawn_by_their_own_chunks(
+    open_page: OpenPage, book: Path, offsite: list[str]
+) -> None:
+    page = open_page(write_page(book, "bokeh-widgets", "", SETUP, WIDGETS))
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(urlsplit(request.url).path))
+    page.locator("button.lc-power").click()
+    layout = cell_outputs(page, 1).locator(".lc-bokeh")
+    expect(layout).to_have_attribute("data-bokeh", "drawn", timeout=60_000)
+    expect(layout.locator(".bk-Slider .bk-slider-title")).to_have_text("n: 4")
+    expect(layout.locator(".bk-DataTable .slick-row .slick-cell.l1")).to_have_text(["7", "8"])
+    chunks = sorted(
+        re.sub(r"\.esm\.min-\w+\.js$", "", path.rsplit("/", 1)[1])
+        for path in fetched
+        if "/chunks/bokeh-" in path
+    )
+    assert chunks == ["bokeh-tables", "bokeh-widgets"]
     assert offsite == []
     assert page.evaluate("window.violations") == []
 
