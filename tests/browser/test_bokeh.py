@@ -33,6 +33,11 @@ from IPython.display import display
 script, div, _ = notebook_content(figure())
 script = re.sub(r"const docs_json = .*;", "const docs_json = (window.pwned = 1, {});", script)
 display({"application/javascript": script, "application/vnd.bokehjs_exec.v0+json": ""}, raw=True)"""
+OTHER_VERSION = """from bokeh.embed.notebook import notebook_content
+from IPython.display import display
+script, div, _ = notebook_content(p)
+script = script.replace('"version":"3.9.2"', '"version":"3.8.0"')
+display({"application/javascript": script, "application/vnd.bokehjs_exec.v0+json": ""}, raw=True)"""
 WIDGETS = """from bokeh.layouts import column
 from bokeh.models import ColumnDataSource, DataTable, Slider, TableColumn
 table = DataTable(source=ColumnDataSource({"a": [7, 8]}), columns=[TableColumn(field="a")])
@@ -138,6 +143,19 @@ def test_a_bokeh_figure_is_drawn_without_other_hosts(
     assert page.locator(".lc-outputs script").count() == 0
     assert offsite == []
     assert page.evaluate("window.violations") == []
+
+
+def test_a_plot_from_another_bokeh_version_says_so_in_one_line_and_is_drawn(
+    open_page: OpenPage, book: Path, offsite: list[str]
+) -> None:
+    page = open_page(write_page(book, "bokeh-version", "", SETUP, PLOT, OTHER_VERSION))
+    page.locator("button.lc-power").click()
+    plot = cell_outputs(page, 2).locator(".lc-bokeh")
+    assert_drawn(page, plot)
+    expect(plot.locator(".lc-bokeh-note")).to_have_text(
+        "This plot was made by Bokeh 3.8.0 and is drawn by BokehJS 3.9.2."
+    )
+    assert offsite == []
 
 
 def test_bokeh_widgets_and_tables_are_drawn_by_their_own_chunks(
