@@ -179,11 +179,16 @@ def test_bokeh_widgets_and_tables_are_drawn_by_their_own_chunks(
     assert page.evaluate("window.violations") == []
 
 
+@pytest.mark.parametrize("trusted", [True, False], ids=["trusted", "untrusted"])
 def test_a_hostile_bokeh_script_is_one_line_and_never_runs(
-    open_page: OpenPage, book: Path, offsite: list[str]
+    open_page: OpenPage, book: Path, offsite: list[str], trusted: bool
 ) -> None:
+    """Not even on a trusted page, where other JavaScript outputs run."""
     dialogs: list[str] = []
-    page = open_page(write_page(book, "bokeh-hostile", "", SETUP, HOSTILE, "print(6 * 7)"))
+    front = f"livecells: {{trusted: {str(trusted).lower()}}}\n"
+    page = open_page(
+        write_page(book, f"bokeh-hostile-{trusted}", front, SETUP, HOSTILE, "print(6 * 7)")
+    )
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.locator("button.lc-power").click()
     expect(cell_outputs(page, 2)).to_have_text("42", timeout=60_000)
