@@ -122,6 +122,15 @@ export function modelNames(value: unknown, names: Set<string> = new Set()): Set<
   return names;
 }
 
+// Models whose attributes BokehJS runs as JavaScript (compiled with `new Function`, or a URL it
+// opens): the kernel's code, so only on trusted pages (where the CSP still refuses `eval`).
+const SCRIPT_MODELS = /^(CustomJS\w*|CanvasTexture|CustomLabelingPolicy|OpenURL)$/;
+
+/** The models of `names` that carry JavaScript, sorted. */
+export function scriptModels(names: Iterable<string>): string[] {
+  return [...names].filter((name) => SCRIPT_MODELS.test(name)).sort();
+}
+
 /** Whether an HTML output is the banner of `output_notebook()` (whose script never runs here). */
 export function isBokehBanner(html: string): boolean {
   return html.includes('class="bk-notebook-logo"') && /<span id="[\w-]+">Loading BokehJS \.\.\.<\/span>/.test(html);
@@ -144,13 +153,13 @@ function isObject(value: unknown): value is JSONObject {
 }
 
 /** A Bokeh output (its bundle) drawn into `wrapper`, asynchronously. */
-export function renderBokeh(wrapper: HTMLElement, data: JSONObject): void {
+export function renderBokeh(wrapper: HTMLElement, data: JSONObject, trusted: boolean): void {
   wrapper.classList.add("lc-bokeh");
   if (BOKEH_EXEC_MIME in data) {
     const script = data["application/javascript"];
     const text = Array.isArray(script) ? script.join("") : script;
     if (typeof text !== "string") return fail(wrapper, "it is a Bokeh server app, which needs its Bokeh server");
-    drawScript(wrapper, text);
+    drawScript(wrapper, text, trusted);
     return;
   }
   // output_notebook()'s loader: BokehJS is ours, loaded with the first plot.
@@ -158,9 +167,11 @@ export function renderBokeh(wrapper: HTMLElement, data: JSONObject): void {
 }
 
 /** Draw the plot of an exec script into `wrapper`. */
-export function drawScript(wrapper: HTMLElement, script: string): void {
+export function drawScript(wrapper: HTMLElement, script: string, trusted: boolean): void {
   const embed = parseBokehScript(script);
   if ("problem" in embed) return fail(wrapper, embed.problem);
+  const scripted = trusted ? [] : scriptModels(modelNames(embed.docsJson));
+  if (scripted.length) return fail(wrapper, `it holds JavaScript (${scripted.join(", ")}), which runs only on trusted pages`);
   draw(wrapper, embed).then(
     () => (wrapper.dataset.bokeh = "drawn"),
     (error: unknown) => {
@@ -172,11 +183,11 @@ export function drawScript(wrapper: HTMLElement, script: string): void {
 }
 
 /** The Bokeh plots of a page's saved outputs (`.lc-bokeh[data-bokeh-script]`, see render.py). */
-export function showSavedBokeh(root: ParentNode): void {
+export function showSavedBokeh(root: ParentNode, trusted: boolean): void {
   for (const element of root.querySelectorAll<HTMLElement>(".lc-bokeh[data-bokeh-script]")) {
     const script = element.dataset.bokehScript ?? "";
     element.removeAttribute("data-bokeh-script");
-    drawScript(element, script);
+    drawScript(element, script, trusted);
   }
 }
 

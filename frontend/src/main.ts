@@ -38,7 +38,7 @@ export function main(): void {
   }
   mountTabs(page);
   void renderDiagrams(page);
-  showSavedBokeh(page);
+  showSavedBokeh(page, config.trusted);
   watchForChanges(config);
   if (config.runtime === null) return;
 

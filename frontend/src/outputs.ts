@@ -179,7 +179,7 @@ export function renderBundle(data: JSONObject | undefined, metadata: JSONObject 
       return wrapper;
     }
     if (BOKEH_MIME_TYPES.includes(mime)) {
-      renderBokeh(wrapper, data);
+      renderBokeh(wrapper, data, options.trusted);
       return wrapper;
     }
     switch (mime) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { bokehErrorText, checkEmbed, isBokehBanner, modelNames, parseBokehScript, versionNote } from "../src/bokeh";
+import { bokehErrorText, checkEmbed, isBokehBanner, modelNames, parseBokehScript, scriptModels, versionNote } from "../src/bokeh";
 
 const DOCS = { d1: { version: "3.9.2", title: "", roots: [{ type: "object", name: "Figure", id: "p1008", attributes: { renderers: [{ type: "object", name: "GlyphRenderer", id: "p1" }] } }] } };
 const ITEMS = [{ docid: "d1", roots: { p1008: "bbfb0b5f-b42c-4889-adb2-8082dea2b7f8" }, root_ids: ["p1008"] }];
@@ -72,6 +72,12 @@ test("documents and render items must have the shape BokehJS embeds", () => {
 test("the models a document uses are found at any depth", () => {
   assert.deepEqual([...modelNames(DOCS)].sort(), ["Figure", "GlyphRenderer"]);
   assert.deepEqual([...modelNames({ a: [{ type: "map", entries: [[{ type: "object", name: "Slider" }, 1]] }, { type: "object", name: 3 }] })], ["Slider"]);
+});
+
+test("the models that carry the kernel's JavaScript are named", () => {
+  const names = ["Figure", "CustomJS", "CustomJSHover", "CanvasTexture", "OpenURL", "CustomLabelingPolicy", "CustomJSTickFormatter", "Slider", "NotCustomJS"];
+  assert.deepEqual(scriptModels(names), ["CanvasTexture", "CustomJS", "CustomJSHover", "CustomJSTickFormatter", "CustomLabelingPolicy", "OpenURL"]);
+  assert.deepEqual(scriptModels(modelNames(DOCS)), []);
 });
 
 test("output_notebook()'s banner is known by its logo and loading line", () => {

@@ -33,6 +33,9 @@ from IPython.display import display
 script, div, _ = notebook_content(figure())
 script = re.sub(r"const docs_json = .*;", "const docs_json = (window.pwned = 1, {});", script)
 display({"application/javascript": script, "application/vnd.bokehjs_exec.v0+json": ""}, raw=True)"""
+CUSTOM_JS = """from bokeh.models import CustomJS
+q = figure(); q.line([1, 2], [3, 4]); q.js_on_event("tap", CustomJS(code="window.pwned = 2"))
+show(q)"""
 OTHER_VERSION = """from bokeh.embed.notebook import notebook_content
 from IPython.display import display
 script, div, _ = notebook_content(p)
@@ -198,6 +201,24 @@ def test_a_hostile_bokeh_script_is_one_line_and_never_runs(
     assert page.evaluate("window.pwned") is None
     assert dialogs == []
     assert page.locator(".lc-outputs script").count() == 0
+    assert offsite == []
+
+
+@pytest.mark.parametrize("trusted", [True, False], ids=["trusted", "untrusted"])
+def test_a_plot_with_custom_js_is_drawn_only_on_a_trusted_page(
+    open_page: OpenPage, book: Path, offsite: list[str], trusted: bool
+) -> None:
+    front = f"livecells: {{trusted: {str(trusted).lower()}}}\n"
+    page = open_page(write_page(book, f"bokeh-customjs-{trusted}", front, SETUP, CUSTOM_JS))
+    page.locator("button.lc-power").click()
+    plot = cell_outputs(page, 1).locator(".lc-bokeh")
+    expect(plot).to_have_attribute("data-bokeh", "drawn" if trusted else "failed", timeout=60_000)
+    if not trusted:
+        expect(plot).to_have_text(
+            "Could not draw this Bokeh plot: it holds JavaScript (CustomJS), "
+            "which runs only on trusted pages"
+        )
+    assert page.evaluate("window.pwned") is None
     assert offsite == []
 
 
