@@ -7,6 +7,7 @@
 // BokehJS draws plots without `eval`; only CustomJS-family models compile code (`new Function`),
 // which a page's CSP refuses.
 
+import DOMPurify from "dompurify";
 import { chunkProblem } from "./chunks";
 import type { JSONObject } from "./protocol";
 
@@ -131,6 +132,41 @@ export function scriptModels(names: Iterable<string>): string[] {
   return [...names].filter((name) => SCRIPT_MODELS.test(name)).sort();
 }
 
+// Attributes BokehJS puts into the page as HTML (or SVG markup), by model.
+const HTML_ATTRIBUTES: Record<string, string[]> = { Div: ["text"], Paragraph: ["text"], HTML: ["html"], HoverTool: ["tooltips"], SVGIcon: ["svg"] };
+
+/**
+ * The documents with every HTML attribute BokehJS renders as markup passed through `clean`
+ * (in place; strings only: a tooltip list is text), and the first problem that cleaning cannot
+ * fix: a HelpTool opening a URL that is not http(s) (`javascript:` would run in the page).
+ */
+export function cleanDocs(value: unknown, clean: (html: string) => string): string | null {
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const problem = cleanDocs(item, clean);
+      if (problem) return problem;
+    }
+    return null;
+  }
+  if (!isObject(value)) return null;
+  const attributes = value.attributes;
+  if (value.type === "object" && typeof value.name === "string" && isObject(attributes)) {
+    for (const key of HTML_ATTRIBUTES[value.name] ?? []) {
+      const html = attributes[key];
+      if (typeof html === "string") attributes[key] = clean(html);
+      else if (Array.isArray(html)) attributes[key] = html.map((item) => (typeof item === "string" ? clean(item) : item));
+    }
+    if (value.name === "HelpTool" && attributes.redirect !== undefined && !/^https?:\/\//i.test(String(attributes.redirect))) {
+      return "its HelpTool opens a URL that is not http(s)";
+    }
+  }
+  for (const item of Object.values(value)) {
+    const problem = cleanDocs(item, clean);
+    if (problem) return problem;
+  }
+  return null;
+}
+
 /** Whether an HTML output is the banner of `output_notebook()` (whose script never runs here). */
 export function isBokehBanner(html: string): boolean {
   return html.includes('class="bk-notebook-logo"') && /<span id="[\w-]+">Loading BokehJS \.\.\.<\/span>/.test(html);
@@ -146,6 +182,11 @@ export function bokehErrorText(reason: string): string {
 export function versionNote(made: string, drawing: string): string | null {
   if (!made || made === drawing) return null;
   return `This plot was made by Bokeh ${made} and is drawn by BokehJS ${drawing}.`;
+}
+
+/** HTML as outputs' HTML is cleaned (outputs.ts), as a string for BokehJS. */
+function cleanHtml(html: string): string {
+  return DOMPurify.sanitize(html, { USE_PROFILES: { html: true, svg: true, svgFilters: true, mathMl: true }, FORBID_TAGS: ["script", "style", "iframe", "object", "embed", "form", "base", "meta", "link", "foreignObject", "use"] });
 }
 
 function isObject(value: unknown): value is JSONObject {
@@ -172,6 +213,8 @@ export function drawScript(wrapper: HTMLElement, script: string, trusted: boolea
   if ("problem" in embed) return fail(wrapper, embed.problem);
   const scripted = trusted ? [] : scriptModels(modelNames(embed.docsJson));
   if (scripted.length) return fail(wrapper, `it holds JavaScript (${scripted.join(", ")}), which runs only on trusted pages`);
+  const problem = trusted ? null : cleanDocs(embed.docsJson, cleanHtml);
+  if (problem) return fail(wrapper, problem);
   draw(wrapper, embed).then(
     () => (wrapper.dataset.bokeh = "drawn"),
     (error: unknown) => {

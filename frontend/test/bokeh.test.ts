@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { bokehErrorText, checkEmbed, isBokehBanner, modelNames, parseBokehScript, scriptModels, versionNote } from "../src/bokeh";
+import { bokehErrorText, checkEmbed, cleanDocs, isBokehBanner, modelNames, parseBokehScript, scriptModels, versionNote } from "../src/bokeh";
 
 const DOCS = { d1: { version: "3.9.2", title: "", roots: [{ type: "object", name: "Figure", id: "p1008", attributes: { renderers: [{ type: "object", name: "GlyphRenderer", id: "p1" }] } }] } };
 const ITEMS = [{ docid: "d1", roots: { p1008: "bbfb0b5f-b42c-4889-adb2-8082dea2b7f8" }, root_ids: ["p1008"] }];
@@ -78,6 +78,34 @@ test("the models that carry the kernel's JavaScript are named", () => {
   const names = ["Figure", "CustomJS", "CustomJSHover", "CanvasTexture", "OpenURL", "CustomLabelingPolicy", "CustomJSTickFormatter", "Slider", "NotCustomJS"];
   assert.deepEqual(scriptModels(names), ["CanvasTexture", "CustomJS", "CustomJSHover", "CustomJSTickFormatter", "CustomLabelingPolicy", "OpenURL"]);
   assert.deepEqual(scriptModels(modelNames(DOCS)), []);
+});
+
+test("the attributes BokehJS renders as HTML are cleaned, other text is not", () => {
+  const docs = {
+    d1: {
+      roots: [
+        { type: "object", name: "Div", id: "a", attributes: { text: "<img onerror=x>" } },
+        { type: "object", name: "HTML", id: "b", attributes: { html: ["<b>1</b>", { id: "c" }] } },
+        { type: "object", name: "HoverTool", id: "d", attributes: { tooltips: [["x", "<i>$x</i>"]] } },
+        { type: "object", name: "HoverTool", id: "e", attributes: { tooltips: "<i>@x</i>" } },
+        { type: "object", name: "Title", id: "f", attributes: { text: "<not html>" } },
+        { type: "object", name: "HelpTool", id: "g", attributes: { redirect: "https://docs.bokeh.org/" } },
+      ],
+    },
+  };
+  const clean = (html: string) => `clean(${html})`;
+  assert.equal(cleanDocs(docs, clean), null);
+  const attributes = docs.d1.roots.map((root) => root.attributes);
+  assert.deepEqual(attributes, [
+    { text: "clean(<img onerror=x>)" },
+    { html: ["clean(<b>1</b>)", { id: "c" }] },
+    { tooltips: [["x", "<i>$x</i>"]] },
+    { tooltips: "clean(<i>@x</i>)" },
+    { text: "<not html>" },
+    { redirect: "https://docs.bokeh.org/" },
+  ]);
+  const help = { roots: [{ type: "object", name: "HelpTool", attributes: { redirect: "javascript:alert(1)" } }] };
+  assert.equal(cleanDocs(help, clean), "its HelpTool opens a URL that is not http(s)");
 });
 
 test("output_notebook()'s banner is known by its logo and loading line", () => {

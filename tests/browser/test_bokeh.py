@@ -36,6 +36,8 @@ display({"application/javascript": script, "application/vnd.bokehjs_exec.v0+json
 CUSTOM_JS = """from bokeh.models import CustomJS
 q = figure(); q.line([1, 2], [3, 4]); q.js_on_event("tap", CustomJS(code="window.pwned = 2"))
 show(q)"""
+DIV = """from bokeh.models import Div
+show(Div(text='<b>bold</b><img src="data:," onerror="window.pwned = 3">'))"""
 OTHER_VERSION = """from bokeh.embed.notebook import notebook_content
 from IPython.display import display
 script, div, _ = notebook_content(p)
@@ -218,6 +220,21 @@ def test_a_plot_with_custom_js_is_drawn_only_on_a_trusted_page(
             "Could not draw this Bokeh plot: it holds JavaScript (CustomJS), "
             "which runs only on trusted pages"
         )
+    assert page.evaluate("window.pwned") is None
+    assert offsite == []
+
+
+def test_html_a_bokeh_document_holds_is_cleaned_on_an_untrusted_page(
+    open_page: OpenPage, book: Path, offsite: list[str]
+) -> None:
+    """BokehJS puts a Div's text into the page as HTML: its event handlers are removed (not
+    only refused by the CSP, which a host embedding livecells may not have)."""
+    page = open_page(write_page(book, "bokeh-div", "", SETUP, DIV))
+    page.locator("button.lc-power").click()
+    div = cell_outputs(page, 1).locator(".lc-bokeh")
+    expect(div).to_have_attribute("data-bokeh", "drawn", timeout=60_000)
+    expect(div.locator(".bk-Div b")).to_have_text("bold")
+    assert div.locator(".bk-Div img").evaluate("img => img.getAttributeNames().sort()") == ["src"]
     assert page.evaluate("window.pwned") is None
     assert offsite == []
 
