@@ -215,12 +215,16 @@ export function drawScript(wrapper: HTMLElement, script: string, trusted: boolea
   if (scripted.length) return fail(wrapper, `it holds JavaScript (${scripted.join(", ")}), which runs only on trusted pages`);
   const problem = trusted ? null : cleanDocs(embed.docsJson, cleanHtml);
   if (problem) return fail(wrapper, problem);
-  draw(wrapper, embed).then(
+  // The plot's place, made now: an updated display (display_id) moves it to where it shows.
+  const target = document.createElement("div");
+  target.className = "lc-bokeh-plot";
+  wrapper.append(target);
+  draw(target, embed).then(
     () => (wrapper.dataset.bokeh = "drawn"),
     (error: unknown) => {
       wrapper.dataset.bokeh = "failed";
-      if (error instanceof ChunkError) wrapper.replaceChildren(chunkProblem("BokehJS", error.cause));
-      else fail(wrapper, error instanceof Error ? error.message : String(error));
+      if (error instanceof ChunkError) target.replaceWith(chunkProblem("BokehJS", error.cause));
+      else target.replaceWith(errorLine(error instanceof Error ? error.message : String(error)));
     },
   );
 }
@@ -236,10 +240,14 @@ export function showSavedBokeh(root: ParentNode, trusted: boolean): void {
 
 function fail(wrapper: HTMLElement, reason: string): void {
   wrapper.dataset.bokeh = "failed";
+  wrapper.replaceChildren(errorLine(reason));
+}
+
+function errorLine(reason: string): HTMLElement {
   const pre = document.createElement("pre");
   pre.className = "lc-output lc-error lc-bokeh-error";
   pre.textContent = bokehErrorText(reason);
-  wrapper.replaceChildren(pre);
+  return pre;
 }
 
 class ChunkError extends Error {
@@ -248,7 +256,7 @@ class ChunkError extends Error {
   }
 }
 
-async function draw(wrapper: HTMLElement, embed: BokehEmbed): Promise<void> {
+async function draw(target: HTMLElement, embed: BokehEmbed): Promise<void> {
   let Bokeh: BokehJS;
   try {
     Bokeh = (await import("@bokeh/bokehjs/build/js/bokeh.esm.min.js")).default as BokehJS;
@@ -264,7 +272,7 @@ async function draw(wrapper: HTMLElement, embed: BokehEmbed): Promise<void> {
     const line = document.createElement("div");
     line.className = "lc-bokeh-note";
     line.textContent = note;
-    wrapper.append(line);
+    target.append(line);
   }
   // Each root into an element of ours (never an id of the kernel's choosing).
   const items = embed.renderItems.map((item) => {
@@ -272,7 +280,7 @@ async function draw(wrapper: HTMLElement, embed: BokehEmbed): Promise<void> {
     for (const id of item.root_ids) {
       const view = document.createElement("div");
       view.className = "lc-bokeh-view";
-      wrapper.append(view);
+      target.append(view);
       roots[id] = view;
     }
     return { docid: item.docid, roots, root_ids: item.root_ids };

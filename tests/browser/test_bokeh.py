@@ -36,6 +36,12 @@ display({"application/javascript": script, "application/vnd.bokehjs_exec.v0+json
 CUSTOM_JS = """from bokeh.models import CustomJS
 q = figure(); q.line([1, 2], [3, 4]); q.js_on_event("tap", CustomJS(code="window.pwned = 2"))
 show(q)"""
+UPDATED = """from bokeh.embed.notebook import notebook_content
+from IPython.display import display
+script, div, _ = notebook_content(p)
+h = display({"text/plain": "soon"}, raw=True, display_id=True)
+exec_mime = "application/vnd.bokehjs_exec.v0+json"
+h.update({"application/javascript": script, exec_mime: ""}, raw=True)"""
 DIV = """from bokeh.models import Div
 show(Div(text='<b>bold</b><img src="data:," onerror="window.pwned = 3">'))"""
 OTHER_VERSION = """from bokeh.embed.notebook import notebook_content
@@ -148,6 +154,19 @@ def test_a_bokeh_figure_is_drawn_without_other_hosts(
     assert page.locator(".lc-outputs script").count() == 0
     assert offsite == []
     assert page.evaluate("window.violations") == []
+
+
+def test_a_plot_shown_by_a_display_update_is_drawn_where_the_display_is(
+    open_page: OpenPage, book: Path, offsite: list[str]
+) -> None:
+    page = open_page(write_page(book, "bokeh-update", "", SETUP, PLOT, UPDATED))
+    page.locator("button.lc-power").click()
+    updated = cell_outputs(page, 2)
+    expect(updated.locator(".bk-Figure")).to_have_count(1, timeout=60_000)
+    expect(updated.locator(".bk-Toolbar .bk-tool-icon")).to_have_count(len(TOOLS))
+    assert page.evaluate(LINE_PIXELS, updated.element_handle()) > 300
+    assert "soon" not in updated.inner_text()
+    assert offsite == []
 
 
 def test_a_plot_from_another_bokeh_version_says_so_in_one_line_and_is_drawn(
