@@ -851,10 +851,10 @@ MUTATIONS = [
         ("tests/test_frontend.py::test_the_client_unit_tests_pass",),
     ),
     Mutation(
-        "bokeh: a render item naming no document of docs_json is handed to BokehJS",
+        "bokeh: a Div's HTML reaches BokehJS uncleaned on an untrusted page",
         "frontend/src/bokeh.ts",
-        'if (typeof item.docid !== "string" || !isObject(docs[item.docid]))',
-        'if (typeof item.docid !== "string")',
+        'if (typeof html === "string") attributes[key] = clean(html);',
+        'if (typeof html === "string") attributes[key] = html;',
         ("tests/test_frontend.py::test_the_client_unit_tests_pass",),
     ),
     Mutation(
