@@ -892,6 +892,30 @@ MUTATIONS = [
         ("tests/test_frontend.py::test_the_client_unit_tests_pass",),
     ),
     Mutation(
+        "bokeh: a show() script with other code after the plot's data is read as a plot",
+        "frontend/src/bokeh.ts",
+        "if (TAIL.some((line, index) => lines[HEAD.length + 3 + index] !== line))",
+        "if (false)",
+        ("tests/test_frontend.py::test_the_client_unit_tests_pass",),
+    ),
+    Mutation(
+        "bokeh: a Div's HTML reaches BokehJS uncleaned on an untrusted page",
+        "frontend/src/bokeh.ts",
+        'if (typeof html === "string") attributes[key] = clean(html);',
+        'if (typeof html === "string") attributes[key] = html;',
+        ("tests/test_frontend.py::test_the_client_unit_tests_pass",),
+    ),
+    Mutation(
+        "bokeh: a saved plot's script is not handed to the client (saved plots never draw)",
+        "src/livecells/bokehplots.py",
+        'data-bokeh-script="{html.escape(script)}"',
+        'data-bokeh-script=""',
+        (
+            "tests/test_bokehplots.py::test_a_shown_plot_keeps_its_script_as_an_attribute_only",
+            "tests/browser/test_bokeh.py::test_a_saved_notebooks_bokeh_plot_is_drawn_before_start",
+        ),
+    ),
+    Mutation(
         "editor help: rlcompleter's whole dotted completion is listed as is",
         "frontend/src/help.ts",
         "  if (dot >= 0) {",

@@ -1,6 +1,7 @@
 // livecells on a page: reads the page's config, typesets its math, and (on live pages) mounts
 // the control panel and makes each code cell runnable. page.ts calls main() as the page loads.
 
+import { showSavedBokeh } from "./bokeh";
 import { Cell, Queue } from "./cells";
 import { type PageConfig, parseConfig, readConfig } from "./config";
 import { type Session, SessionExplorer } from "./explorer";
@@ -37,6 +38,7 @@ export function main(): void {
   }
   mountTabs(page);
   void renderDiagrams(page);
+  showSavedBokeh(page, config.trusted);
   watchForChanges(config);
   if (config.runtime === null) return;
 

@@ -2,6 +2,7 @@
 // arrive. Every HTML, SVG and Markdown output goes through DOMPurify first; JavaScript outputs
 // run only on trusted pages.
 
+import { BOKEH_BANNER_TEXT, BOKEH_MIME_TYPES, isBokehBanner, renderBokeh } from "./bokeh";
 import { CHART_MIME_TYPES, renderChart } from "./charts";
 import { chunkProblem } from "./chunks";
 import DOMPurify from "dompurify";
@@ -23,6 +24,7 @@ export interface RenderOptions {
 
 const MIME_ORDER = [
   ...CHART_MIME_TYPES,
+  ...BOKEH_MIME_TYPES,
   "application/javascript",
   "text/html",
   "image/svg+xml",
@@ -178,6 +180,10 @@ export function renderBundle(data: JSONObject | undefined, metadata: JSONObject 
       renderChart(wrapper, mime, value);
       return wrapper;
     }
+    if (BOKEH_MIME_TYPES.includes(mime)) {
+      renderBokeh(wrapper, data, options.trusted);
+      return wrapper;
+    }
     switch (mime) {
       case "application/javascript": {
         wrapper.classList.add("lc-javascript");
@@ -187,6 +193,11 @@ export function renderBundle(data: JSONObject | undefined, metadata: JSONObject 
         return wrapper;
       }
       case "text/html":
+        if (isBokehBanner(text)) {
+          wrapper.classList.add("lc-bokeh-load");
+          wrapper.textContent = BOKEH_BANNER_TEXT;
+          return wrapper;
+        }
         wrapper.classList.add("lc-html");
         wrapper.append(sanitize(text, false));
         if (hasMath(wrapper.textContent || "")) void typeset(wrapper, options.math, options.staticUrl);

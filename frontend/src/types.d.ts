@@ -32,3 +32,12 @@ declare module "jupyter-matplotlib" {
   export const MODULE_VERSION: string;
   export const MODULE_NAME: string;
 }
+
+// BokehJS's ES module bundles (npm @bokeh/bokehjs, build/js/*.esm.min.js) carry no types:
+// bokeh.ts says what it uses of them.
+declare module "@bokeh/bokehjs/build/js/bokeh.esm.min.js" {
+  const Bokeh: unknown;
+  export default Bokeh;
+}
+declare module "@bokeh/bokehjs/build/js/bokeh-widgets.esm.min.js";
+declare module "@bokeh/bokehjs/build/js/bokeh-tables.esm.min.js";

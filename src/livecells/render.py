@@ -27,6 +27,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from livecells.assets import Head, json_in_html
+from livecells.bokehplots import bokeh_html
 from livecells.highlight import highlight
 from livecells.myst.glue import Glue, glued_name
 from livecells.myst.html import AstRenderer, Links, Node
@@ -321,6 +322,8 @@ def _output_html(output: Mapping[str, Any]) -> str:
 
 
 def _mime_html(data: Mapping[str, Any]) -> str:
+    if (bokeh := bokeh_html(data)) is not None:
+        return bokeh
     for mime in MIME_ORDER:
         if mime not in data:
             continue
