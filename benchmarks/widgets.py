@@ -31,6 +31,7 @@ from typing import Any
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.charts import chunk, closure, gzipped
 from tests.browser.conftest import CHROMIUM_ARGS
 from tests.browser.static_server import serve_static
 from tests.conftest import CHROMIUM, start_livecells_serve
@@ -169,6 +170,20 @@ def main(runs: int) -> None:
         median = statistics.median(samples)
         p90 = statistics.quantiles(samples, n=10)[-1]
         print(f"{name:34} {median:8.2f} {p90:8.2f} {median / peer:17.2f}x")
+    print_bytes()
+
+
+def print_bytes() -> None:
+    """The JavaScript a page fetches: before its first run, and for widgets (each chunk with
+    the chunks it imports that the page has not loaded yet), gzipped, from the built client."""
+    first = closure("livecells.js")
+    manager = closure(chunk("widgets-manager")) - first
+    print("JavaScript, gzipped (the built client in src/livecells/static)")
+    print(f"  before the first run:                {gzipped(first) / 1024:7.1f} KB")
+    print(f"  + the widget manager (first widget):  {gzipped(manager) / 1024:7.1f} KB")
+    for name, what in (("anywidget", "an anywidget"), ("ipympl", "an ipympl figure")):
+        extra = closure(chunk(name)) - first - manager
+        print(f"  + {what + ' (its own chunk):':34} {gzipped(extra) / 1024:7.1f} KB")
 
 
 if __name__ == "__main__":
