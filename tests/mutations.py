@@ -891,6 +891,26 @@ MUTATIONS = [
             "test_each_forked_kernel_has_its_own_cwd_env_and_rlimits",
         ),
     ),
+    Mutation(
+        "kernelimage: the image waits with select (dies on a control socket numbered past 1023)",
+        "src/livecells/provisioners/image.py",
+        "    return {fd for fd, _ in poller.poll()}",
+        "    return set(select.select(fds, [], [])[0])",
+        (
+            "tests/provisioners/test_kernelimage.py::"
+            "test_kernels_restart_again_and_again_when_descriptors_pass_1023",
+        ),
+    ),
+    Mutation(
+        "kernelimage: the manager polls a forked kernel's pidfd with select (fails past 1023)",
+        "src/livecells/provisioners/kernelimage.py",
+        "        return bool(poller.poll(0))",
+        "        return bool(select.select([self._pidfd], [], [], 0)[0])",
+        (
+            "tests/provisioners/test_kernelimage.py::"
+            "test_kernels_restart_again_and_again_when_descriptors_pass_1023",
+        ),
+    ),
 ]
 
 

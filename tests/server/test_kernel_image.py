@@ -1,5 +1,5 @@
-"""``livecells serve --kernel-image`` forks its python3 kernels from a kernel image; by default
-each starts as a new process of the server's."""
+"""``livecells serve`` forks its python3 kernels from a kernel image; with
+``--no-kernel-image`` each starts as a new process of the server's."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from tests.conftest import start_livecells_serve
 import livecells
 
 
-@pytest.mark.parametrize(("flags", "forked"), [(("--kernel-image",), True), ((), False)])
-async def test_serve_kernels_are_forked_from_the_image_when_asked(
+@pytest.mark.parametrize(("flags", "forked"), [((), True), (("--no-kernel-image",), False)])
+async def test_serve_kernels_are_forked_from_the_image_unless_told_not_to(
     tmp_path: Path, flags: tuple[str, ...], forked: bool
 ) -> None:
     root = tmp_path / "site"

@@ -19,8 +19,7 @@ kernel's environment. What a fork cannot give: each kernel's ``str`` hash seed i
 (``PYTHONHASHSEED`` is read once, at interpreter start), so forked kernels hash strings alike.
 
 Off with ``LIVECELLS_KERNEL_IMAGE=0`` (or ``kernel_image=False`` on the local runtime,
-``--no-kernel-image`` on ``livecells run``); ``livecells serve`` uses it only with
-``--kernel-image``.
+``--no-kernel-image`` on ``livecells run`` and ``livecells serve``).
 """
 
 from __future__ import annotations
@@ -388,8 +387,13 @@ class KernelImageProvisioner(LocalProvisioner):
         self._done = done
 
     def _exited(self) -> bool:
+        """Whether the kernel has exited (its pidfd is readable). ``poll``: ``select`` raises
+        for a descriptor above 1023, which a server holding many kernels gives their pidfds
+        (interrupts and restarts of those kernels failed)."""
         assert self._pidfd is not None
-        return bool(select.select([self._pidfd], [], [], 0)[0])
+        poller = select.poll()
+        poller.register(self._pidfd, select.POLLIN)
+        return bool(poller.poll(0))
 
     async def poll(self) -> int | None:
         if not self.forked:
