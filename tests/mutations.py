@@ -911,6 +911,16 @@ MUTATIONS = [
             "test_kernels_restart_again_and_again_when_descriptors_pass_1023",
         ),
     ),
+    Mutation(
+        "kernelimage: a released kernel's connection is closed while still watched",
+        "src/livecells/provisioners/kernelimage.py",
+        "collector.add_done_callback(close)",
+        "conn.close()",
+        (
+            "tests/provisioners/test_kernelimage.py::"
+            "test_a_socket_reusing_a_released_kernels_descriptor_is_still_watched",
+        ),
+    ),
 ]
 
 

@@ -340,3 +340,40 @@ async def test_kernels_restart_again_and_again_when_descriptors_pass_1023(
             result = await asyncio.wait_for(kernel.execute("y"), 30)
             assert [output.get("ename") for output in result.outputs] == ["NameError"]
             assert await value(kernel, "os.getpid()") != before
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+async def test_a_socket_reusing_a_released_kernels_descriptor_is_still_watched() -> None:
+    """A kernel released while the image's exit report is awaited (a restart after its kill
+    timed out): its connection's descriptor is reused by the next socket opened, which the
+    event loop must still watch (the next fork waits on it) once the old watch is gone."""
+    manager = kernelimage.ImageKernelManager(kernel_name="python3")
+    await manager.start_kernel()
+    provisioner: Any = manager.provisioner
+    assert provisioner.forked
+    image = parent_of(provisioner.pid)
+    os.kill(image, signal.SIGSTOP)  # the kernel's exit goes unreported
+    try:
+        os.kill(provisioner.pid, signal.SIGKILL)
+        deadline = asyncio.get_running_loop().time() + 20
+        while provisioner._collector is None:  # the exit seen: its report awaited
+            assert asyncio.get_running_loop().time() < deadline, "the kernel's exit went unseen"
+            await asyncio.sleep(0.01)
+        await provisioner.cleanup()
+        # Opened in the same step, as the next fork's socket is: the lowest free numbers.
+        pair = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            for end in pair:
+                end.send(b"x")
+            watches = asyncio.gather(*(kernelimage._readable(end.fileno()) for end in pair))
+            await asyncio.wait_for(watches, 5)
+            assert [end.recv(1) for end in pair] == [b"x", b"x"]
+        finally:
+            for end in pair:
+                end.close()
+    finally:
+        os.kill(image, signal.SIGCONT)
+        await manager.cleanup_resources()

@@ -423,12 +423,24 @@ class KernelImageProvisioner(LocalProvisioner):
                 asyncio.get_running_loop().remove_reader(self._pidfd)
             os.close(self._pidfd)
             self._pidfd = None
-        if self._collector is not None:
-            self._collector.cancel()
-            self._collector = None
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        conn, self._conn = self._conn, None
+        collector, self._collector = self._collector, None
+        if collector is not None and not collector.done() and conn is not None:
+            # Closed once the collector has stopped watching it: a descriptor closed while
+            # watched is reused by the next socket (the next fork's, in the same step), and
+            # the stale watch, removed later, took the new one's with it (a restart waited
+            # its full timeout and started cold).
+            watched = conn
+
+            def close(_: object) -> None:
+                watched.close()
+
+            collector.add_done_callback(close)
+            conn = None
+        if collector is not None:
+            collector.cancel()
+        if conn is not None:
+            conn.close()
         if self._done is not None and not self._done.done():
             self._done.set_result(1)
 
