@@ -17,8 +17,14 @@ run): kernel start (first cell of a visitor arriving alone, no pool) and the CPU
 start, first cell and shutdown take (the server's reaped children), then cell p50/p99 at 10
 and 50 concurrent visitors. The goal: a cost of 10 % or less.
 
+With ``--kernel-image``, instead: the kernel image's effect on ``livecells serve`` (token,
+not ``--public``, which starts each visitor's kernel cold in its sandbox): N concurrent clients
+on a server forking python3 kernels from its image against the same server with
+``--no-kernel-image`` (the peer), in the same run, alternating ``--rounds`` times.
+
 Bounded: every wait has a timeout, and the script stops its servers and kernels itself.
-Usage: ``python benchmarks/load.py [--visitors 50] [--cells 20] [--ladder] [--sandbox-only]``.
+Usage: ``python benchmarks/load.py [--visitors 50] [--cells 20] [--ladder] [--sandbox-only]
+[--kernel-image [--rounds N]]``.
 """
 
 from __future__ import annotations
@@ -305,6 +311,37 @@ def sandbox_cost(root: Path, sizes: list[int], cells: int, starts: int) -> None:
     print(f"  load average at the end: {os.getloadavg()[0]:.1f} (wall times swing with it)")
 
 
+def kernel_image_effect(root: Path, visitors: int, cells: int, rounds: int) -> None:
+    """First-cell and cell latency of N concurrent clients of ``livecells serve``, kernels
+    forked from the image against cold ones, alternating (so load on the machine falls on
+    both alike); each round on a fresh server that has started one kernel before (the image's
+    one-off build, ~1 s of CPU, is not a visitor's)."""
+    print(f"{visitors} concurrent clients of livecells serve, {cells} cells each, loopback")
+    kinds = {"cold (--no-kernel-image)": ("--no-kernel-image",), "kernel image": ()}
+    first: dict[str, list[float]] = {name: [] for name in kinds}
+    cell: dict[str, list[float]] = {name: [] for name in kinds}
+    for _ in range(rounds):
+        for name, flags in kinds.items():
+            server = start_livecells_serve(root, *flags)
+            try:
+                run_load(server, 1, 1, public=False)  # a kernel started before: the image built
+                memory = MemoryWatch(server.process.pid)
+                result = run_load(server, visitors, cells, public=False)
+                memory.stop()
+            finally:
+                server.stop()
+            report(name, result, memory, visitors)
+            first[name] += result.first_cell
+            cell[name] += result.cells
+    cold, warm = (statistics.median(first[name]) for name in kinds)
+    cold_cell, warm_cell = (pct(cell[name], 0.5) for name in kinds)
+    print(
+        f"first cell p50 over {rounds} rounds: cold {cold:.0f} ms, kernel image {warm:.0f} ms "
+        f"({cold / warm:.1f}x faster); cell p50 cold {cold_cell:.2f} ms, "
+        f"kernel image {warm_cell:.2f} ms"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--visitors", type=int, default=50)
@@ -312,11 +349,18 @@ def main() -> None:
     parser.add_argument("--ladder", action="store_true", help="also find the largest N held")
     parser.add_argument("--sandbox-only", action="store_true", help="only the sandbox's cost")
     parser.add_argument("--starts", type=int, default=5, help="kernel starts timed per turn")
+    parser.add_argument(
+        "--kernel-image", action="store_true", help="only the kernel image's effect on serve"
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="--kernel-image: rounds of both")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "site"
         root.mkdir()
         (root / "index.md").write_text(PAGE)
+        if args.kernel_image:
+            kernel_image_effect(root, args.visitors, args.cells, args.rounds)
+            return
         if args.sandbox_only:
             sandbox_cost(root, [n for n in (10, 50) if n <= args.visitors], args.cells, args.starts)
             return

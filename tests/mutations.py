@@ -977,6 +977,36 @@ MUTATIONS = [
         "sources |= set()",
         ("tests/sphinx/test_browser.py::test_nbsphinx_on_furo_runs_on_the_serving_kernels",),
     ),
+    Mutation(
+        "kernelimage: the image waits with select (dies on a control socket numbered past 1023)",
+        "src/livecells/provisioners/image.py",
+        "    return {fd for fd, _ in poller.poll()}",
+        "    return set(select.select(fds, [], [])[0])",
+        (
+            "tests/provisioners/test_kernelimage.py::"
+            "test_kernels_restart_again_and_again_when_descriptors_pass_1023",
+        ),
+    ),
+    Mutation(
+        "kernelimage: the manager polls a forked kernel's pidfd with select (fails past 1023)",
+        "src/livecells/provisioners/kernelimage.py",
+        "        return bool(poller.poll(0))",
+        "        return bool(select.select([self._pidfd], [], [], 0)[0])",
+        (
+            "tests/provisioners/test_kernelimage.py::"
+            "test_kernels_restart_again_and_again_when_descriptors_pass_1023",
+        ),
+    ),
+    Mutation(
+        "kernelimage: a released kernel's connection is closed while still watched",
+        "src/livecells/provisioners/kernelimage.py",
+        "collector.add_done_callback(close)",
+        "conn.close()",
+        (
+            "tests/provisioners/test_kernelimage.py::"
+            "test_a_socket_reusing_a_released_kernels_descriptor_is_still_watched",
+        ),
+    ),
 ]
 
 

@@ -299,3 +299,81 @@ async def test_the_image_refuses_a_bad_request_in_one_line_and_keeps_forking(
     async with livecells.connect("local") as second:
         assert forked(second)
         assert await value(second, "os.getppid()") == image_pid
+
+
+@pytest.fixture
+def descriptors_past_select() -> Iterator[None]:
+    """This process holding descriptors up to past 1023 (as a server holding many kernels and
+    connections does), so the next ones opened (an image's control socket, kernels' pidfds
+    and connections) are numbered above what ``select`` takes."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert hard == resource.RLIM_INFINITY or hard >= 1500, f"RLIMIT_NOFILE hard limit {hard}"
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1500), hard))
+    held: list[int] = []
+    try:
+        while not held or held[-1] < 1100:
+            held.append(os.open(os.devnull, os.O_RDONLY))
+        yield
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+async def test_kernels_restart_again_and_again_when_descriptors_pass_1023(
+    descriptors_past_select: None,
+) -> None:
+    # A PYTHON* variable of its own: a new image, started while the descriptors are held.
+    env = {**os.environ, "PYTHONLIVECELLSTESTFDS": "1"}
+    async with livecells.connect("local", env=env) as kernel:
+        provisioner = kernel.manager.provisioner
+        assert forked(kernel) and provisioner._pidfd > 1023
+        for _ in range(8):
+            assert (await asyncio.wait_for(kernel.execute("y = 1"), 30)).status == "ok"
+            interrupted = await interrupt_busy_loop(kernel)
+            assert [output.get("ename") for output in interrupted.outputs][-1:] == [
+                "KeyboardInterrupt"
+            ]
+            before = await value(kernel, "os.getpid()")
+            await asyncio.wait_for(kernel.restart(), 30)
+            assert forked(kernel) and provisioner._pidfd > 1023
+            result = await asyncio.wait_for(kernel.execute("y"), 30)
+            assert [output.get("ename") for output in result.outputs] == ["NameError"]
+            assert await value(kernel, "os.getpid()") != before
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+async def test_a_socket_reusing_a_released_kernels_descriptor_is_still_watched() -> None:
+    """A kernel released while the image's exit report is awaited (a restart after its kill
+    timed out): its connection's descriptor is reused by the next socket opened, which the
+    event loop must still watch (the next fork waits on it) once the old watch is gone."""
+    manager = kernelimage.ImageKernelManager(kernel_name="python3")
+    await manager.start_kernel()
+    provisioner: Any = manager.provisioner
+    assert provisioner.forked
+    image = parent_of(provisioner.pid)
+    os.kill(image, signal.SIGSTOP)  # the kernel's exit goes unreported
+    try:
+        os.kill(provisioner.pid, signal.SIGKILL)
+        deadline = asyncio.get_running_loop().time() + 20
+        while provisioner._collector is None:  # the exit seen: its report awaited
+            assert asyncio.get_running_loop().time() < deadline, "the kernel's exit went unseen"
+            await asyncio.sleep(0.01)
+        await provisioner.cleanup()
+        # Opened in the same step, as the next fork's socket is: the lowest free numbers.
+        pair = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            for end in pair:
+                end.send(b"x")
+            watches = asyncio.gather(*(kernelimage._readable(end.fileno()) for end in pair))
+            await asyncio.wait_for(watches, 5)
+            assert [end.recv(1) for end in pair] == [b"x", b"x"]
+        finally:
+            for end in pair:
+                end.close()
+    finally:
+        os.kill(image, signal.SIGCONT)
+        await manager.cleanup_resources()

@@ -48,10 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="whether sandboxed kernels may use the network [on]",
     )
     parser.add_argument(
-        "--kernel-image",
-        action="store_true",
-        help="fork python3 kernels from a kernel image (experimental under serve: a kernel "
-        "restarted after many others may not answer; not with --public)",
+        "--no-kernel-image",
+        dest="kernel_image",
+        action="store_false",
+        help="start each python3 kernel as a new process, not forked from a kernel image "
+        "(--public always does)",
     )
     parser.add_argument(
         "--with-extensions",
@@ -172,10 +173,8 @@ def server_arguments(args: argparse.Namespace) -> list[str]:
         raise ConfigError(
             f"{', '.join('--' + name.replace('_', '-') for name in flags)} only apply with --public"
         )
-    if not getattr(args, "public", False) and not gateway and getattr(args, "kernel_image", False):
-        # Opt-in: a forked kernel restarted from the session explorer, after the server had
-        # started many others, answered no execute (tests/browser/test_runtimes.py's explorer
-        # test, in a whole-module run; cold kernels pass it). --public keeps cold starts.
+    if not getattr(args, "public", False) and not gateway and getattr(args, "kernel_image", True):
+        # --public keeps cold starts: each visitor's kernel is a sandbox of its own.
         config["AsyncMappingKernelManager.kernel_manager_class"] = _KERNEL_IMAGE
     arguments = [f"--{key}={value}" for key, value in config.items()]
     return arguments + [f"--LivecellsApp.allow_origins={origin}" for origin in origins]

@@ -106,11 +106,11 @@ def serve(control: socket.socket | None) -> Forked | None:
     """Fork kernels until retired and childless; in a child, what it is to become."""
     children: list[Child] = []
     while control is not None or children:
-        watched: list[Any] = [control] if control is not None else []
+        watched = [control.fileno()] if control is not None else []
         watched += [child.pidfd for child in children]
-        watched += [child.conn for child in children if child.conn is not None]
-        ready, _, _ = select.select(watched, [], [])
-        if control is not None and control in ready:
+        watched += [child.conn.fileno() for child in children if child.conn is not None]
+        ready = readable(watched)
+        if control is not None and control.fileno() in ready:
             try:
                 data, fds, _, _ = socket.recv_fds(control, MAX_REQUEST, 4)
             except OSError:
@@ -135,7 +135,7 @@ def serve(control: socket.socket | None) -> Forked | None:
                     child.conn.close()
                 os.close(child.pidfd)
                 children.remove(child)
-            elif child.conn is not None and child.conn in ready:
+            elif child.conn is not None and child.conn.fileno() in ready:
                 try:
                     gone = not child.conn.recv(1)
                 except OSError:
@@ -146,6 +146,17 @@ def serve(control: socket.socket | None) -> Forked | None:
                     child.conn.close()
                     child.conn = None
     return None
+
+
+def readable(fds: list[int]) -> set[int]:
+    """Those of ``fds`` ready to read (or hung up), waiting until one is. ``poll``, not
+    ``select``: select takes no descriptor above 1023, and a server holding many kernels and
+    connections hands the image (its control socket keeps its number) and its kernels'
+    connections numbers above that."""
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN)
+    return {fd for fd, _ in poller.poll()}
 
 
 def fork(

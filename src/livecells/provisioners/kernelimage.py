@@ -19,8 +19,7 @@ kernel's environment. What a fork cannot give: each kernel's ``str`` hash seed i
 (``PYTHONHASHSEED`` is read once, at interpreter start), so forked kernels hash strings alike.
 
 Off with ``LIVECELLS_KERNEL_IMAGE=0`` (or ``kernel_image=False`` on the local runtime,
-``--no-kernel-image`` on ``livecells run``); ``livecells serve`` uses it only with
-``--kernel-image``.
+``--no-kernel-image`` on ``livecells run`` and ``livecells serve``).
 """
 
 from __future__ import annotations
@@ -388,8 +387,13 @@ class KernelImageProvisioner(LocalProvisioner):
         self._done = done
 
     def _exited(self) -> bool:
+        """Whether the kernel has exited (its pidfd is readable). ``poll``: ``select`` raises
+        for a descriptor above 1023, which a server holding many kernels gives their pidfds
+        (interrupts and restarts of those kernels failed)."""
         assert self._pidfd is not None
-        return bool(select.select([self._pidfd], [], [], 0)[0])
+        poller = select.poll()
+        poller.register(self._pidfd, select.POLLIN)
+        return bool(poller.poll(0))
 
     async def poll(self) -> int | None:
         if not self.forked:
@@ -419,12 +423,24 @@ class KernelImageProvisioner(LocalProvisioner):
                 asyncio.get_running_loop().remove_reader(self._pidfd)
             os.close(self._pidfd)
             self._pidfd = None
-        if self._collector is not None:
-            self._collector.cancel()
-            self._collector = None
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        conn, self._conn = self._conn, None
+        collector, self._collector = self._collector, None
+        if collector is not None and not collector.done() and conn is not None:
+            # Closed once the collector has stopped watching it: a descriptor closed while
+            # watched is reused by the next socket (the next fork's, in the same step), and
+            # the stale watch, removed later, took the new one's with it (a restart waited
+            # its full timeout and started cold).
+            watched = conn
+
+            def close(_: object) -> None:
+                watched.close()
+
+            collector.add_done_callback(close)
+            conn = None
+        if collector is not None:
+            collector.cancel()
+        if conn is not None:
+            conn.close()
         if self._done is not None and not self._done.done():
             self._done.set_result(1)
 
