@@ -846,8 +846,8 @@ MUTATIONS = [
     Mutation(
         "pyodide widgets: a page that imports ipywidgets gets no wheels for them",
         "src/livecells/site.py",
-        'return widget_requirement(cell.source for cell in page.cells if cell.kind == "code")',
-        "return None",
+        'return widget_requirements(cell.source for cell in page.cells if cell.kind == "code")',
+        "return []",
         (
             "tests/browser/test_pyodide_widgets.py::"
             "test_the_site_ships_ipywidgets_comm_and_traitlets_but_not_ipython",

@@ -327,12 +327,12 @@ class Batch:
             options.setdefault("cwd", str(job.report.source.parent.resolve()))
             # ... and ipywidgets' wheels when its code imports ipywidgets, as a build gives.
             if self._load(job) and job.notebook is not None:
-                from livecells.wheels import widget_requirement
+                from livecells.wheels import widget_requirements
 
                 code = (cell.source for cell in job.notebook.cells if cell.cell_type == "code")
-                widgets = widget_requirement(code)
+                widgets = widget_requirements(code)
                 if widgets:
-                    options["packages"] = [*options.get("packages", ()), widgets]
+                    options["packages"] = [*options.get("packages", ()), *widgets]
         idle = asyncio.Event()
 
         def on_status(status: Status, detail: str) -> None:

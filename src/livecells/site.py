@@ -44,7 +44,7 @@ from livecells.wheels import (
     fetch_wheels,
     read_requirements,
     requirement_name,
-    widget_requirement,
+    widget_requirements,
 )
 
 if TYPE_CHECKING:
@@ -323,9 +323,10 @@ class Site:
             if self._config(page, jupyter, options).offers("pyodide"):
                 for requirement, where in self.requirements(path, options).items():
                     found.setdefault(requirement, where)
-                widgets = _imports_widgets(page)
-                if widgets and not any(requirement_name(r) == "ipywidgets" for r in found):
-                    found[widgets] = path.as_posix()
+                for widgets in _imports_widgets(page):
+                    name = requirement_name(widgets)
+                    if not any(requirement_name(r) == name for r in found):
+                        found[widgets] = path.as_posix()
         return found
 
     def _link(self, path: Path | None, root_url: str) -> dict[str, str] | None:
@@ -425,10 +426,11 @@ def build(
         site.close()
 
 
-def _imports_widgets(page: Page) -> str | None:
-    """The requirement that brings Jupyter widgets to Pyodide, when the page's code imports
-    ipywidgets (its wheels come with the site's; Pyodide loads them on the import)."""
-    return widget_requirement(cell.source for cell in page.cells if cell.kind == "code")
+def _imports_widgets(page: Page) -> list[str]:
+    """The requirements that bring Jupyter widgets to Pyodide, when the page's code imports
+    ipywidgets or anywidget (their wheels come with the site's; Pyodide loads them on the
+    import)."""
+    return widget_requirements(cell.source for cell in page.cells if cell.kind == "code")
 
 
 def _build(

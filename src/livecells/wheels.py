@@ -44,7 +44,7 @@ __all__ = [
     "client_requirement",
     "fetch_wheels",
     "read_requirements",
-    "widget_requirement",
+    "widget_requirements",
     "write_lock",
 ]
 
@@ -56,13 +56,20 @@ DEFAULT_TIMEOUT = 120.0
 """Seconds resolving a site's wheels may take (``livecells.wheelsTimeout``)."""
 WIDGETS = "ipywidgets>=8,<9"
 """What a page that imports ipywidgets gets (widget protocol 2, the page's html-manager's)."""
-WITHOUT_DEPENDENCIES = {"ipywidgets": ("comm>=0.1.3", "traitlets>=4.3.1")}
+ANYWIDGET = "anywidget>=0.9"
+"""What a page that imports anywidget gets as well (with :data:`WIDGETS`)."""
+WITHOUT_DEPENDENCIES = {
+    "ipywidgets": ("comm>=0.1.3", "traitlets>=4.3.1"),
+    "anywidget": ("psygnal>=0.8.1", "typing-extensions>=4.2.0"),
+}
 """Packages fetched without the dependencies they declare, and what they need instead.
 ipywidgets declares IPython (with jedi, pygments, prompt_toolkit...: 7.8 MB of wheels for
 ipywidgets 8.1.9) and two packages of notebook-frontend files (2.4 MB); in Pyodide it imports
 only comm and traitlets (the three wheels: 234 KB), and of IPython the little the kernel's own
-``IPython`` module gives (kernel.py)."""
+``IPython`` module gives (kernel.py). anywidget declares ipywidgets (fetched as above),
+psygnal and typing-extensions, and a file watcher only for development."""
 _IMPORTS_WIDGETS = re.compile(r"^\s*(?:import|from)\s+ipywidgets\b", re.MULTILINE)
+_IMPORTS_ANYWIDGET = re.compile(r"^\s*(?:import|from)\s+anywidget\b", re.MULTILINE)
 
 
 def pyodide_info() -> dict[str, str]:
@@ -115,9 +122,13 @@ def requirement_name(requirement: str) -> str:
     return str(canonicalize_name(Requirement(requirement).name))
 
 
-def widget_requirement(sources: Iterable[str]) -> str | None:
-    """:data:`WIDGETS` when one of the code ``sources`` imports ipywidgets, else None."""
-    return WIDGETS if any(_IMPORTS_WIDGETS.search(source) for source in sources) else None
+def widget_requirements(sources: Iterable[str]) -> list[str]:
+    """:data:`WIDGETS` when one of the code ``sources`` imports ipywidgets; it and
+    :data:`ANYWIDGET` when one imports anywidget; else none."""
+    code = list(sources)
+    if any(_IMPORTS_ANYWIDGET.search(source) for source in code):
+        return [WIDGETS, ANYWIDGET]
+    return [WIDGETS] if any(_IMPORTS_WIDGETS.search(source) for source in code) else []
 
 
 def _with_dependencies(requirements: Sequence[str]) -> list[str]:

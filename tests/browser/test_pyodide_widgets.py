@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from tests.browser.test_widget_modules import ALLOW, COUNTER, counter_clicks_reach_the_kernel
 from tests.browser.test_widgets import cell_outputs, drag_to_the_end, md_page, png, run_cell
 
 from livecells.site import build
@@ -59,6 +60,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (source / "livecells.yml").write_text("project:\n  title: Widgets\n  jupyter: lite\n")
     for name, cells in PAGES.items():
         (source / f"{name}.md").write_text(md_page(cells))
+    counter = md_page([COUNTER, "print(counter.value)", "counter.value = 42"])
+    (source / "counter.md").write_text(counter.replace("---\n", f"---\n{ALLOW}", 1))
     output = tmp_path_factory.mktemp("pyodide-widget-site")
     built = build(source, output)
     assert built.problems == []
@@ -87,7 +90,25 @@ def test_the_site_ships_ipywidgets_comm_and_traitlets_but_not_ipython(site: Path
     wheels = sorted(
         p.name.split("-")[0].lower() for p in (site / "_livecells/wheels").glob("*.whl")
     )
-    assert wheels == ["comm", "ipywidgets", "micropip", "packaging", "traitlets"]
+    assert wheels == [
+        "anywidget",  # counter.md imports it
+        "comm",
+        "ipywidgets",
+        "micropip",
+        "packaging",
+        "psygnal",
+        "traitlets",
+        "typing_extensions",
+    ]
+
+
+def test_an_anywidget_counter_talks_both_ways_with_python(open_page: object) -> None:
+    page = open_page("counter")  # type: ignore[operator]
+    counter_clicks_reach_the_kernel(page)
+    run_cell(page, 2)
+    expect(cell_outputs(page, 0).locator("button.counter")).to_have_text(
+        "count is 42", timeout=30_000
+    )
 
 
 def test_a_dragged_slider_reaches_python_and_python_moves_it(open_page: object) -> None:
