@@ -25,10 +25,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.charts import chunk, closure, gzipped
+from benchmarks.charts import chunk, closure, gzipped, run_cell_times, standalone_times
 from tests.browser.conftest import CHROMIUM_ARGS
 from tests.browser.static_server import serve_static
 from tests.conftest import CHROMIUM, start_livecells_serve
@@ -54,39 +54,6 @@ new MutationObserver(() => {
   seen('.bk-Figure', 'drawn');
 }).observe(document, { childList: true, subtree: true });
 """
-
-
-def cell_times(browser: Browser, url: str, home: str, runs: int) -> list[float]:
-    times = []
-    for _ in range(runs):
-        context = browser.new_context()
-        try:
-            page = context.new_page()
-            page.goto(home, timeout=DEADLINE)
-            page.add_init_script(WATCH)
-            page.goto(url, timeout=DEADLINE)
-            page.locator("button.lc-power").click()
-            page.locator(".lc-bokeh[data-bokeh=drawn]").wait_for(timeout=DEADLINE)
-            mark = page.evaluate("window.__plot")
-            times.append(mark["drawn"] - mark["arrived"])
-        finally:
-            context.close()
-    return times
-
-
-def standalone_times(browser: Browser, url: str, runs: int) -> list[float]:
-    times = []
-    for _ in range(runs):
-        context = browser.new_context()
-        try:
-            page = context.new_page()
-            page.add_init_script(WATCH)
-            page.goto(url, timeout=DEADLINE)
-            page.locator(".bk-Figure").first.wait_for(timeout=DEADLINE)
-            times.append(page.evaluate("window.__plot.drawn"))
-        finally:
-            context.close()
-    return times
 
 
 def main() -> int:
@@ -130,8 +97,23 @@ def main() -> int:
             with sync_playwright() as playwright, serve_static(peer, isolated=False) as static:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 home = f"{server.url}livecells/?token={server.token}"
-                ours = cell_times(browser, f"{server.url}livecells/bokeh.html", home, args.runs)
-                theirs = standalone_times(browser, f"{static}plot.html", args.runs)
+                ours = run_cell_times(
+                    browser,
+                    f"{server.url}livecells/bokeh.html",
+                    home,
+                    args.runs,
+                    watch=WATCH,
+                    drawn=".lc-bokeh[data-bokeh=drawn]",
+                    mark="window.__plot",
+                )
+                theirs = standalone_times(
+                    browser,
+                    f"{static}plot.html",
+                    args.runs,
+                    watch=WATCH,
+                    shown=".bk-Figure",
+                    mark="window.__plot.drawn",
+                )
                 browser.close()
         finally:
             server.stop()

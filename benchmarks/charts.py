@@ -86,34 +86,54 @@ def chunk(prefix: str) -> str:
     return f"chunks/{found}"
 
 
-def run_cell_times(browser: Browser, url: str, home: str, runs: int) -> list[float]:
+def run_cell_times(
+    browser: Browser,
+    url: str,
+    home: str,
+    runs: int,
+    *,
+    watch: str = WATCH,
+    drawn: str = ".lc-chart[data-chart=drawn]",
+    mark: str = "window.__chart",
+) -> list[float]:
+    """Milliseconds from the output's arrival to its drawing (``mark``'s ``arrived`` and
+    ``drawn``, set by the ``watch`` script), Start pressed on a fresh profile each run."""
     times = []
     for _ in range(runs):
         context = browser.new_context()
         try:
             page = context.new_page()
             page.goto(home, timeout=DEADLINE)
-            page.add_init_script(WATCH)
+            page.add_init_script(watch)
             page.goto(url, timeout=DEADLINE)
             page.locator("button.lc-power").click()
-            page.locator(".lc-chart[data-chart=drawn]").wait_for(timeout=DEADLINE)
-            mark = page.evaluate("window.__chart")
-            times.append(mark["drawn"] - mark["arrived"])
+            page.locator(drawn).wait_for(timeout=DEADLINE)
+            times.append(page.evaluate(f"{mark}.drawn - {mark}.arrived"))
         finally:
             context.close()
     return times
 
 
-def standalone_times(browser: Browser, url: str, runs: int) -> list[float]:
+def standalone_times(
+    browser: Browser,
+    url: str,
+    runs: int,
+    *,
+    watch: str = WATCH,
+    shown: str = "svg.main-svg",
+    mark: str = "window.__chart.svg",
+) -> list[float]:
+    """Milliseconds from navigation to ``shown`` (``mark``, set by the ``watch`` script) on a
+    standalone page, a fresh profile each run."""
     times = []
     for _ in range(runs):
         context = browser.new_context()
         try:
             page = context.new_page()
-            page.add_init_script(WATCH)
+            page.add_init_script(watch)
             page.goto(url, timeout=DEADLINE)
-            page.locator("svg.main-svg").first.wait_for(timeout=DEADLINE)
-            times.append(page.evaluate("window.__chart.svg"))
+            page.locator(shown).first.wait_for(timeout=DEADLINE)
+            times.append(page.evaluate(mark))
         finally:
             context.close()
     return times
