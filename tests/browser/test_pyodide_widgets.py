@@ -4,7 +4,6 @@ reader's browser over the worker's comms, with every host but 127.0.0.1 unreacha
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,36 +11,18 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from tests.browser.test_widget_modules import ALLOW, COUNTER, counter_clicks_reach_the_kernel
-from tests.browser.test_widgets import cell_outputs, drag_to_the_end, md_page, png, run_cell
+from tests.browser.test_widgets import LIVE, cell_outputs, drag_to_the_end, md_page, run_cell
 
 from livecells.site import build
 
 BOOT = 90_000  # ms: loading Pyodide on 2 busy cores
 READY = re.compile(r"^(ready|idle)$")
-PNG = base64.b64encode(png(2, 1)).decode()
 
+# The server kernels' pages (tests/browser/test_widgets.py), the slider's with one more cell.
 PAGES = {
-    "slider": [
-        "import ipywidgets as w\n"
-        "seen = []\n"
-        "s = w.IntSlider(value=3, min=0, max=10, description='n')\n"
-        "s.observe(lambda change: seen.append(change['new']), 'value')\n"
-        "s",
-        "print(seen[-1], s.value)",
-        "s.value = 7",
-        "import ipywidgets as w\nw.IntSlider(value=6, max=9)",
-    ],
-    "interact": [
-        "from ipywidgets import interact, IntSlider\n"
-        "slider = IntSlider(value=2, min=0, max=10)\n"
-        "def double(x):\n"
-        "    print('double', x * 2)\n"
-        "interact(double, x=slider);",
-        "slider.value = 5",
-    ],
-    "image": [
-        f"import base64, ipywidgets as w\nw.Image(value=base64.b64decode('{PNG}'), format='png')",
-    ],
+    "slider": [*LIVE["slider"], "import ipywidgets as w\nw.IntSlider(value=6, max=9)"],
+    "interact": LIVE["interact"],
+    "image": LIVE["image"],
     "bad": [
         "import ipywidgets\nfrom comm import create_comm\n"
         "c = create_comm(target_name='no.such.target')",
