@@ -8,10 +8,11 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
 from tests.browser.static_server import serve_static
 from tests.conftest import (
     CHROMIUM,
@@ -221,3 +222,19 @@ def base_url(request: pytest.FixtureRequest, site: Path) -> Iterator[str]:
     SharedArrayBuffer path) and without (its fallback): each test runs on both."""
     with serve_static(site, isolated=request.param) as url:
         yield url
+
+
+def refuse_offsite(context: BrowserContext) -> list[str]:
+    """Refuse every request of the context's pages to a host other than 127.0.0.1; the list
+    (filled as they come) of those it tried."""
+    attempted: list[str] = []
+
+    def refuse(route: Route) -> None:
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            attempted.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", refuse)
+    return attempted

@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, expect
-from tests.browser.conftest import wait_idle, write_page
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+from tests.browser.conftest import refuse_offsite, wait_idle, write_page
 from tests.browser.static_server import serve_static
 
 from livecells.site import build
@@ -93,16 +93,7 @@ LINE_PIXELS = """element => {
 def offsite(context: BrowserContext) -> Iterator[list[str]]:
     """Requests the page tried to make to any host but 127.0.0.1 (each refused); the page's
     CSP violations are collected in ``window.violations``."""
-    attempted: list[str] = []
-
-    def refuse(route: Route) -> None:
-        if urlsplit(route.request.url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            attempted.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", refuse)
+    attempted = refuse_offsite(context)
     context.add_init_script(VIOLATIONS)
     yield attempted
 

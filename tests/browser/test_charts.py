@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, Route, expect
-from tests.browser.conftest import wait_idle, write_page
+from playwright.sync_api import BrowserContext, Page, expect
+from tests.browser.conftest import refuse_offsite, wait_idle, write_page
 
 OpenPage = Callable[[str], Page]
 
@@ -29,17 +28,7 @@ display({"application/vnd.vegalite.v5+json": {"mark": "nosuchmark", "data": {"va
 @pytest.fixture
 def offsite(context: BrowserContext) -> Iterator[list[str]]:
     """Requests the page tried to make to any host but 127.0.0.1 (each refused)."""
-    attempted: list[str] = []
-
-    def refuse(route: Route) -> None:
-        if urlsplit(route.request.url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            attempted.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", refuse)
-    yield attempted
+    yield refuse_offsite(context)
 
 
 def cell_outputs(page: Page, index: int) -> object:
