@@ -1007,6 +1007,15 @@ MUTATIONS = [
             "test_a_socket_reusing_a_released_kernels_descriptor_is_still_watched",
         ),
     ),
+    Mutation(
+        "server runtime: the kernel WebSocket's handshake gets a request's time, not a start's",
+        "src/livecells/runtimes/server.py",
+        "opening = max(self.request_timeout, self.startup_timeout)",
+        "opening = self.request_timeout",
+        (
+            "tests/runtimes/test_server.py::test_a_kernel_slower_to_answer_than_a_request_still_starts",
+        ),
+    ),
 ]
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 from pathlib import Path
 
 import httpx
@@ -50,6 +52,30 @@ async def test_a_server_without_v1_framing_is_spoken_to_in_json(tmp_path: Path) 
                 pass
     finally:
         legacy.stop()
+
+
+async def test_a_kernel_slower_to_answer_than_a_request_still_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server holds the WebSocket's handshake until the new kernel answers kernel_info: a
+    kernel's start, bound by ``startup_timeout``, not by ``request_timeout``."""
+    spec = tmp_path / "data" / "kernels" / "slow"
+    spec.mkdir(parents=True)
+    launch = f'sleep 3; exec "{sys.executable}" -m ipykernel_launcher -f "$0"'
+    argv = ["sh", "-c", launch, "{connection_file}"]
+    spec.joinpath("kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "Slow", "language": "python"})
+    )
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "data"))
+    root = tmp_path / "root"
+    root.mkdir()
+    server = start_jupyter_server(root)
+    try:
+        options = {"url": server.url, "token": server.token, "kernel_name": "slow"}
+        async with livecells.connect("server", request_timeout=1.5, **options) as kernel:
+            assert (await kernel.execute("print(6 * 7)")).outputs[0]["text"] == "42\n"
+    finally:
+        server.stop()
 
 
 async def test_binary_buffers_survive_json_framing(jupyter_server: JupyterServer) -> None:

@@ -182,6 +182,9 @@ class ServerKernel(Kernel):
 
     async def _open_websocket(self) -> None:
         subprotocols = None if self.protocol == "json" else [V1_SUBPROTOCOL]
+        # jupyter_server holds the handshake until the kernel answers kernel_info: for a new
+        # kernel, that is its start, which may take longer than a request.
+        opening = max(self.request_timeout, self.startup_timeout)
         try:
             ws = await connect(
                 self._ws_url(),
@@ -189,7 +192,7 @@ class ServerKernel(Kernel):
                 subprotocols=subprotocols,  # type: ignore[arg-type]
                 compression=None,
                 max_size=None,
-                open_timeout=self.request_timeout,
+                open_timeout=opening,
                 ping_interval=20,
                 ping_timeout=20,
             )
