@@ -1016,6 +1016,16 @@ MUTATIONS = [
             "tests/runtimes/test_server.py::test_a_kernel_slower_to_answer_than_a_request_still_starts",
         ),
     ),
+    Mutation(
+        "serve: pages not preparing reload too once the wheels are ready (a reader loses cells)",
+        "src/livecells/server/app.py",
+        'preparing = self.get_argument("preparing", "") == "1" and not wheels.done.is_set()',
+        "preparing = not wheels.done.is_set()",
+        (
+            "tests/browser/test_serve_wheels.py::"
+            "test_serve_listens_while_a_pyodide_pages_wheels_resolve_and_never_resolves_binders",
+        ),
+    ),
 ]
 
 

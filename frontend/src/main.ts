@@ -17,10 +17,19 @@ import { renderDiagrams } from "./mermaid";
 import { mountTabs } from "./tabs";
 import { Widgets } from "./widgets";
 
+/** The page waits for `livecells serve` to resolve its Pyodide wheels: nothing starts before
+ * it reloads. */
+function waitsForWheels(config: PageConfig, choice: Choice | null): boolean {
+  return choice?.runtime === "pyodide" && config.pyodide?.preparing === true;
+}
+
+/** Reload when the page's source changes (or, if it waits for its wheels, when they are ready). */
 function watchForChanges(config: PageConfig): void {
   if (!config.watch || !config.path || typeof EventSource === "undefined") return;
   const root = config.staticUrl.replace(/_livecells\/$/, "");
-  const source = new EventSource(`${root}api/changes?path=${encodeURIComponent(config.path)}`);
+  const preparing = waitsForWheels(config, savedChoice(config) ?? configuredChoice(config));
+  const query = `path=${encodeURIComponent(config.path)}${preparing ? "&preparing=1" : ""}`;
+  const source = new EventSource(`${root}api/changes?${query}`);
   source.addEventListener("changed", () => {
     source.close();
     location.reload();
@@ -58,7 +67,7 @@ export function main(): void {
   // (no cell runs before the reader asks), so Start finds Python ready.
   let powered = false;
   // `livecells serve` still resolving this page's wheels: nothing starts before it reloads.
-  const preparing = choice.runtime === "pyodide" && config.pyodide?.preparing === true;
+  const preparing = waitsForWheels(config, choice);
   let preloading: Promise<void> | null =
     runtime instanceof PyodideRuntime && config.pyodide?.preload !== false && !preparing ? runtime.start() : null;
   preloading?.catch(() => undefined);

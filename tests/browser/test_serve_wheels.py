@@ -62,8 +62,23 @@ def test_serve_listens_while_a_pyodide_pages_wheels_resolve_and_never_resolves_b
             expect(panel).to_have_attribute("data-status", "preparing")
             expect(panel.locator(".lc-status")).to_contain_text("Preparing this page's Python")
             expect(page.locator("button.lc-power")).to_be_disabled()
-            with page.expect_event("load", timeout=WAIT * 1000):
-                release.set()  # the page reloads by itself once they are ready
+            # A page on the server's kernels, open meanwhile, is not reloaded when the wheels
+            # are ready: its reader may be running cells.
+            changes = f"{server.url}livecells/api/changes"
+            with httpx.stream(
+                "GET", changes, params={"path": "binder.md"}, headers=cookies, timeout=WAIT
+            ) as other:
+                other_lines = other.iter_lines()
+                assert next(other_lines) == ": watching"
+                with page.expect_event("load", timeout=WAIT * 1000):
+                    release.set()  # the page reloads by itself once they are ready
+                beats = 0
+                for line in other_lines:  # three heartbeats (each 5 beats) after the reload
+                    assert line != "event: changed"
+                    beats += line == ": still watching"
+                    if beats == 3:
+                        break
+                assert beats == 3
             expect(panel).not_to_have_attribute("data-status", "preparing")
             config = page.evaluate("window.livecells.config")
             assert config["pyodide"]["preparing"] is False

@@ -446,13 +446,15 @@ class ChangesHandler(_SiteHandler):
         self.set_header("Content-Type", "text/event-stream")
         self.set_header("Cache-Control", "no-store")
         wheels: WheelsPreparation = self.settings["livecells_wheels"]
-        preparing = not wheels.done.is_set()
+        # A page that says it is preparing (its Pyodide wheels, which serve resolves) reloads
+        # when they are ready; no other page does: its reader may be running cells.
+        preparing = self.get_argument("preparing", "") == "1" and not wheels.done.is_set()
         before = stamps()
         self.write(": watching\n\n")
         await self.flush()
         for beat in itertools.count(1):
             await asyncio.sleep(WATCH_INTERVAL)
-            ready = preparing and wheels.done.is_set()  # a page that said "preparing" reloads
+            ready = preparing and wheels.done.is_set()
             if ready or stamps() != before:
                 self.write("event: changed\ndata: {}\n\n")
                 await self.flush()  # raises StreamClosedError once the reader left
