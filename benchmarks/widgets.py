@@ -22,24 +22,19 @@ adds to. Usage: ``python benchmarks/widgets.py [-n N]``.
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-import nbformat
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.charts import chunk, closure, gzipped
 from tests.browser.conftest import CHROMIUM_ARGS
 from tests.browser.static_server import serve_static
-from tests.conftest import CHROMIUM, free_port, start_livecells_serve
+from tests.conftest import CHROMIUM, start_livecells_serve
 
 from livecells.site import build
 
@@ -125,69 +120,9 @@ BARE = """async ([slider, label, runs, warm]) => {
   return samples;
 }"""
 
-# The reader's own gesture, the same on any page: ArrowRight on the slider's handle, timed until
-# the Label beside it shows the kernel's callback's value (any page's widget DOM, no manager).
-KEYS = """async ([runs, warm]) => {
-  const handle = document.querySelector(".widget-slider .noUi-handle");
-  const label = document.querySelector(".widget-vbox > .widget-label");
-  const samples = [];
-  for (let i = 1; i <= runs + warm; i++) {
-    const before = label.textContent;
-    const shown = new Promise((resolve) => {
-      const observer = new MutationObserver(() => {
-        if (label.textContent !== before) { observer.disconnect(); resolve(); }
-      });
-      observer.observe(label, { childList: true, characterData: true, subtree: true });
-    });
-    const start = performance.now();
-    handle.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowRight", bubbles: true }));
-    await shown;
-    if (i > warm) samples.push(performance.now() - start);
-  }
-  return samples;
-}"""
 
-
-def voila_keys(browser: Any, voila: str, folder: Path, runs: int) -> list[float]:
-    """The key-press round trip in Voilà (its own server, kernel and JupyterLab widget
-    manager) on the same first cell, as a notebook."""
-    notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    code = PAGE.split("```{code-cell} python\n")[1].split("```")[0]
-    notebook.cells = [nbformat.v4.new_code_cell(code)]
-    nbformat.write(notebook, folder / "bench.ipynb")
-    port = free_port()
-    log = (folder / "voila.log").open("wb")
-    command = [voila, "bench.ipynb", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"]
-    process = subprocess.Popen(command, cwd=folder, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code < 500:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"voila did not start: {(folder / 'voila.log').read_text()}")
-            time.sleep(0.1)
-        page = browser.new_page()
-        page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
-        page.locator(".widget-vbox > .widget-label").wait_for(timeout=120_000)
-        samples: list[float] = page.evaluate(KEYS, [runs, 5])
-        page.close()
-        return samples
-    finally:
-        process.terminate()
-        process.wait(10)
-        log.close()
-
-
-def measure(
-    browser: Any, url: str, runs: int, runtime: str, keys: dict[str, list[float]]
-) -> dict[str, list[float]]:
-    """Each path on the page at ``url`` (Start pressed, the widgets shown first); the key-press
-    round trip goes to ``keys``."""
+def measure(browser: Any, url: str, runs: int, runtime: str) -> dict[str, list[float]]:
+    """Both paths on the page at ``url`` (Start pressed, the widgets shown first)."""
     page = browser.new_page()
     page.goto(url)
     page.locator("button.lc-power").click()
@@ -201,14 +136,12 @@ def measure(
         echo = streams.nth(1).inner_text().strip()
         results["anywidget, server"] = page.evaluate(WIDGETS, [echo, ".lc-cell span.echo", runs, 5])
     results[f"bare comm, {runtime} (peer)"] = page.evaluate(BARE, [*ids, runs, 5])
-    keys[runtime] = page.evaluate(KEYS, [runs, 5])
     page.close()
     return results
 
 
-def main(runs: int, voila: str | None) -> None:
+def main(runs: int) -> None:
     results: dict[str, list[float]] = {}
-    keys: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as root:
         served, lite, site = Path(root, "served"), Path(root, "lite"), Path(root, "site")
         for folder, text in ((served, SERVED_PAGE), (lite, PAGE)):
@@ -224,11 +157,8 @@ def main(runs: int, voila: str | None) -> None:
                 login = browser.new_page()
                 login.goto(f"{server.url}livecells/?token={server.token}")
                 login.close()
-                url = f"{server.url}livecells/bench.html"
-                results |= measure(browser, url, runs, "server", keys)
-                results |= measure(browser, f"{base}bench.html", runs, "Pyodide", keys)
-                if voila:
-                    keys["Voilà (peer)"] = voila_keys(browser, voila, Path(root), runs)
+                results |= measure(browser, f"{server.url}livecells/bench.html", runs, "server")
+                results |= measure(browser, f"{base}bench.html", runs, "Pyodide")
                 chromium.close()
         finally:
             server.stop()
@@ -240,16 +170,6 @@ def main(runs: int, voila: str | None) -> None:
         median = statistics.median(samples)
         p90 = statistics.quantiles(samples, n=10)[-1]
         print(f"{name:34} {median:8.2f} {p90:8.2f} {median / peer:17.2f}x")
-    print(
-        f"slider key press -> observe -> label shown (the same gesture on each page), {runs} runs"
-    )
-    voila_median = statistics.median(keys["Voilà (peer)"]) if "Voilà (peer)" in keys else None
-    for name, samples in keys.items():
-        median = statistics.median(samples)
-        ratio = f"{median / voila_median:17.2f}x" if voila_median else ""
-        print(f"{name:34} {median:8.2f} {statistics.quantiles(samples, n=10)[-1]:8.2f} {ratio}")
-    if voila_median is None:
-        print("(no Voilà: install it in a venv of its own, pip install voila, and pass --voila)")
     print_bytes()
 
 
@@ -269,10 +189,4 @@ def print_bytes() -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--runs", type=int, default=20)
-    parser.add_argument(
-        "--voila",
-        default=shutil.which("voila"),
-        help="the voila program, for the peer (a venv of its own keeps its dependencies apart)",
-    )
-    arguments = parser.parse_args()
-    main(arguments.runs, arguments.voila)
+    main(parser.parse_args().runs)
