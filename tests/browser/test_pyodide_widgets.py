@@ -41,8 +41,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (source / "livecells.yml").write_text("project:\n  title: Widgets\n  jupyter: lite\n")
     for name, cells in PAGES.items():
         (source / f"{name}.md").write_text(md_page(cells))
-    counter = md_page([COUNTER, "print(counter.value)", "counter.value = 42"])
-    (source / "counter.md").write_text(counter.replace("---\n", f"---\n{ALLOW}", 1))
+    counter = md_page([COUNTER, "print(counter.value)", "counter.value = 42"], ALLOW)
+    (source / "counter.md").write_text(counter)
     output = tmp_path_factory.mktemp("pyodide-widget-site")
     built = build(source, output)
     assert built.problems == []

@@ -118,15 +118,11 @@ PAGES = {
 }
 
 
-def page_text(frontmatter: str, cells: list[str]) -> str:
-    return md_page(cells).replace("---\n", f"---\n{frontmatter}", 1)
-
-
 @pytest.fixture(scope="module")
 def module_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("widget-modules")
     for name, (frontmatter, cells) in PAGES.items():
-        (root / f"{name}.md").write_text(page_text(frontmatter, cells))
+        (root / f"{name}.md").write_text(md_page(cells, frontmatter))
     return root
 
 
@@ -314,9 +310,9 @@ def built_site(
     source, output = tmp_path_factory.mktemp("modules-book"), tmp_path_factory.mktemp("site")
     server = f"jupyter:\n  server: {{url: '{kernel_server.url}', token: '{kernel_server.token}'}}\n"
     cells = PAGES["counter"][1][:2]
-    (source / "allowed.md").write_text(page_text(server + ALLOW, cells))
-    (source / "strict.md").write_text(page_text(server, cells))
-    (source / "figure.md").write_text(page_text(server, PAGES["figure"][1][:1]))
+    (source / "allowed.md").write_text(md_page(cells, server + ALLOW))
+    (source / "strict.md").write_text(md_page(cells, server))
+    (source / "figure.md").write_text(md_page(PAGES["figure"][1][:1], server))
     assert build(source, output).problems == []
     with serve_static(output, isolated=False) as url:
         yield url

@@ -74,13 +74,14 @@ LIVE = {
 }
 
 
-def md_page(cells: list[str]) -> str:
-    """A MyST page: Start runs its first cell, the reader the others (``skip-execution``)."""
+def md_page(cells: list[str], frontmatter: str = "") -> str:
+    """A MyST page: Start runs its first cell, the reader the others (``skip-execution``);
+    ``frontmatter``: lines added to its frontmatter."""
     body = "".join(
         f"```{{code-cell}} python\n{':tags: [skip-execution]' if index else ''}\n{cell}\n```\n\n"
         for index, cell in enumerate(cells)
     )
-    return f"---\nkernelspec: {{name: python3, display_name: Python 3}}\n---\n{body}"
+    return f"---\n{frontmatter}kernelspec: {{name: python3, display_name: Python 3}}\n---\n{body}"
 
 
 def saved_notebook(path: Path) -> None:
