@@ -22,6 +22,7 @@ import re
 from collections.abc import Set
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from livecells.assets import json_in_html
@@ -43,17 +44,21 @@ def is_built_html(root: Path) -> bool:
     )
 
 
+def _page_config(html: str) -> tuple[re.Match[str] | None, dict[str, Any]]:
+    """The page's config element and the object it holds ({} when it is not a JSON object)."""
+    match = CONFIG_SCRIPT.search(html)
+    try:
+        config = json.loads(match.group(2)) if match is not None else {}
+    except ValueError:
+        config = {}
+    return match, config if isinstance(config, dict) else {}
+
+
 def served_page(html: str, by: Served, *, switchable: Set[str] | None = None) -> str:
     """``html`` with its page config as ``livecells serve`` gives it; unchanged when the page
     has none, or is not live. ``switchable``: the runtimes a reader may use (``--public``)."""
-    match = CONFIG_SCRIPT.search(html)
-    if match is None:
-        return html
-    try:
-        config = json.loads(match.group(2))
-    except ValueError:
-        return html
-    if not isinstance(config, dict) or not config.get("runtime"):
+    match, config = _page_config(html)
+    if match is None or not config.get("runtime"):
         return html
     offered = ["livecells", *(name for name in config.get("runtimes") or () if name != "livecells")]
     if switchable is not None:
@@ -117,12 +122,7 @@ def page_policy(html: str) -> str:
     scripts = _Scripts()
     scripts.feed(html)
     scripts.close()
-    match = CONFIG_SCRIPT.search(html)
-    try:
-        config = json.loads(match.group(2)) if match is not None else {}
-    except ValueError:
-        config = {}
-    config = config if isinstance(config, dict) else {}
+    _, config = _page_config(html)
     trusted = config.get("trusted") is True
     sources = {"'self'", "'wasm-unsafe-eval'", *scripts.hosts}
     if config.get("allowWidgetESM") is True:  # anywidget modules, imported from blob: URLs
