@@ -28,7 +28,14 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.charts import chunk, closure, gzipped, run_cell_times, standalone_times
+from benchmarks.charts import (
+    chunk,
+    closure,
+    gzipped,
+    run_cell_times,
+    standalone_times,
+    watch_script,
+)
 from tests.browser.conftest import CHROMIUM_ARGS
 from tests.browser.static_server import serve_static
 from tests.conftest import CHROMIUM, start_livecells_serve
@@ -43,17 +50,7 @@ PLOT = (
 PEER_FILES = ("bokeh", "bokeh-gl", "bokeh-widgets", "bokeh-tables", "bokeh-mathjax")
 DEADLINE = 120_000  # ms
 # Output arrival (the plot's wrapper entering the cell) and the figure's view, on the page's clock.
-WATCH = """
-window.__plot = {};
-const seen = (selector, key) => {
-  if (window.__plot[key] || !document.querySelector(selector)) return;
-  window.__plot[key] = performance.now();
-};
-new MutationObserver(() => {
-  seen('.lc-bokeh:not(.lc-bokeh-load)', 'arrived');
-  seen('.bk-Figure', 'drawn');
-}).observe(document, { childList: true, subtree: true });
-"""
+WATCH = watch_script("__plot", {"arrived": ".lc-bokeh:not(.lc-bokeh-load)", "drawn": ".bk-Figure"})
 
 
 def main() -> int:

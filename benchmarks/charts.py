@@ -46,19 +46,32 @@ ALTAIR = (
     "alt.Chart(data).mark_point().encode(x='x:Q', y='y:Q')"
 )
 DEADLINE = 120_000  # ms
+
+
 # Output arrival (the chart's wrapper entering the cell) and the chart's SVG, on the page's clock.
-WATCH = """
-window.__chart = {};
-const seen = (selector, key) => {
-  if (window.__chart[key] || !document.querySelector(selector)) return;
-  window.__chart[key] = performance.now();
-};
-new MutationObserver(() => {
-  seen('.lc-chart', 'arrived');
-  seen('.lc-chart svg.main-svg, .lc-chart svg.marks', 'drawn');
-  seen('svg.main-svg', 'svg');
-}).observe(document, { childList: true, subtree: true });
+def watch_script(name: str, marks: dict[str, str]) -> str:
+    """A page script setting ``window[name][key]`` to the page's clock when the selector of
+    ``marks[key]`` first matches."""
+    checks = "".join(f"  seen({selector!r}, {key!r});\n" for key, selector in marks.items())
+    return f"""
+window.{name} = {{}};
+const seen = (selector, key) => {{
+  if (window.{name}[key] || !document.querySelector(selector)) return;
+  window.{name}[key] = performance.now();
+}};
+new MutationObserver(() => {{
+{checks}}}).observe(document, {{ childList: true, subtree: true }});
 """
+
+
+WATCH = watch_script(
+    "__chart",
+    {
+        "arrived": ".lc-chart",
+        "drawn": ".lc-chart svg.main-svg, .lc-chart svg.marks",
+        "svg": "svg.main-svg",
+    },
+)
 IMPORT = re.compile(r"""(?:^|[;}\s])import\s*(?:[^()"']*?from\s*)?["']\./([\w./-]+\.js)["']""")
 
 
