@@ -1026,6 +1026,16 @@ MUTATIONS = [
             "test_serve_listens_while_a_pyodide_pages_wheels_resolve_and_never_resolves_binders",
         ),
     ),
+    Mutation(
+        "browser: a restarted kernel is ready on its shell reply, before iopub is heard",
+        "frontend/src/runtimes/jupyter.ts",
+        "        await Promise.race([heard, ",
+        "        if (Math.random() > 2) await Promise.race([heard, ",
+        (
+            "tests/browser/test_runtimes.py::"
+            "test_a_restarted_kernel_is_ready_only_once_its_outputs_reach_the_page",
+        ),
+    ),
 ]
 
 
@@ -1050,6 +1060,20 @@ def _copy(destination: Path) -> None:
         (destination / "frontend" / "node_modules").symlink_to(modules)
 
 
+STATIC = Path("src/livecells/static")
+
+
+def _rebuild_client(copy: Path, mutation: Mutation) -> bool:
+    """A break of the client that tests outside its unit tests must catch is built into the
+    copy's bundle first (those tests load the built client); the bundle is put back after."""
+    if not mutation.path.startswith("frontend/src/") or all(
+        test.startswith("tests/test_frontend.py") for test in mutation.tests
+    ):
+        return False
+    subprocess.run(["npm", "run", "build"], cwd=copy / "frontend", check=True, capture_output=True)
+    return True
+
+
 def _worker(chosen: list[Mutation], results: list[str], lock: threading.Lock) -> None:
     """Apply the breaks of ``chosen`` one by one to a copy of its own, and run their tests."""
     with tempfile.TemporaryDirectory(prefix="livecells-mutations-") as folder:
@@ -1063,12 +1087,16 @@ def _worker(chosen: list[Mutation], results: list[str], lock: threading.Lock) ->
                 continue
             target.write_text(original.replace(mutation.old, mutation.new))
             began = time.monotonic()
+            rebuilt = _rebuild_client(copy, mutation)
             done = subprocess.run(
                 [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
                  "--no-header", "-n", "0", *mutation.tests],
                 cwd=copy, env=env, capture_output=True, text=True,
             )  # fmt: skip
             target.write_text(original)
+            if rebuilt:
+                shutil.rmtree(copy / STATIC)
+                shutil.copytree(ROOT / STATIC, copy / STATIC)
             took = time.monotonic() - began
             if done.returncode == 1:
                 line = f"killed  {mutation.name} ({took:.0f} s)"

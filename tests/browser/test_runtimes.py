@@ -12,11 +12,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, WebSocketRoute, expect
 from tests.binderhub import StandInBinderHub, standin_binderhub
 from tests.browser.conftest import kernels, wait_idle, write_page
 from tests.conftest import JupyterServer, start_jupyter_server
 from tests.tcpproxy import TcpProxy, tcp_proxy
+
+from livecells.messages import V1Codec
 
 OpenPage = Callable[[str], Page]
 
@@ -306,15 +308,15 @@ def test_switching_to_binder_follows_the_build_then_runs_there(
     expect(page.locator("a.lc-open-jupyter")).to_be_visible()
 
 
-def errors_of(page: Page, code: str) -> list[str]:
+def errors_of(page: Page, code: str, timeout: float = 60) -> list[str]:
     """Run ``code`` on the page's current runtime (its JS API); the names of the errors it
     raised, or the runtime's own failure (e.g. mid-restart) as its message."""
     return list(
         page.evaluate(
-            """async (code) => {
+            """async ([code, timeout]) => {
                 const errors = [];
-                const late = new Promise((_, reject) =>
-                    setTimeout(() => reject(new Error("no reply in 60 s")), 60000));
+                const late = new Promise((_, reject) => setTimeout(
+                    () => reject(new Error(`no reply in ${timeout} s`)), timeout * 1000));
                 try {
                     await Promise.race([late, window.livecells.runtime.execute(code, {
                         onIOPub: (m) => {
@@ -325,9 +327,50 @@ def errors_of(page: Page, code: str) -> list[str]:
                 } catch (e) { errors.push(String(e.message)); }
                 return errors;
             }""",
-            code,
+            [code, timeout],
         )
     )
+
+
+def test_a_restarted_kernel_is_ready_only_once_its_outputs_reach_the_page(
+    open_page: OpenPage, book: Path
+) -> None:
+    """After a restart the server's iopub subscription reconnects in its own time (ZeroMQ's late
+    joiner): what the new kernel publishes meanwhile is lost. Here the kernel WebSocket drops
+    every iopub message from the restart until the page has sent its third kernel_info request
+    (a slow reconnect, made certain): a page that called the kernel ready on its first shell
+    reply would lose the next cell's outputs and idle, and that cell would never end."""
+    page = open_page(write_page(book, "late-iopub", "", "y = 1"))
+    window = {"dropping": False, "asked": 0, "dropped": 0}
+    codec = V1Codec()
+
+    def route(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+
+        def to_page(frame: str | bytes) -> None:
+            if window["dropping"] and codec.decode(frame).channel == "iopub":
+                window["dropped"] += 1
+                return
+            ws.send(frame)
+
+        def to_server(frame: str | bytes) -> None:
+            if window["dropping"] and codec.decode(frame).msg_type == "kernel_info_request":
+                window["asked"] += 1
+                window["dropping"] = window["asked"] < 3
+            server.send(frame)
+
+        server.on_message(to_page)
+        ws.on_message(to_server)
+
+    page.route_web_socket(re.compile(r"/api/kernels/[^/]+/channels"), route)
+    page.locator("button.lc-power").click()
+    expect(page.locator(".lc-panel")).to_have_attribute("data-status", "idle", timeout=60_000)
+    assert errors_of(page, "y") == []
+    window["dropping"] = True
+    page.evaluate("window.livecells.runtime.restart()")
+    assert window == {"dropping": False, "asked": 3, "dropped": window["dropped"]}
+    assert window["dropped"] > 0
+    assert errors_of(page, "y", timeout=20) == ["NameError"]
 
 
 def test_the_explorer_interrupts_restarts_and_closes_a_session(

@@ -108,7 +108,9 @@ class Visitor:
         return outputs
 
     async def send(self, kernel_id: str, code: str, timeout: float = 30) -> None:
-        """Start code running and leave once the kernel has taken it (it goes on)."""
+        """Start code running and leave once the kernel has taken it (it goes on), or has died
+        of it: code that ends its kernel can end it before the kernel's execute_input leaves
+        (ZeroMQ sends from a thread of its own, which the exit takes down with the rest)."""
         socket = await self.connect(kernel_id)
         msg_id = await execute(socket, code)
         deadline = time.monotonic() + timeout
@@ -116,10 +118,10 @@ class Visitor:
             raw = await asyncio.wait_for(socket.read_message(), deadline - time.monotonic())
             assert raw is not None, "the server closed the kernel WebSocket"
             msg = json.loads(raw)
-            if (
-                msg["parent_header"].get("msg_id") == msg_id
-                and msg["header"]["msg_type"] == "execute_input"
-            ):
+            kind = msg["header"]["msg_type"]
+            if msg["parent_header"].get("msg_id") == msg_id and kind == "execute_input":
+                break
+            if kind == "status" and msg["content"]["execution_state"] in ("restarting", "dead"):
                 break
         socket.close()
 

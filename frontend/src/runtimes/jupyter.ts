@@ -46,6 +46,8 @@ export class JupyterRuntime extends BaseRuntime {
   private session = uuid();
   private executions = new Executions();
   private replies = new Map<string, (msg: Message) => void>();
+  /** Requests waiting to be heard of on iopub (see waitReady), by msg_id. */
+  private heard = new Map<string, () => void>();
   private closing = false;
   private binary = false;
   /** The subprotocols to ask for: v1 until a server is found not to speak it. */
@@ -274,22 +276,37 @@ export class JupyterRuntime extends BaseRuntime {
     this.setStatus("dead", reason);
   }
 
+  /** Ready once a kernel_info request is answered on shell *and* its busy/idle status reaches
+   *  the page on iopub. After a restart the server's iopub subscription reconnects in its own
+   *  time (ZeroMQ's late joiner), and what the kernel publishes before is lost: a cell's outputs
+   *  and its idle, so it would never end. jupyter_server "nudges" the same way, but only when a
+   *  WebSocket opens, not after a restart. */
   private async waitReady(): Promise<void> {
     const deadline = Date.now() + READY_TIMEOUT;
     while (Date.now() < deadline) {
+      const msg = newMessage("shell", "kernel_info_request", {}, this.session);
+      const id = msg.header.msg_id;
+      const heard = new Promise<void>((resolve) => this.heard.set(id, resolve));
       try {
-        await this.request("shell", "kernel_info_request", {}, 1000);
+        await this.ask(msg, 1000);
+        await Promise.race([heard, new Promise((_, reject) => setTimeout(() => reject(new Error("not heard on iopub")), 500))]);
         this.setStatus("ready", "kernel ready");
         return;
       } catch {
-        // not answering yet
+        // not answering yet, or its iopub not subscribed yet
+      } finally {
+        this.heard.delete(id);
       }
     }
     throw new Error(`the kernel did not answer within ${READY_TIMEOUT / 1000} s`);
   }
 
   private request(channel: Channel, type: string, content: JSONObject, timeout: number): Promise<Message> {
-    const msg = newMessage(channel, type, content, this.session);
+    return this.ask(newMessage(channel, type, content, this.session), timeout);
+  }
+
+  private ask(msg: Message, timeout: number): Promise<Message> {
+    const type = msg.header.msg_type;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.replies.delete(msg.header.msg_id);
@@ -328,6 +345,7 @@ export class JupyterRuntime extends BaseRuntime {
   private dispatch(msg: Message): void {
     const parent = msg.parent_header.msg_id ?? "";
     const type = msg.header.msg_type;
+    if (msg.channel === "iopub") this.heard.get(parent)?.();
     if (msg.channel === "iopub" && type === "status") {
       const state = msg.content.execution_state;
       // During a restart the old kernel's last busy/idle are not the new kernel's state.
