@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from pathlib import Path
 
 import pytest
@@ -50,26 +51,51 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def test_public_kernels_start_cold_each_in_its_sandbox(
-    tmp_path_factory: pytest.TempPathFactory,
+@pytest.mark.parametrize("forked", [True, False], ids=["forked", "cold"])
+def test_public_kernels_are_forked_each_into_a_sandbox_of_its_own(
+    tmp_path_factory: pytest.TempPathFactory, forked: bool
 ) -> None:
-    """The image is on for serve, never for --public: no image process serves two visitors'
-    sandboxes (each visitor's kernel is the first Python of a sandbox of its own)."""
-    server = serve_public(tmp_path_factory, "--pool-size=0")
+    """With --public, kernels are forked from one image in a sandbox (the template), and each
+    makes a sandbox of its own before its code runs: namespaces of its own, no capability;
+    with --no-kernel-image each is the first Python of a bwrap sandbox of its own."""
+    flags = () if forked else ("--no-kernel-image",)
+    server = serve_public(tmp_path_factory, "--pool-size=0", *flags)
+    probe = (
+        "import json, os\n"
+        "status = dict(l.split(':', 1) for l in open('/proc/self/status'))\n"
+        "print(json.dumps({'init': open('/proc/1/cmdline').read().split(chr(0)),\n"
+        "  'pids': sorted(int(p) for p in os.listdir('/proc') if p.isdigit()),\n"
+        "  'ns': [os.readlink(f'/proc/self/ns/{n}') for n in ('pid', 'mnt', 'ipc', 'uts')],\n"
+        "  'caps': [status[k].strip() for k in ('CapEff', 'CapPrm', 'CapBnd', 'NoNewPrivs')]}))"
+    )
     try:
         alice, bob = Visitor(server), Visitor(server)
-        kernels = [alice.start_kernel(), bob.start_kernel()]
-        for visitor, kernel in zip((alice, bob), kernels, strict=True):
-            assert text_of(visitor.run(kernel, "print(6 * 7)")).strip() == "42"
+        seen = []
+        for visitor in (alice, bob):
+            kernel = visitor.start_kernel()
+            seen.append(json.loads(text_of(visitor.run(kernel, probe, timeout=90))))
         argv = {}
         for pid in descendants(server.process.pid):
             with contextlib.suppress(OSError):
                 argv[pid] = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        assert not [pid for pid, args in argv.items() if any(a.endswith(b"image.py") for a in args)]
-        pythons = [pid for pid, args in argv.items() if args[1:3] == [b"-m", b"ipykernel_launcher"]]
-        assert len(pythons) == 2
-        for pid in pythons:  # each the child of its sandbox's bwrap, not of an image
-            parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            assert argv[parent][0].endswith(b"bwrap"), argv[parent]
     finally:
         server.stop()
+    # Pythons running the image (bwrap's own arguments name it too).
+    images = [
+        pid
+        for pid, args in argv.items()
+        if not args[0].endswith(b"bwrap") and any(a.endswith(b"image.py") for a in args)
+    ]
+    for mine in seen:
+        assert mine["pids"] == [1, 2]  # its init and itself: no other kernel, no image
+        assert any(part.endswith("bwrap") for part in mine["init"]) is not forked
+        assert any(part.endswith("image.py") for part in mine["init"]) is forked
+    # Namespaces of its own each: PID, mount, IPC, UTS.
+    assert all(a != b for a, b in zip(seen[0]["ns"], seen[1]["ns"], strict=True)), seen
+    if forked:
+        # One template (its image, then each kernel's three: outside, init, kernel).
+        assert len(images) == 1 + 2 * 3, argv
+        zero = "0000000000000000"
+        assert seen[0]["caps"] == seen[1]["caps"] == [zero, zero, zero, "1"]
+    else:
+        assert images == []

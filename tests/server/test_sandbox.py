@@ -66,12 +66,16 @@ def serve(tmp_path_factory: pytest.TempPathFactory, *flags: str) -> JupyterServe
     return started
 
 
-@pytest.fixture(scope="module", params=["bwrap", "none"])
+@pytest.fixture(scope="module", params=["bwrap", "bwrap-cold", "none"])
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[JupyterServer]:
+    """Every attack against kernels forked in a sandbox's template (the default), kernels
+    started cold each in a sandbox of its own (``--no-kernel-image``), and no sandbox."""
+    sandbox, _, cold = request.param.partition("-")
     flags = [
-        f"--sandbox={request.param}",
+        f"--sandbox={sandbox}",
+        *(["--no-kernel-image"] if cold else []),
         f"--kernel-memory={MEMORY_MB}",
         f"--kernel-processes={PROCESSES}",
         "--max-kernels-per-visitor=3",

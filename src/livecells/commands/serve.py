@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         dest="kernel_image",
         action="store_false",
         help="start each python3 kernel as a new process, not forked from a kernel image "
-        "(--public always does)",
+        "(with --public: from one in a sandbox, each kernel then making its own)",
     )
     parser.add_argument(
         "--with-extensions",
@@ -155,6 +155,8 @@ def server_arguments(args: argparse.Namespace) -> list[str]:
         if not gateway:  # a gateway runs and limits its kernels itself
             config["PublicKernelManager.kernel_manager_class"] = f"{_PUBLIC}.LimitedKernelManager"
             config |= _sandbox_config(args)
+            if not getattr(args, "kernel_image", True):
+                config["LimitedKernelManager.kernel_image"] = False
         elif getattr(args, "sandbox", None) == "bwrap" or getattr(args, "kernel_network", None):
             raise ConfigError(
                 "--sandbox bwrap and --kernel-network are for local kernels: with --gateway-url "
@@ -174,7 +176,7 @@ def server_arguments(args: argparse.Namespace) -> list[str]:
             f"{', '.join('--' + name.replace('_', '-') for name in flags)} only apply with --public"
         )
     if not getattr(args, "public", False) and not gateway and getattr(args, "kernel_image", True):
-        # --public keeps cold starts: each visitor's kernel is a sandbox of its own.
+        # --public forks in its sandboxes' templates (LimitedKernelManager.kernel_image).
         config["AsyncMappingKernelManager.kernel_manager_class"] = _KERNEL_IMAGE
     arguments = [f"--{key}={value}" for key, value in config.items()]
     return arguments + [f"--LivecellsApp.allow_origins={origin}" for origin in origins]

@@ -153,15 +153,18 @@ def _spec_mtime(kernel_spec: Any) -> int | None:
         return None
 
 
-def _key(executable: str, env: dict[str, str]) -> tuple[str, ...]:
-    """What an image is shared by: the interpreter and what it reads at start (``PYTHON*``)."""
+def _key(executable: str, env: dict[str, str], wrap: list[str]) -> tuple[str, ...]:
+    """What an image is shared by: the interpreter, what it reads at start (``PYTHON*``), and
+    the command it runs under (a sandbox's)."""
     python = sorted(f"{k}={v}" for k, v in env.items() if k.startswith("PYTHON"))
-    return (executable, *python)
+    return (executable, *python, *wrap)
 
 
-async def _image(executable: str, env: dict[str, str], kernel_spec: Any) -> _Image:
-    """The current image for this interpreter and environment, started (or rebuilt) if need be."""
-    key = _key(executable, env)
+async def _image(executable: str, env: dict[str, str], kernel_spec: Any, wrap: list[str]) -> _Image:
+    """The current image for this interpreter, environment and wrapping command (``wrap``,
+    e.g. a sandbox's: the image runs as ``[*wrap, executable, ...]``), started (or rebuilt) if
+    need be."""
+    key = _key(executable, env, wrap)
     if key in _REGISTRY.failed:
         raise ImageUnavailable("its image failed to start before (see the warning above)")
     spec_mtime = _spec_mtime(kernel_spec)
@@ -179,7 +182,7 @@ async def _image(executable: str, env: dict[str, str], kernel_spec: Any) -> _Ima
         return await asyncio.shield(starting)
     starting = _REGISTRY.starting[key] = asyncio.get_running_loop().create_future()
     try:
-        image = await _start_image(executable, env, spec_mtime)
+        image = await _start_image(executable, env, spec_mtime, wrap)
         _REGISTRY.images[key] = image
         starting.set_result(image)
     except ImageUnavailable as exc:
@@ -194,8 +197,10 @@ async def _image(executable: str, env: dict[str, str], kernel_spec: Any) -> _Ima
     return image
 
 
-async def _start_image(executable: str, env: dict[str, str], spec_mtime: int | None) -> _Image:
-    process, ours = _spawn_image(executable, env)
+async def _start_image(
+    executable: str, env: dict[str, str], spec_mtime: int | None, wrap: list[str]
+) -> _Image:
+    process, ours = _spawn_image(executable, env, wrap)
     ours.setblocking(False)
     try:
         try:
@@ -215,12 +220,14 @@ async def _start_image(executable: str, env: dict[str, str], spec_mtime: int | N
     return _Image(process, ours, ready["stamp"], spec_mtime)
 
 
-def _spawn_image(executable: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], Any]:
+def _spawn_image(
+    executable: str, env: dict[str, str], wrap: list[str]
+) -> tuple[subprocess.Popen[bytes], Any]:
     """The image process (its imports still running) and our end of its socket pair."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
         process = subprocess.Popen(
-            [executable, "-c", _BOOT, IMAGE_SCRIPT, str(theirs.fileno())],
+            [*wrap, executable, "-c", _BOOT, IMAGE_SCRIPT, str(theirs.fileno())],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             pass_fds=[theirs.fileno()],
@@ -309,10 +316,11 @@ class KernelImageProvisioner(LocalProvisioner):
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
         self.forked = False
-        why = forkable(cmd, self.kernel_spec)
+        kernel, how = self.forking(cmd, kwargs)
+        why = forkable(kernel, self.kernel_spec) or self.not_forked()
         if why is None:
             try:
-                await self._fork(cmd, **kwargs)
+                await self._fork(kernel, **how)
                 return self.connection_info
             except (ImageUnavailable, OSError, ValueError, KeyError) as exc:
                 log.warning("kernel image: starting the kernel cold: %s", exc)
@@ -320,11 +328,37 @@ class KernelImageProvisioner(LocalProvisioner):
             log.debug("kernel image: starting the kernel cold: %s", why)
         return await super().launch_kernel(cmd, **kwargs)
 
+    # -- what a subclass may change (a sandbox's template: livecells.server.sandbox) ----------
+
+    def forking(self, cmd: list[str], kwargs: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+        """The kernel command an image would fork, and ``launch_kernel``'s arguments for it,
+        from those of a cold start."""
+        return cmd, kwargs
+
+    def not_forked(self) -> str | None:
+        """Why this kernel is not forked, beyond :func:`forkable` (``None``: it may be)."""
+        return None
+
+    def image_command(self) -> list[str]:
+        """The command the image runs under (nothing: as it is)."""
+        return []
+
+    def prepare(self, request: dict[str, Any], fds: list[int], opened: list[int]) -> None:
+        """Change the image's request and its file descriptors (those opened go in
+        ``opened``, closed once sent)."""
+
+    def started(self) -> None:
+        """The fork has answered (``self.pid``, the pidfd): make the kernel go on. Raises
+        :class:`ImageUnavailable` if it cannot (the kernel is then released)."""
+
+    # -------------------------------------------------------------------------------------------
+
     async def _fork(self, cmd: list[str], **kwargs: Any) -> None:
         opened: list[int] = []
         try:
             request, fds = _request(cmd, kwargs, opened)
-            image = await _image(cmd[0], request["env"], self.kernel_spec)
+            self.prepare(request, fds, opened)
+            image = await _image(cmd[0], request["env"], self.kernel_spec, self.image_command())
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             try:
                 # One message, sent whole (SOCK_SEQPACKET), between two awaits.
@@ -359,6 +393,12 @@ class KernelImageProvisioner(LocalProvisioner):
         self.pid = self.pgid = int(reply["pid"])
         self.cwd = request["cwd"]
         self._watch()
+        try:
+            self.started()
+        except BaseException:
+            self._release()
+            self.forked = False
+            raise
 
     def _watch(self) -> None:
         """Watch the pidfd (once, whoever waits): when the kernel exits, collect the exit

@@ -493,12 +493,22 @@ class LimitedKernelManager(ServerKernelManager):
         256, config=True, help="Processes and threads per sandboxed kernel (0: no limit)."
     )
 
+    kernel_image = Bool(
+        True,
+        config=True,
+        help="Fork sandboxed python3 kernels from a kernel image in a sandbox of its own "
+        "(also off with LIVECELLS_KERNEL_IMAGE=0).",
+    )
+
     async def _async_pre_start_kernel(self, **kw: Any) -> Any:
         if self.sandbox and self.provisioner is None:  # not on restarts: it is kept
-            from livecells.server.sandbox import SandboxProvisioner
+            from livecells.provisioners.kernelimage import enabled
+            from livecells.server.sandbox import SandboxImageProvisioner, SandboxProvisioner
 
+            forked = self.kernel_image and enabled()
+            provisioner = SandboxImageProvisioner if forked else SandboxProvisioner
             self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or str(uuid.uuid4())
-            self.provisioner = SandboxProvisioner(
+            self.provisioner = provisioner(
                 kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
             )
         return await super()._async_pre_start_kernel(**kw)

@@ -25,6 +25,7 @@ script inside restores it for the kernel, so an interrupt reaches the kernel alo
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import functools
 import os
@@ -42,10 +43,12 @@ from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from jupyter_core.paths import jupyter_config_dir, jupyter_runtime_dir
 
 from livecells.errors import ConfigError
+from livecells.provisioners.kernelimage import ImageUnavailable, KernelImageProvisioner
 
 __all__ = [
     "BWRAP",
     "Cgroup",
+    "SandboxImageProvisioner",
     "SandboxProvisioner",
     "check_bwrap",
     "describe",
@@ -229,6 +232,76 @@ def _under(path: str, folders: list[str]) -> bool:
     return any(path == folder or path.startswith(folder + os.sep) for folder in folders)
 
 
+def _secret(name: str) -> bool:
+    return any(part in name.upper() for part in _SECRET_ENV)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a sandbox is made of, but the folder it holds the kernel's connection in: equal
+    settings, equal sandboxes (a template is shared by the kernels of equal settings)."""
+
+    runtime_dir: str
+    network: bool
+    size: int
+    """Bytes each tmpfs (home, /tmp, hidden folders) may hold."""
+    needed: tuple[str, ...]
+    """What comes back read-only from the hidden folders."""
+    unset: tuple[str, ...]
+    """The environment variables taken out (those named like secrets)."""
+
+
+def bwrap_command(settings: Settings, folder: str, *, template: bool = False) -> list[str]:
+    """bwrap and its options, up to ``--chdir``: a kernel's sandbox holding ``folder`` (its
+    connection file and sockets) writable. A ``template`` (:class:`SandboxImageProvisioner`)
+    holds ``folder`` with every kernel's folder in it, and keeps the capabilities of its user
+    namespace for the kernels it forks to make sandboxes of their own with."""
+    every_hidden = _hidden_folders(settings.runtime_dir)
+    hidden = _outermost(every_hidden)
+    args = [BWRAP, *_NAMESPACES, "--die-with-parent", "--hostname", "livecells"]
+    args += [] if settings.network else ["--unshare-net"]
+    args += ["--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID)]
+    if template:
+        # Each kernel mounts a /proc for its own PID namespace, which Linux allows only where a
+        # /proc with nothing locked over it is in sight: bwrap's --proc has /proc/sys and others
+        # bound over, and as root (bwrap's privileged mode) those binds are locked. The host's
+        # /proc then, seen by the template alone: each kernel's own hides it, and no kernel
+        # keeps the capability that would unmount that.
+        proc = ["--dev-bind", "/proc", "/proc"] if os.geteuid() == 0 else ["--proc", "/proc"]
+        args += ["--cap-add", "ALL", "--ro-bind", "/", "/", *proc, "--dev", "/dev"]
+    else:
+        args += ["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]
+    home = os.path.expanduser("~")
+    size = str(settings.size)
+    for hide in [*hidden, home]:  # the home folder: writable, inside a hidden one
+        args += ["--size", size, "--tmpfs", hide]
+    for file in HIDDEN_FILES:
+        if os.path.exists(file):
+            args += ["--ro-bind", "/dev/null", file]
+    needed = _outermost(p for p in settings.needed if os.path.exists(p))
+    bound = [p for p in needed if _under(p, hidden)]
+    for path in bound:
+        args += ["--ro-bind", path, path]
+    mounted = list(hidden)
+    for hide in every_hidden:  # hidden again where a folder bound back holds it
+        if any(_under(hide, [path]) and hide != path for path in bound):
+            args += ["--size", size, "--tmpfs", hide]
+            mounted.append(hide)
+    args += ["--bind", folder, folder]
+    # Only the home folder and /tmp are writable: each tmpfs is RAM (charged to the cgroup,
+    # when there is one; otherwise it is the size bound alone that holds).
+    writable = {os.path.realpath(home), "/tmp"}
+    for hide in mounted:
+        if hide not in writable:
+            args += ["--remount-ro", hide]
+    args += ["--setenv", "HOME", home, "--setenv", "TMPDIR", "/tmp"]
+    for name in settings.unset:
+        args += ["--unsetenv", name]
+    # Its parent is the namespace's init (pid 1), which ipykernel's parent poller takes for
+    # "the server is gone"; --die-with-parent does that job.
+    return [*args, "--unsetenv", "JPY_PARENT_PID"]
+
+
 class SandboxProvisioner(LocalProvisioner):
     """A local kernel started under bubblewrap (see the module's docstring); its manager is
     a :class:`~livecells.server.public.LimitedKernelManager`, which holds the settings."""
@@ -244,7 +317,7 @@ class SandboxProvisioner(LocalProvisioner):
             # part of the runtime folder the kernel sees (and sun_path holds ~100 bytes).
             self.runtime_dir = runtime_dir
             base = runtime_dir if len(runtime_dir) < 60 else tempfile.gettempdir()
-            self.folder = tempfile.mkdtemp(prefix="lc-", dir=base)
+            self.folder = tempfile.mkdtemp(prefix="lc-", dir=self._folders(base))
             km.connection_file = os.path.join(self.folder, "kernel.json")
             km.transport = "ipc"
             km.ip = os.path.join(self.folder, "k")
@@ -253,60 +326,44 @@ class SandboxProvisioner(LocalProvisioner):
         kwargs["cwd"] = self.folder  # bwrap's own; the kernel's is --chdir
         return kwargs
 
+    def _folders(self, base: str) -> str:
+        """Where this kernel's folder is made."""
+        return base
+
     def _command(self, cmd: list[str], cwd: str | None, env: dict[str, str] | None) -> list[str]:
         km: Any = self.parent  # a LimitedKernelManager
         assert self.folder is not None
         root = os.path.realpath(getattr(km.parent, "root_dir", None) or cwd or os.getcwd())
-        every_hidden = _hidden_folders(self.runtime_dir)
-        hidden = _outermost(every_hidden)
-        memory = km.memory_limit * 1024 * 1024
-        args = [BWRAP, *_NAMESPACES, "--die-with-parent", "--hostname", "livecells"]
-        args += [] if km.kernel_network else ["--unshare-net"]
-        args += ["--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID)]
-        args += ["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]
-        home = os.path.expanduser("~")
-        for folder in [*hidden, home]:  # the home folder: writable, inside a hidden one
-            args += ["--size", str(memory or 512 * 1024 * 1024), "--tmpfs", folder]
-        for file in HIDDEN_FILES:
-            if os.path.exists(file):
-                args += ["--ro-bind", "/dev/null", file]
-        # What the kernel needs from the hidden folders comes back, read-only: its Python (a
-        # pyenv or venv in the home folder), the paths Python imports from, its program.
-        needed = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(cmd[0]))}
-        needed.add(os.path.dirname(os.path.realpath(__file__)))  # the limits script
-        python_path = (env or os.environ).get("PYTHONPATH", "")
-        needed.update(os.path.realpath(p) for p in python_path.split(os.pathsep) if p)
-        needed.add(root)
-        bound = [p for p in _outermost(p for p in needed if os.path.exists(p)) if _under(p, hidden)]
-        for path in bound:
-            args += ["--ro-bind", path, path]
-        mounted = list(hidden)
-        for folder in every_hidden:  # hidden again where a folder bound back holds it
-            if any(_under(folder, [path]) and folder != path for path in bound):
-                args += ["--size", str(memory or 512 * 1024 * 1024), "--tmpfs", folder]
-                mounted.append(folder)
-        args += ["--bind", self.folder, self.folder]
-        # Only the home folder and /tmp are writable: each tmpfs is RAM (charged to the cgroup,
-        # when there is one; otherwise it is the size bound alone that holds).
-        writable = {os.path.realpath(home), "/tmp"}
-        for folder in mounted:
-            if folder not in writable:
-                args += ["--remount-ro", folder]
-        args += ["--setenv", "HOME", home, "--setenv", "TMPDIR", "/tmp"]
-        for name in env or os.environ:
-            if any(part in name.upper() for part in _SECRET_ENV):
-                args += ["--unsetenv", name]
-        # Its parent is the namespace's init (pid 1), which ipykernel's parent poller takes for
-        # "the server is gone"; --die-with-parent does that job.
-        args += ["--unsetenv", "JPY_PARENT_PID"]
+        args = bwrap_command(self.settings(cmd, cwd, env), self.folder)
         args += ["--chdir", os.path.realpath(cwd) if cwd else root, "--"]
         cgroup = Cgroup.find()
         joins: list[str] = []
         if cgroup is not None:
             name = f"livecells-{self.kernel_id}"
+            memory = km.memory_limit * 1024 * 1024
             self.cgroup_folders = cgroup.make(name, memory=memory, processes=km.process_limit)
             joins = [str(folder / "cgroup.procs") for folder in self.cgroup_folders]
         return ["/bin/sh", "-c", _LAUNCHER, "sh", *joins, "--", *args, *cmd]
+
+    def settings(self, cmd: list[str], cwd: str | None, env: dict[str, str] | None) -> Settings:
+        """What this kernel's sandbox is made of (the kernel ``cmd`` runs in it, in ``cwd``)."""
+        km: Any = self.parent  # a LimitedKernelManager
+        root = os.path.realpath(getattr(km.parent, "root_dir", None) or cwd or os.getcwd())
+        # What the kernel needs from the hidden folders comes back, read-only: its Python (a
+        # pyenv or venv in the home folder), the paths Python imports from, its program.
+        needed = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(cmd[0]))}
+        needed.add(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))  # livecells
+        python_path = (env or os.environ).get("PYTHONPATH", "")
+        needed.update(os.path.realpath(p) for p in python_path.split(os.pathsep) if p)
+        needed.add(root)
+        secret = [name for name in env or os.environ if _secret(name)]
+        return Settings(
+            runtime_dir=self.runtime_dir,
+            network=bool(km.kernel_network),
+            size=km.memory_limit * 1024 * 1024 or 512 * 1024 * 1024,
+            needed=tuple(sorted(needed)),
+            unset=tuple(sorted(secret)),
+        )
 
     async def cleanup(self, restart: bool = False) -> None:
         await super().cleanup(restart=restart)
@@ -317,6 +374,134 @@ class SandboxProvisioner(LocalProvisioner):
         if not restart and self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
+
+
+_TEMPLATE_FOLDERS: dict[str, str] = {}
+
+
+def _template_folder(base: str) -> str:
+    """The folder of kernels' folders in ``base``, one per server: each template holds it
+    writable, and each kernel forked there sees its own folder in it only."""
+    if base not in _TEMPLATE_FOLDERS:
+        folder = tempfile.mkdtemp(prefix="lc-", dir=base)
+        os.chmod(folder, 0o755)
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _TEMPLATE_FOLDERS[base] = folder
+    return _TEMPLATE_FOLDERS[base]
+
+
+class SandboxImageProvisioner(KernelImageProvisioner, SandboxProvisioner):
+    """A sandboxed kernel forked from a kernel image that runs in a sandbox itself: the
+    *template* (``livecells serve --public``, issue: kernels that start in a tenth of the time).
+
+    The template is bwrap's sandbox as a kernel gets it (:func:`bwrap_command`), one per set of
+    :class:`Settings`, holding the folder of every kernel's folder and the capabilities of its
+    user namespace. Each kernel it forks makes a sandbox of its own before any of its code runs
+    (:func:`livecells.provisioners.image.enter_sandbox`): new mount, PID, IPC and UTS
+    namespaces (network too with ``--kernel-network none``), its own home, ``/tmp``,
+    ``/dev/shm``, ``/proc`` and connection folder, then no capability at all. Its cgroup is
+    joined before that (the manager opens the kernel's *gate* once it has moved it there), so
+    its whole process tree is charged as a cold sandbox's is. What the kernels share is the
+    template's user namespace (its uid, with no capability) and the image's memory pages,
+    read-only (copy on write), hash seed and address layout.
+
+    Kernels start cold, as :class:`SandboxProvisioner` starts them, where this cannot hold:
+    without a cgroup when the server is not root (RLIMIT_NPROC then has to count each kernel in
+    a user namespace of its own), or when the kernel is not the server's python3 ipykernel.
+    """
+
+    _gate: int | None = None
+    _plain: tuple[list[str], str | None, dict[str, str] | None] | None = None
+    _settings: Settings
+
+    def _folders(self, base: str) -> str:
+        return _template_folder(base)
+
+    def _command(self, cmd: list[str], cwd: str | None, env: dict[str, str] | None) -> list[str]:
+        self._plain = (cmd, cwd, env)
+        return super()._command(cmd, cwd, env)
+
+    def forking(self, cmd: list[str], kwargs: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+        assert self._plain is not None
+        limited, cwd, env = self._plain
+        # The limits script's own arguments (public.LimitedKernelManager) end at "--": the
+        # image sets those limits itself (see prepare).
+        kernel = limited[limited.index("--") + 1 :] if "--" in limited else limited
+        km: Any = self.parent
+        root = getattr(km.parent, "root_dir", None) or os.getcwd()
+        given = dict(env or os.environ)
+        settings = self.settings(kernel, cwd, env)
+        kernel_env = {k: v for k, v in given.items() if k not in settings.unset}
+        kernel_env.update(HOME=os.path.expanduser("~"), TMPDIR="/tmp")
+        how = {**kwargs, "cwd": os.path.realpath(cwd or root), "env": kernel_env}
+        self._settings = settings
+        return kernel, how
+
+    def not_forked(self) -> str | None:
+        if Cgroup.find() is None and os.geteuid() != 0:
+            return "no cgroup to charge each sandboxed kernel's processes to"
+        return None
+
+    def image_command(self) -> list[str]:
+        assert self.folder is not None
+        folder = os.path.dirname(self.folder)
+        return [*bwrap_command(self._settings, folder, template=True), "--chdir", "/", "--"]
+
+    def prepare(self, request: dict[str, Any], fds: list[int], opened: list[int]) -> None:
+        km: Any = self.parent  # a LimitedKernelManager
+        assert self.folder is not None
+        # As the limits script sets them for a cold kernel; no RLIMIT_NPROC: every kernel of a
+        # template is one user of one namespace, so the cgroup's pids.max counts instead.
+        request["rlimits"].pop("RLIMIT_NPROC", None)
+        memory = km.memory_limit * 1024 * 1024
+        if memory:
+            request["rlimits"]["RLIMIT_AS"] = (memory, memory)
+        if km.cpu_limit:
+            request["rlimits"]["RLIMIT_CPU"] = (km.cpu_limit, km.cpu_limit + 5)
+        request["env"].pop("JPY_PARENT_PID", None)  # see bwrap_command
+        if self._gate is not None:  # a fork that did not happen
+            os.close(self._gate)
+        request["sandbox"] = {
+            "folder": self.folder,
+            "home": os.path.expanduser("~"),
+            "size": self._settings.size,
+            "network": self._settings.network,
+        }
+        gate, self._gate = os.pipe()
+        opened.append(gate)
+        fds.append(gate)
+
+    def started(self) -> None:
+        assert self._pidfd is not None and self._gate is not None
+        gate, self._gate = self._gate, None
+        try:
+            host = _pid_of(self._pidfd)
+            self.pid = self.pgid = host
+            for folder in self.cgroup_folders or []:
+                (folder / "cgroup.procs").write_text(str(host))
+            os.write(gate, b"1")
+        except OSError as exc:
+            raise ImageUnavailable(f"the forked kernel could not be charged: {exc}") from None
+        finally:
+            os.close(gate)
+
+    async def cleanup(self, restart: bool = False) -> None:
+        if self._gate is not None:
+            os.close(self._gate)
+            self._gate = None
+        await super().cleanup(restart=restart)
+
+
+def _pid_of(pidfd: int) -> int:
+    """The process id a pidfd stands for, in this process's PID namespace (the image's
+    children are numbered in the template's)."""
+    with open(f"/proc/self/fdinfo/{pidfd}") as info:
+        for line in info:
+            if line.startswith("Pid:"):
+                pid = int(line.split()[1])
+                if pid > 0:
+                    return pid
+    raise OSError(f"pidfd {pidfd} names no live process")
 
 
 def check_bwrap(sandbox: str) -> bool:
