@@ -348,7 +348,7 @@ def test_a_kernel_dead_for_good_holds_no_place(
         assert started.status_code == 201, started.text
         kernel = started.json()["id"]
         # Only once it has answered (past its boot's look for the flag) may the flag appear.
-        assert alice.run(kernel, "print(1)", timeout=90)[0]["content"]["text"] == "1\n"
+        assert text_of(alice.run(kernel, "print(1)", timeout=90)) == "1\n"
         flag.touch()
         # send() returns on the kernel's execute_input, or on its restart when the exit took the
         # execute_input down with it.
