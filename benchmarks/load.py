@@ -17,14 +17,15 @@ run): kernel start (first cell of a visitor arriving alone, no pool) and the CPU
 start, first cell and shutdown take (the server's reaped children), then cell p50/p99 at 10
 and 50 concurrent visitors. The goal: a cost of 10 % or less.
 
-With ``--kernel-image``, instead: the kernel image's effect on ``livecells serve`` (token,
-not ``--public``, which starts each visitor's kernel cold in its sandbox): N concurrent clients
-on a server forking python3 kernels from its image against the same server with
-``--no-kernel-image`` (the peer), in the same run, alternating ``--rounds`` times.
+With ``--kernel-image``, instead: the kernel image's effect on ``livecells serve`` (token; with
+``--public`` too, ``livecells serve --public``, whose kernels are forked in their sandbox's
+template): N concurrent clients on a server forking python3 kernels from its image against the
+same server with ``--no-kernel-image`` (the peer), in the same run, alternating ``--rounds``
+times; with ``--public``, a stock ``jupyter server`` in each round too.
 
 Bounded: every wait has a timeout, and the script stops its servers and kernels itself.
 Usage: ``python benchmarks/load.py [--visitors 50] [--cells 20] [--ladder] [--sandbox-only]
-[--kernel-image [--rounds N]]``.
+[--kernel-image [--public] [--rounds N]]``.
 """
 
 from __future__ import annotations
@@ -311,22 +312,41 @@ def sandbox_cost(root: Path, sizes: list[int], cells: int, starts: int) -> None:
     print(f"  load average at the end: {os.getloadavg()[0]:.1f} (wall times swing with it)")
 
 
-def kernel_image_effect(root: Path, visitors: int, cells: int, rounds: int) -> None:
-    """First-cell and cell latency of N concurrent clients of ``livecells serve``, kernels
-    forked from the image against cold ones, alternating (so load on the machine falls on
-    both alike); each round on a fresh server that has started one kernel before (the image's
-    one-off build, ~1 s of CPU, is not a visitor's)."""
-    print(f"{visitors} concurrent clients of livecells serve, {cells} cells each, loopback")
+def kernel_image_effect(root: Path, visitors: int, cells: int, rounds: int, public: bool) -> None:
+    """First-cell and cell latency of N concurrent clients of ``livecells serve`` (with
+    ``public``: ``--public``, sandboxed, no pool), kernels forked from the image against cold
+    ones, alternating (so load on the machine falls on both alike); each round on a fresh
+    server that has started one kernel before (the image's one-off build, ~1 s of CPU, is not
+    a visitor's). With ``public``, a stock ``jupyter server`` too, in the same run."""
+    what = "livecells serve --public" if public else "livecells serve"
+    print(f"{visitors} concurrent clients of {what}, {cells} cells each, loopback")
     kinds = {"cold (--no-kernel-image)": ("--no-kernel-image",), "kernel image": ()}
     first: dict[str, list[float]] = {name: [] for name in kinds}
     cell: dict[str, list[float]] = {name: [] for name in kinds}
+    cpu: dict[str, float] = dict.fromkeys(kinds, 0.0)
+    stock_first: list[float] = []
     for _ in range(rounds):
-        for name, flags in kinds.items():
-            server = start_livecells_serve(root, *flags)
+        if public:
+            stock = start_jupyter_server(root)
             try:
-                run_load(server, 1, 1, public=False)  # a kernel started before: the image built
+                memory = MemoryWatch(stock.process.pid)
+                peer = run_load(stock, visitors, cells, public=False)
+                memory.stop()
+            finally:
+                stock.stop()
+            report("jupyter server (token)", peer, memory, visitors)
+            stock_first += peer.first_cell
+        for name, flags in kinds.items():
+            if public:
+                server = public_server(root, visitors, 0, *flags)
+            else:
+                server = start_livecells_serve(root, *flags)
+            try:
+                run_load(server, 1, 1, public=public)  # a kernel started before: the image built
                 memory = MemoryWatch(server.process.pid)
-                result = run_load(server, visitors, cells, public=False)
+                watch, own = CpuWatch(server.process.pid), cpu_seconds(server.process.pid)
+                result = run_load(server, visitors, cells, public=public)
+                cpu[name] += watch.stop() + cpu_seconds(server.process.pid) - own
                 memory.stop()
             finally:
                 server.stop()
@@ -335,11 +355,20 @@ def kernel_image_effect(root: Path, visitors: int, cells: int, rounds: int) -> N
             cell[name] += result.cells
     cold, warm = (statistics.median(first[name]) for name in kinds)
     cold_cell, warm_cell = (pct(cell[name], 0.5) for name in kinds)
+    cold_cpu, warm_cpu = (cpu[name] / (rounds * visitors) * 1000 for name in kinds)
     print(
         f"first cell p50 over {rounds} rounds: cold {cold:.0f} ms, kernel image {warm:.0f} ms "
         f"({cold / warm:.1f}x faster); cell p50 cold {cold_cell:.2f} ms, "
-        f"kernel image {warm_cell:.2f} ms"
+        f"kernel image {warm_cell:.2f} ms; CPU per visitor (server and kernels) cold "
+        f"{cold_cpu:.0f} ms, kernel image {warm_cpu:.0f} ms ({cold_cpu / warm_cpu:.1f}x less)"
     )
+    if public:
+        stock = statistics.median(stock_first)
+        print(
+            f"first cell p50: jupyter server {stock:.0f} ms, livecells --public with the "
+            f"kernel image {warm:.0f} ms ({stock / warm:.1f}x faster)"
+        )
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (wall times swing with it)")
 
 
 def main() -> None:
@@ -353,13 +382,16 @@ def main() -> None:
         "--kernel-image", action="store_true", help="only the kernel image's effect on serve"
     )
     parser.add_argument("--rounds", type=int, default=1, help="--kernel-image: rounds of both")
+    parser.add_argument(
+        "--public", action="store_true", help="--kernel-image: of --public (sandboxed kernels)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "site"
         root.mkdir()
         (root / "index.md").write_text(PAGE)
         if args.kernel_image:
-            kernel_image_effect(root, args.visitors, args.cells, args.rounds)
+            kernel_image_effect(root, args.visitors, args.cells, args.rounds, args.public)
             return
         if args.sandbox_only:
             sandbox_cost(root, [n for n in (10, 50) if n <= args.visitors], args.cells, args.starts)

@@ -77,8 +77,8 @@ MUTATIONS = [
     Mutation(
         "sandbox: every hidden folder is a writable tmpfs (RAM a visitor may fill)",
         "src/livecells/server/sandbox.py",
-        "            if folder not in writable:\n",
-        "            if False:\n",
+        "        if hide not in writable:\n",
+        "        if False:\n",
         (
             "tests/server/test_sandbox.py::"
             "test_the_home_and_tmp_folders_are_private_and_writable[bwrap]",
@@ -87,7 +87,7 @@ MUTATIONS = [
     Mutation(
         "sandbox: a hidden folder inside the served folder comes back with it",
         "src/livecells/server/sandbox.py",
-        "if any(_under(folder, [path]) and folder != path for path in bound):",
+        "if any(_under(hide, [path]) and hide != path for path in bound):",
         "if False:",
         (
             "tests/server/test_sandbox.py::"
@@ -111,8 +111,8 @@ MUTATIONS = [
     Mutation(
         "sandbox: the served folder is bound writable",
         "src/livecells/server/sandbox.py",
-        '        for path in bound:\n            args += ["--ro-bind", path, path]',
-        '        for path in bound:\n            args += ["--bind", path, path]',
+        '    for path in bound:\n        args += ["--ro-bind", path, path]',
+        '    for path in bound:\n        args += ["--bind", path, path]',
         ("tests/server/test_sandbox.py::test_the_served_folder_cannot_be_written[bwrap]",),
     ),
     Mutation(
@@ -135,8 +135,8 @@ MUTATIONS = [
     Mutation(
         "sandbox: --kernel-network none is ignored",
         "src/livecells/server/sandbox.py",
-        'args += [] if km.kernel_network else ["--unshare-net"]',
-        "args += []",
+        "network=bool(km.kernel_network),",
+        "network=True,",
         (
             "tests/server/test_sandbox.py::"
             "test_kernel_network_none_cuts_the_network_but_the_kernel_still_runs",
@@ -145,8 +145,8 @@ MUTATIONS = [
     Mutation(
         "sandbox: secret environment variables reach the kernel",
         "src/livecells/server/sandbox.py",
-        "if any(part in name.upper() for part in _SECRET_ENV):",
-        "if False:",
+        "return any(part in name.upper() for part in _SECRET_ENV)",
+        "return False",
         (
             "tests/server/test_sandbox.py::"
             "test_system_secrets_and_secret_environment_variables_are_out_of_reach[bwrap]",
@@ -1035,6 +1035,49 @@ MUTATIONS = [
             "tests/browser/test_runtimes.py::"
             "test_a_restarted_kernel_is_ready_only_once_its_outputs_reach_the_page",
         ),
+    ),
+    Mutation(
+        "template: a forked kernel keeps its capabilities",
+        "src/livecells/provisioners/image.py",
+        "        _drop_capabilities(libc)\n",
+        "        pass\n",
+        (
+            "tests/server/test_kernel_image.py::"
+            "test_public_kernels_are_forked_each_into_a_sandbox_of_its_own[forked]",
+        ),
+    ),
+    Mutation(
+        "template: forked kernels share the template's PID namespace (they see each other)",
+        "src/livecells/provisioners/image.py",
+        "namespaces = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS",
+        "namespaces = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS",
+        ("tests/server/test_sandbox.py::test_no_other_process_is_visible[bwrap]",),
+    ),
+    Mutation(
+        "template: forked kernels share the template's /tmp",
+        "src/livecells/provisioners/image.py",
+        '(box["home"], 0o700), ("/tmp", 0o1777), ("/dev/shm", 0o1777)',
+        '(box["home"], 0o700), ("/dev/shm", 0o1777)',
+        (
+            "tests/server/test_sandbox.py::test_each_kernel_has_a_home_a_tmp_and_a_shm_of_its_own[bwrap]",
+        ),
+    ),
+    Mutation(
+        "template: a forked kernel sees every kernel's connection folder",
+        "src/livecells/provisioners/image.py",
+        "        _private_mounts(libc, box)\n",
+        "        pass\n",
+        (
+            "tests/server/test_sandbox.py::"
+            "test_other_visitors_kernel_sockets_and_the_server_runtime_folder_are_out_of_reach[bwrap]",
+        ),
+    ),
+    Mutation(
+        "template: a forked kernel is not charged to its cgroup",
+        "src/livecells/server/sandbox.py",
+        "            for folder in self.cgroup_folders or []:\n",
+        "            for folder in []:\n",
+        ("tests/server/test_sandbox.py::test_children_cannot_escape_the_memory_limit[bwrap]",),
     ),
 ]
 

@@ -607,3 +607,20 @@ def test_the_home_and_tmp_folders_are_private_and_writable(server: JupyterServer
     assert Path("/tmp/mine").exists() is not sandboxed(server)
     Path(home, "mine").unlink(missing_ok=True)
     Path("/tmp/mine").unlink(missing_ok=True)
+
+
+def test_each_kernel_has_a_home_a_tmp_and_a_shm_of_its_own(server: JupyterServer) -> None:
+    """Kernels forked in one template share its mounts until each makes its own: what one
+    visitor writes to its home, /tmp or /dev/shm (POSIX shared memory) the next never sees."""
+    alice, bob = Visitor(server), Visitor(server)
+    name = f"from-alice-{uuid.uuid4().hex[:8]}"
+    places = "[os.path.expanduser('~'), '/tmp', '/dev/shm']"
+    write = f"import json, os\nfor d in {places}:\n    open(os.path.join(d, {name!r}), 'w')\n"
+    run_json(alice, alice.start_kernel(), write + "print(json.dumps(0))")
+    look = f"import json, os\nprint(json.dumps([{name!r} in os.listdir(d) for d in {places}]))"
+    seen = run_json(bob, bob.start_kernel(), look)
+    try:
+        assert seen == ([False] * 3 if sandboxed(server) else [True] * 3)
+    finally:
+        for folder in (Path.home(), Path("/tmp"), Path("/dev/shm")):
+            (folder / name).unlink(missing_ok=True)

@@ -11,8 +11,9 @@ and learns its exit status from the image, which reaps it.
 
 What may be forked: the native ``python3`` ipykernel spec of this very interpreter (argv
 ``[sys.executable, -m, ipykernel_launcher, -f, {connection_file}, ...]``). Anything else (another
-kernel, another Python, a wrapped command such as ``--public``'s limits and sandbox) starts
-cold, with a debug line saying why. An image is rebuilt when the environment changes: the
+kernel, another Python, a wrapped command) starts cold, with a debug line saying why;
+``--public``'s sandboxed kernels are forked by a subclass, in a sandbox's template
+(:class:`livecells.server.sandbox.SandboxImageProvisioner`, through the hooks below). An image is rebuilt when the environment changes: the
 mtime of any folder on its ``sys.path`` or of its site folders (a package or ``.pth``
 installed, removed or upgraded), the kernelspec's file, or a ``PYTHON*`` variable in the
 kernel's environment. What a fork cannot give: each kernel's ``str`` hash seed is the image's

@@ -1,9 +1,8 @@
 """The kernel manager of ``livecells serve`` (not ``--public``): jupyter_server's, with python3
 kernels forked from a kernel image (:mod:`livecells.provisioners.kernelimage`).
 
-``--public`` keeps cold starts: its kernels run under rlimits and in a bubblewrap sandbox, each
-a process of its own, and an image shared by visitors' sandboxes would share memory pages and
-the hash seed between visitors."""
+``--public`` forks its sandboxed kernels in a sandbox's template instead
+(:class:`livecells.server.sandbox.SandboxImageProvisioner`), each then making its own."""
 
 from __future__ import annotations
 
