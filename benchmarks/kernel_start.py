@@ -14,7 +14,14 @@ Starts alternate between the kinds so that both see the same machine. CPU per st
 kernel side's: for cold kernels the children's rusage of this process (a kernel is reaped here),
 for forked ones the image's own CPU and that of the children it reaped (``/proc/PID/stat``).
 The image's one-off build (its imports) is printed apart and not in the medians.
-Usage: ``python benchmarks/kernel_start.py [-n 20]``.
+
+With ``--sandbox``, instead: ``livecells serve --public``'s kernels, through its manager
+(``LimitedKernelManager``, bubblewrap, its default limits): each kernel cold in a bwrap sandbox
+of its own (the peer, ``--no-kernel-image``) against each forked in the sandbox's template,
+then making a sandbox of its own. CPU per start: every process under this one (bwrap, the
+template, the kernel), sampled while it lives (a sandbox's processes are reaped inside it), less
+what the template had used before.
+Usage: ``python benchmarks/kernel_start.py [-n 20] [--sandbox]``.
 """
 
 from __future__ import annotations
@@ -36,6 +43,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 import livecells
 from livecells.provisioners import kernelimage
+from livecells.provisioners.kernelimage import reconnect_quickly
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load import CpuWatch
 
 CODE = "import os; x = os.getpid()"
 TICK = os.sysconf("SC_CLK_TCK")
@@ -122,7 +133,70 @@ async def main(runs: int) -> None:
         )
 
 
+async def sandboxed_start(image: bool) -> float:
+    """Seconds to the first result of a ``--public`` kernel (bwrap), cold or forked."""
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    from livecells.server.public import LimitedKernelManager
+
+    start = time.perf_counter()
+    os.makedirs(jupyter_runtime_dir(), exist_ok=True)
+    name = f"kernel-bench-{time.monotonic_ns()}.json"
+    manager = LimitedKernelManager(
+        connection_file=os.path.join(jupyter_runtime_dir(), name),
+        kernel_name="python3",
+        sandbox=True,
+        kernel_image=image,
+    )
+    await manager.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = manager.client()
+    reconnect_quickly(client.context)  # as the server's own sockets do
+    client.start_channels()
+    try:
+        msg_id = client.execute(CODE)
+        while True:
+            reply = await client.get_shell_msg(timeout=60)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        elapsed = time.perf_counter() - start
+        assert reply["content"]["status"] == "ok"
+    finally:
+        client.stop_channels()
+        await manager.shutdown_kernel(now=True)
+    return elapsed
+
+
+async def sandbox_main(runs: int) -> None:
+    built = time.perf_counter()
+    await sandboxed_start(True)  # builds the template
+    took = time.perf_counter() - built
+    print(f"template build + first forked kernel: {took:.3f} s (not counted)")
+    kinds = ["bwrap cold (peer)", "forked in the template"]
+    times: dict[str, list[float]] = {kind: [] for kind in kinds}
+    cpu: dict[str, float] = dict.fromkeys(kinds, 0.0)
+    for _ in range(runs):
+        for kind in kinds:
+            watch = CpuWatch(os.getpid())  # a kernel's processes, sampled while they live
+            times[kind].append(await sandboxed_start(kind.startswith("forked")))
+            cpu[kind] += watch.stop() - watch.before
+
+    peer, peer_cpu = statistics.median(times[kinds[0]]), cpu[kinds[0]] / runs
+    print(f"{runs} sandboxed starts each (--public), time to the first result of {CODE!r}:")
+    print(f"{'':26}{'median':>9}{'p90':>9}{'speed-up':>10}{'CPU/start':>11}{'CPU ratio':>11}")
+    for kind in kinds:
+        samples = sorted(times[kind])
+        median, p90 = statistics.median(samples), samples[int(0.9 * (len(samples) - 1))]
+        per_start = cpu[kind] / runs
+        print(
+            f"{kind:26}{median * 1000:7.1f}ms{p90 * 1000:7.1f}ms{peer / median:9.1f}x"
+            f"{per_start * 1000:9.0f}ms{peer_cpu / per_start if per_start else 0:10.1f}x"
+        )
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=20, help="starts of each kind (default 20)")
-    asyncio.run(main(parser.parse_args().n))
+    parser.add_argument("--sandbox", action="store_true", help="--public's sandboxed kernels")
+    args = parser.parse_args()
+    asyncio.run(sandbox_main(args.n) if args.sandbox else main(args.n))

@@ -246,6 +246,8 @@ class CpuWatch:
 
     def __init__(self, pid: int) -> None:
         self.pid, self.seen = pid, dict[int, float]()
+        self.before = sum(cpu_seconds(child) for child in descendants(pid))
+        """What the processes already there had used (a long-lived one's past)."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()

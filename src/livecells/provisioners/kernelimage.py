@@ -13,10 +13,11 @@ What may be forked: the native ``python3`` ipykernel spec of this very interpret
 ``[sys.executable, -m, ipykernel_launcher, -f, {connection_file}, ...]``). Anything else (another
 kernel, another Python, a wrapped command) starts cold, with a debug line saying why;
 ``--public``'s sandboxed kernels are forked by a subclass, in a sandbox's template
-(:class:`livecells.server.sandbox.SandboxImageProvisioner`, through the hooks below). An image is rebuilt when the environment changes: the
-mtime of any folder on its ``sys.path`` or of its site folders (a package or ``.pth``
-installed, removed or upgraded), the kernelspec's file, or a ``PYTHON*`` variable in the
-kernel's environment. What a fork cannot give: each kernel's ``str`` hash seed is the image's
+(:class:`livecells.server.sandbox.SandboxImageProvisioner`, through the hooks below).
+
+An image is rebuilt when the environment changes: the mtime of any folder on its ``sys.path``
+or of its site folders (a package or ``.pth`` installed, removed or upgraded), the kernelspec's
+file, or a ``PYTHON*`` variable in the kernel's environment. What a fork cannot give: each kernel's ``str`` hash seed is the image's
 (``PYTHONHASHSEED`` is read once, at interpreter start), so forked kernels hash strings alike.
 
 Off with ``LIVECELLS_KERNEL_IMAGE=0`` (or ``kernel_image=False`` on the local runtime,
@@ -55,6 +56,7 @@ __all__ = [
     "KernelImageProvisioner",
     "enabled",
     "forkable",
+    "reconnect_quickly",
 ]
 
 log = logging.getLogger("livecells.kernelimage")
@@ -521,6 +523,16 @@ class ImageKernelManager(AsyncKernelManager):
     async def _async_pre_start_kernel(self, **kw: Any) -> Any:
         use_image(self, kw)
         return await super()._async_pre_start_kernel(**kw)
+
+
+def reconnect_quickly(context: Any) -> None:
+    """Sockets of ``context`` made from now on retry a connection after 10 ms, backing off to
+    1 s for a kernel that is gone. A client's sockets usually connect before a forked kernel
+    has bound its own, and ZeroMQ's default retry (100 ms) was then most of the start."""
+    import zmq
+
+    context.setsockopt(zmq.RECONNECT_IVL, 10)
+    context.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
 
 
 def use_image(manager: Any, kw: dict[str, Any]) -> None:

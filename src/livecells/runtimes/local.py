@@ -26,7 +26,7 @@ from zmq.utils.monitor import parse_monitor_message
 
 from livecells.errors import ConnectionFailed, KernelNotFound, MessageError
 from livecells.messages import Message
-from livecells.provisioners.kernelimage import ImageKernelManager
+from livecells.provisioners.kernelimage import ImageKernelManager, reconnect_quickly
 from livecells.runtimes.base import Kernel, Status, log
 
 __all__ = ["LocalKernel"]
@@ -74,11 +74,7 @@ class LocalKernel(Kernel):
     async def _start(self) -> None:
         manager_class = ImageKernelManager if self.kernel_image else AsyncKernelManager
         manager = manager_class(kernel_name=self.kernel_name, transport=self.transport)
-        # Our sockets usually connect before the kernel has bound its own; ZMQ then retries
-        # after RECONNECT_IVL (100 ms by default, most of a forked kernel's start). 10 ms,
-        # backing off to 1 s for a kernel that is gone. The context is this manager's own.
-        manager.context.setsockopt(zmq.RECONNECT_IVL, 10)
-        manager.context.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
+        reconnect_quickly(manager.context)  # this manager's own context
         try:
             manager.kernel_spec  # noqa: B018 - resolves the kernelspec, raising if it is missing
         except NoSuchKernel:

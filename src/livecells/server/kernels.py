@@ -11,7 +11,7 @@ from typing import Any
 from jupyter_server.services.kernels.kernelmanager import ServerKernelManager
 from traitlets import Bool
 
-from livecells.provisioners.kernelimage import use_image
+from livecells.provisioners.kernelimage import reconnect_quickly, use_image
 
 __all__ = ["ImageServerKernelManager"]
 
@@ -28,4 +28,5 @@ class ImageServerKernelManager(ServerKernelManager):
     async def _async_pre_start_kernel(self, **kw: Any) -> Any:
         if self.kernel_image:
             use_image(self, kw)
+            reconnect_quickly(self.context)  # the server's, for its WebSockets' channels
         return await super()._async_pre_start_kernel(**kw)

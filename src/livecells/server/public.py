@@ -502,11 +502,13 @@ class LimitedKernelManager(ServerKernelManager):
 
     async def _async_pre_start_kernel(self, **kw: Any) -> Any:
         if self.sandbox and self.provisioner is None:  # not on restarts: it is kept
-            from livecells.provisioners.kernelimage import enabled
+            from livecells.provisioners.kernelimage import enabled, reconnect_quickly
             from livecells.server.sandbox import SandboxImageProvisioner, SandboxProvisioner
 
             forked = self.kernel_image and enabled()
             provisioner = SandboxImageProvisioner if forked else SandboxProvisioner
+            if forked:
+                reconnect_quickly(self.context)  # the server's, for its WebSockets' channels
             self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or str(uuid.uuid4())
             self.provisioner = provisioner(
                 kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
