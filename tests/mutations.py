@@ -1079,6 +1079,16 @@ MUTATIONS = [
         "            for folder in []:\n",
         ("tests/server/test_sandbox.py::test_children_cannot_escape_the_memory_limit[bwrap]",),
     ),
+    Mutation(
+        "template: kernels that cannot make their sandbox keep being forked (none ever runs)",
+        "src/livecells/server/sandbox.py",
+        "                _FAILED_TEMPLATES.add(settings)\n",
+        "                pass\n",
+        (
+            "tests/server/test_kernel_image.py::"
+            "test_where_kernels_cannot_make_their_sandbox_they_start_cold",
+        ),
+    ),
 ]
 
 

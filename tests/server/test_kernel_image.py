@@ -12,6 +12,7 @@ from tests.conftest import start_livecells_serve
 from tests.server.test_public import Visitor, serve_public, text_of
 
 import livecells
+from livecells.server import sandbox
 
 
 @pytest.mark.parametrize(("flags", "forked"), [((), True), (("--no-kernel-image",), False)])
@@ -99,3 +100,31 @@ def test_public_kernels_are_forked_each_into_a_sandbox_of_its_own(
         assert seen[0]["caps"] == seen[1]["caps"] == [zero, zero, zero, "1"]
     else:
         assert images == []
+
+
+def test_where_kernels_cannot_make_their_sandbox_they_start_cold(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bwrap that does not keep capabilities in the template (``--cap-add`` dropped by a
+    wrapper around the real bwrap): each forked kernel fails to make its namespaces. The first
+    one says why and dies; from then on kernels start cold, and the visitor's kernel runs."""
+    wrapper = tmp_path_factory.mktemp("bwrap") / "bwrap"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'for a in "$@"; do shift; [ "$a" = --cap-add ] && { skip=1; continue; }\n'
+        '  [ -n "$skip" ] && { skip=; continue; }; set -- "$@" "$a"; done\n'
+        f'exec {sandbox.BWRAP} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("LIVECELLS_BWRAP", str(wrapper))
+    server = serve_public(tmp_path_factory, "--pool-size=0")
+    try:
+        alice = Visitor(server)
+        kernel = alice.start_kernel()
+        init = "print(open('/proc/1/cmdline').read().split(chr(0))[0])"
+        assert text_of(alice.run(kernel, init, timeout=120)).strip() == sandbox.BWRAP  # cold
+        log = server.log.read_text()
+        assert "livecells: the kernel's sandbox could not be made: [Errno 1] unshare" in log
+        assert log.count("a kernel could not make its sandbox in the template") == 1
+    finally:
+        server.stop()

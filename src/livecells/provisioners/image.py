@@ -316,8 +316,9 @@ def enter_sandbox(box: dict[str, Any], gate: int) -> None:
                 pid, status = os.wait()
             except ChildProcessError:
                 os._exit(1)
-            if pid == kernel:
-                os._exit(_exit_code(status))
+            if pid == kernel:  # its code, but SANDBOX_FAILED, which is the sandbox's own
+                code = _exit_code(status)
+                os._exit(1 if code == SANDBOX_FAILED else code)
     os.close(alive)
     try:
         _drop_capabilities(libc)
@@ -410,11 +411,15 @@ def _exit_code(status: int) -> int:
     return code if code >= 0 else 128 - code
 
 
+SANDBOX_FAILED = 125
+"""The exit code of a kernel whose sandbox could not be made (a kernel's own 125 becomes 1)."""
+
+
 def _fail(line: str) -> NoReturn:
     """A sandbox that cannot be made: no kernel (one line on its stderr, the server's log)."""
     with contextlib.suppress(OSError):
         os.write(2, f"livecells: {line}\n".encode())
-    os._exit(125)
+    os._exit(SANDBOX_FAILED)
 
 
 def _die_with(image: int) -> None:

@@ -17,8 +17,9 @@ kernel, another Python, a wrapped command) starts cold, with a debug line saying
 
 An image is rebuilt when the environment changes: the mtime of any folder on its ``sys.path``
 or of its site folders (a package or ``.pth`` installed, removed or upgraded), the kernelspec's
-file, or a ``PYTHON*`` variable in the kernel's environment. What a fork cannot give: each kernel's ``str`` hash seed is the image's
-(``PYTHONHASHSEED`` is read once, at interpreter start), so forked kernels hash strings alike.
+file, or a ``PYTHON*`` variable in the kernel's environment. What a fork cannot give: each
+kernel's ``str`` hash seed is the image's (``PYTHONHASHSEED`` is read once, at interpreter
+start), so forked kernels hash strings alike.
 
 Off with ``LIVECELLS_KERNEL_IMAGE=0`` (or ``kernel_image=False`` on the local runtime,
 ``--no-kernel-image`` on ``livecells run`` and ``livecells serve``).

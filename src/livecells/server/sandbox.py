@@ -43,7 +43,8 @@ from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from jupyter_core.paths import jupyter_config_dir, jupyter_runtime_dir
 
 from livecells.errors import ConfigError
-from livecells.provisioners.kernelimage import ImageUnavailable, KernelImageProvisioner
+from livecells.provisioners.image import SANDBOX_FAILED
+from livecells.provisioners.kernelimage import ImageUnavailable, KernelImageProvisioner, log
 
 __all__ = [
     "BWRAP",
@@ -377,6 +378,7 @@ class SandboxProvisioner(LocalProvisioner):
 
 
 _TEMPLATE_FOLDERS: dict[str, str] = {}
+_FAILED_TEMPLATES: set[Settings] = set()
 
 
 def _template_folder(base: str) -> str:
@@ -440,6 +442,8 @@ class SandboxImageProvisioner(KernelImageProvisioner, SandboxProvisioner):
     def not_forked(self) -> str | None:
         if Cgroup.find() is None and os.geteuid() != 0:
             return "no cgroup to charge each sandboxed kernel's processes to"
+        if self._settings in _FAILED_TEMPLATES:
+            return "kernels could not make their sandboxes in this template (see above)"
         return None
 
     def image_command(self) -> list[str]:
@@ -484,6 +488,21 @@ class SandboxImageProvisioner(KernelImageProvisioner, SandboxProvisioner):
             raise ImageUnavailable(f"the forked kernel could not be charged: {exc}") from None
         finally:
             os.close(gate)
+        assert self._done is not None
+        settings = self._settings
+
+        def ended(done: asyncio.Future[int]) -> None:
+            # A kernel that could not make its sandbox here (a kernel of this system refusing
+            # a mount, say): the next kernels of these settings start cold, and work.
+            if not done.cancelled() and done.result() == SANDBOX_FAILED:
+                if settings not in _FAILED_TEMPLATES:
+                    log.warning(
+                        "kernel image: a kernel could not make its sandbox in the template "
+                        "(its line is above): sandboxed kernels start cold from now on"
+                    )
+                _FAILED_TEMPLATES.add(settings)
+
+        self._done.add_done_callback(ended)
 
     async def cleanup(self, restart: bool = False) -> None:
         if self._gate is not None:
