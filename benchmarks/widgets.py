@@ -32,8 +32,9 @@ livecells page (JupyterLab is not installed here):
   kernel's ``busy`` status before it arrives in a few ms), which pacing the presses removes; where
   between the kernel and the page it waits is not diagnosed here. A 40 ms wait on back-to-back
   small writes is the mark of Nagle's algorithm meeting delayed ACKs: stock jupyter_server leaves
-  Nagle on for kernel WebSockets, livecells turns it off (``livecells.server.websocket``). If Voilà cannot start or its
-  slider is not shown within its deadline, one line says why and the other measurements print.
+  Nagle on for kernel WebSockets, livecells turns it off (``livecells.server.websocket``). If
+  Voilà cannot start or its slider is not shown within its deadline, one line says why and the
+  other measurements print.
 
 Usage: ``python benchmarks/widgets.py [-n N] [--voila PATH]``.
 """
