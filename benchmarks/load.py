@@ -7,10 +7,11 @@ cells one after another over the kernel WebSocket:
   would be run;
 * ``livecells --public``: anonymous visitors (cookie + _xsrf, no token), limits on, no pool.
 
-Prints p50/p99 cell latency, first-cell latency (kernel start included), failures, and the
-peak RSS of the server process and of all its kernels. Then first-cell latency for visitors
-arriving one at a time, with and without the warm pool. Then, with ``--ladder``, the largest N
-livecells holds (every visitor runs all cells) up to ``--visitors``.
+Prints p50/p99 cell latency, first-cell latency (kernel start included), failures, the peak
+RSS of the server process and the peak PSS of all its kernels (shared pages counted once). Then
+first-cell latency for visitors arriving one at a time, with and without the warm pool. Then,
+with ``--ladder``, the largest N livecells holds (every visitor runs all cells) up to
+``--visitors``.
 
 Then the sandbox's cost (``--sandbox bwrap`` against ``--sandbox none``, the peer, in the same
 run): kernel start (first cell of a visitor arriving alone, no pool) and the CPU a kernel's
@@ -61,15 +62,21 @@ class Result:
     failures: list[str] = field(default_factory=list)
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmRSS:", where: str = "status") -> float:
     """Resident memory of a process, in MB (0 when it is gone)."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}/{where}").read_text().splitlines():
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return 0.0
+
+
+def pss_mb(pid: int) -> float:
+    """A process's share of resident memory, in MB: each page shared by n processes counts
+    1/n (forked kernels share the image's pages, which their RSS would count once each)."""
+    return rss_mb(pid, "Pss:", "smaps_rollup")
 
 
 def descendants(pid: int) -> list[int]:
@@ -85,7 +92,7 @@ def descendants(pid: int) -> list[int]:
 
 
 class MemoryWatch:
-    """Peak RSS of a server process and of its kernels, sampled every 0.5 s."""
+    """Peak RSS of a server process and peak PSS of its kernels, sampled every 0.5 s."""
 
     def __init__(self, pid: int) -> None:
         self.pid, self.server, self.kernels = pid, 0.0, 0.0
@@ -96,7 +103,7 @@ class MemoryWatch:
     def _run(self) -> None:
         while not self._stop.wait(0.5):
             self.server = max(self.server, rss_mb(self.pid))
-            self.kernels = max(self.kernels, sum(rss_mb(p) for p in descendants(self.pid)))
+            self.kernels = max(self.kernels, sum(pss_mb(p) for p in descendants(self.pid)))
 
     def stop(self) -> None:
         self._stop.set()
@@ -202,7 +209,7 @@ def report(name: str, result: Result, memory: MemoryWatch, visitors: int) -> Non
         f"{name:<22} held {held:>3}/{visitors}  cell p50 {pct(result.cells, 0.5):7.2f} ms  "
         f"p99 {pct(result.cells, 0.99):7.2f} ms  first cell p50 "
         f"{pct(result.first_cell, 0.5):8.0f} ms  server RSS {memory.server:6.0f} MB  "
-        f"kernels RSS {memory.kernels:7.0f} MB"
+        f"kernels PSS {memory.kernels:7.0f} MB"
     )
     for failure in result.failures[:3]:
         print(f"    failure: {failure}")
