@@ -14,9 +14,10 @@ with ``--ladder``, the largest N livecells holds (every visitor runs all cells) 
 ``--visitors``.
 
 Then the sandbox's cost (``--sandbox bwrap`` against ``--sandbox none``, the peer, in the same
-run): kernel start (first cell of a visitor arriving alone, no pool) and the CPU a kernel's
-start, first cell and shutdown take (the server's reaped children), then cell p50/p99 at 10
-and 50 concurrent visitors. The goal: a cost of 10 % or less.
+run, kernels started cold in both): kernel start (first cell of a visitor arriving alone, no
+pool) and the CPU a kernel's start, first cell and shutdown take (the server's reaped
+children), then cell p50/p99 at 10 and 50 concurrent visitors. The goal: a cost of 10 % or
+less.
 
 With ``--kernel-image``, instead: the kernel image's effect on ``livecells serve`` (token; with
 ``--public`` too, ``livecells serve --public``, whose kernels are forked in their sandbox's
@@ -278,7 +279,8 @@ def sandbox_cost(root: Path, sizes: list[int], cells: int, starts: int) -> None:
     cell: dict[tuple[str, int], Result] = {}
     visitor_cpu: dict[tuple[str, int], float] = {}  # server and kernels, per visitor
     for mode in ("none", "bwrap", "none", "bwrap"):  # twice each, interleaved: load drifts
-        server = public_server(root, max(sizes), 0, f"--sandbox={mode}")
+        # Both cold: the sandbox's own cost (forking is load.py --kernel-image --public's).
+        server = public_server(root, max(sizes), 0, f"--sandbox={mode}", "--no-kernel-image")
         try:
             watch = CpuWatch(server.process.pid)
             first[mode] += one_at_a_time(server, starts, 0.2)
