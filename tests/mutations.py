@@ -120,7 +120,7 @@ MUTATIONS = [
         "src/livecells/server/sandbox.py",
         '"--unshare-user", "--unshare-pid", "--unshare-ipc"',
         '"--unshare-user", "--unshare-ipc"',
-        ("tests/server/test_sandbox.py::test_no_other_process_is_visible[bwrap]",),
+        ("tests/server/test_sandbox.py::test_no_other_process_is_visible[bwrap-cold]",),
     ),
     Mutation(
         "sandbox: kernels do not join their cgroup",
@@ -128,8 +128,8 @@ MUTATIONS = [
         'joins = [str(folder / "cgroup.procs") for folder in self.cgroup_folders]',
         "joins = []",
         (
-            "tests/server/test_sandbox.py::test_children_cannot_escape_the_memory_limit[bwrap]",
-            "tests/server/test_sandbox.py::test_a_fork_bomb_stops_at_the_process_limit[bwrap]",
+            "tests/server/test_sandbox.py::test_children_cannot_escape_the_memory_limit[bwrap-cold]",
+            "tests/server/test_sandbox.py::test_a_fork_bomb_stops_at_the_process_limit[bwrap-cold]",
         ),
     ),
     Mutation(

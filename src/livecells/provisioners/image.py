@@ -293,22 +293,22 @@ def enter_sandbox(box: dict[str, Any], gate: int) -> None:
                 _cover(libc, path, f"size={box['size']},mode={mode:o}")
         _private_mounts(libc, box)
         alive, holding = os.pipe()  # the init's way to tell this process is gone
-    except OSError as exc:
+    except (OSError, SandboxError) as exc:
         _fail(f"the kernel's sandbox could not be made: {exc}")
     init = os.fork()
     if init:
         os.close(alive)
         os._exit(_exit_code(os.waitpid(init, 0)[1]))
     os.close(holding)
-    _call(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
-    os.set_blocking(alive, False)
-    with contextlib.suppress(BlockingIOError):
-        if not os.read(alive, 1):  # the end of file: it died before the prctl
-            os._exit(1)
     try:
+        _call(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
+        os.set_blocking(alive, False)
+        with contextlib.suppress(BlockingIOError):
+            if not os.read(alive, 1):  # the end of file: it died before the prctl
+                os._exit(1)
         _mount(libc, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    except OSError as exc:
-        _fail(f"the kernel's /proc could not be mounted: {exc}")
+    except SandboxError as exc:
+        _fail(f"the kernel's init could not be made: {exc}")
     kernel = os.fork()
     if kernel:
         while True:  # the namespace's init: reap every orphan until the kernel ends
@@ -322,7 +322,7 @@ def enter_sandbox(box: dict[str, Any], gate: int) -> None:
     os.close(alive)
     try:
         _drop_capabilities(libc)
-    except OSError as exc:
+    except (OSError, SandboxError) as exc:
         _fail(f"the kernel's capabilities could not be dropped: {exc}")
 
 
@@ -398,12 +398,16 @@ def _mount(
     _call(libc.mount(*encoded, flags, data.encode() or None), f"mount {target}")
 
 
+class SandboxError(Exception):
+    """A step of a kernel's sandbox failed (its message: the step and the system's error)."""
+
+
 def _call(result: int, what: str) -> None:
     if result != 0:
         import ctypes
 
         errno = ctypes.get_errno()
-        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+        raise SandboxError(f"{what}: [Errno {errno}] {os.strerror(errno)}")
 
 
 def _exit_code(status: int) -> int:

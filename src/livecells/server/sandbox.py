@@ -520,7 +520,7 @@ def _pid_of(pidfd: int) -> int:
                 pid = int(line.split()[1])
                 if pid > 0:
                     return pid
-    raise OSError(f"pidfd {pidfd} names no live process")
+    raise ImageUnavailable(f"the forked kernel's pidfd {pidfd} names no live process")
 
 
 def check_bwrap(sandbox: str) -> bool:
