@@ -96,12 +96,14 @@ def test_public_kernels_are_forked_each_into_a_sandbox_of_its_own(
     # Namespaces of its own each: PID, mount, IPC, UTS.
     assert all(a != b for a, b in zip(seen[0]["ns"], seen[1]["ns"], strict=True)), seen
     if forked:
-        # One template: one image under bwrap, every other process running the image forked
-        # from it (each kernel's three at least: outside, init, kernel).
+        # Every image runs in a sandbox: each template's image is bwrap's child (two templates
+        # where the environment changed between the starts, which rebuilds the image: on a
+        # busy CI machine, once), and every other process running the image was forked there
+        # (each kernel's three at least: outside, init, kernel).
         templates = [pid for pid in images if parent.get(pid) not in images]
-        assert len(templates) == 1, argv
-        assert argv[parent[templates[0]]][0].endswith(b"bwrap"), argv
-        assert len(images) >= 1 + 2 * 3, argv
+        assert templates, argv
+        assert all(argv[parent[pid]][0].endswith(b"bwrap") for pid in templates), argv
+        assert len(images) >= len(templates) + 2 * 3, argv
         zero = "0000000000000000"
         assert seen[0]["caps"] == seen[1]["caps"] == [zero, zero, zero, "1"]
     else:
