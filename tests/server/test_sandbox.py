@@ -95,6 +95,11 @@ def sandboxed(server: JupyterServer) -> bool:
     return "--sandbox=bwrap" in server.process.args  # type: ignore[operator]
 
 
+def forked(server: JupyterServer) -> bool:
+    """Whether its kernels are forked in the sandbox's template (else cold, or no sandbox)."""
+    return sandboxed(server) and "--no-kernel-image" not in server.process.args  # type: ignore[operator]
+
+
 def runtime_dir(server: JupyterServer) -> str:
     return RUNTIME_DIRS[server.port]
 
@@ -363,7 +368,9 @@ def test_no_other_process_is_visible(server: JupyterServer) -> None:
     )
     serving = [command for command in seen if "livecells\0serve" in command]
     if sandboxed(server):
-        assert serving == [] and len(seen) <= 3, seen  # bwrap's init, the kernel (and a child)
+        assert serving == [] and len(seen) <= 3, seen  # its init, the kernel (and a child)
+        # Its init: the image's (forked in the template, a PID namespace of its own), or bwrap.
+        assert any("provisioners/image.py\0" in command for command in seen) is forked(server)
     else:
         assert any(f"serve\0{server.root}\0" in command for command in serving), serving
 
