@@ -309,6 +309,10 @@ class SandboxProvisioner(LocalProvisioner):
 
     folder: str | None = None
     cgroup_folders: list[Path] | None = None
+    _settings: Settings
+    """This kernel's sandbox (set by each launch's command)."""
+    _chdir: str
+    """The kernel's working folder in it."""
 
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
         km: Any = self.parent  # a LimitedKernelManager
@@ -335,8 +339,10 @@ class SandboxProvisioner(LocalProvisioner):
         km: Any = self.parent  # a LimitedKernelManager
         assert self.folder is not None
         root = os.path.realpath(getattr(km.parent, "root_dir", None) or cwd or os.getcwd())
-        args = bwrap_command(self.settings(cmd, cwd, env), self.folder)
-        args += ["--chdir", os.path.realpath(cwd) if cwd else root, "--"]
+        self._settings = self.settings(cmd, cwd, env)
+        self._chdir = os.path.realpath(cwd) if cwd else root
+        args = bwrap_command(self._settings, self.folder)
+        args += ["--chdir", self._chdir, "--"]
         cgroup = Cgroup.find()
         joins: list[str] = []
         if cgroup is not None:
@@ -413,31 +419,25 @@ class SandboxImageProvisioner(KernelImageProvisioner, SandboxProvisioner):
     """
 
     _gate: int | None = None
-    _plain: tuple[list[str], str | None, dict[str, str] | None] | None = None
-    _settings: Settings
+    _plain: tuple[list[str], dict[str, str] | None] | None = None
 
     def _folders(self, base: str) -> str:
         return _template_folder(base)
 
     def _command(self, cmd: list[str], cwd: str | None, env: dict[str, str] | None) -> list[str]:
-        self._plain = (cmd, cwd, env)
+        self._plain = (cmd, env)
         return super()._command(cmd, cwd, env)
 
     def forking(self, cmd: list[str], kwargs: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
         assert self._plain is not None
-        limited, cwd, env = self._plain
+        limited, env = self._plain
         # The limits script's own arguments (public.LimitedKernelManager) end at "--": the
         # image sets those limits itself (see prepare).
         kernel = limited[limited.index("--") + 1 :] if "--" in limited else limited
-        km: Any = self.parent
-        root = getattr(km.parent, "root_dir", None) or os.getcwd()
-        given = dict(env or os.environ)
-        settings = self.settings(kernel, cwd, env)
-        kernel_env = {k: v for k, v in given.items() if k not in settings.unset}
+        given = env or os.environ
+        kernel_env = {k: v for k, v in given.items() if k not in self._settings.unset}
         kernel_env.update(HOME=os.path.expanduser("~"), TMPDIR="/tmp")
-        how = {**kwargs, "cwd": os.path.realpath(cwd or root), "env": kernel_env}
-        self._settings = settings
-        return kernel, how
+        return kernel, {**kwargs, "cwd": self._chdir, "env": kernel_env}
 
     def not_forked(self) -> str | None:
         if Cgroup.find() is None and os.geteuid() != 0:
